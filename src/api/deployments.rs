@@ -1,0 +1,77 @@
+//! `/v1/Services/{S}/Environments/{ZE}/Deployments` and `…/{ZD}`: create (which switches the
+//! environment's build), list, fetch.
+
+use super::wire::{created, list_response, ok, Ctx, Paging, Params};
+use crate::clock::format_timestamp;
+use crate::error::ApiError;
+use crate::sid;
+use crate::state::AppState;
+use crate::store::deployments::{self, Deployment};
+use crate::store::services;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::{json, Value};
+
+pub fn render(ctx: &Ctx, d: &Deployment) -> Value {
+    json!({
+        "sid": d.sid,
+        "account_sid": ctx.account_sid,
+        "service_sid": d.service_sid,
+        "environment_sid": d.environment_sid,
+        "build_sid": d.build_sid,
+        "date_created": format_timestamp(d.date_created),
+        "date_updated": format_timestamp(d.date_updated),
+        "url": ctx.url(&format!(
+            "/Services/{}/Environments/{}/Deployments/{}",
+            d.service_sid, d.environment_sid, d.sid
+        )),
+    })
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let params = Params::from_body(&body)?;
+    let build_sid = params.sid("BuildSid", sid::prefix::BUILD)?.map(str::to_string);
+    // `IsPlugin` is accepted (Flex plugins send it) but changes nothing locally.
+    params.bool("IsPlugin")?;
+    let ((key, environment_sid), now) = (path.into_inner(), state.clock.now());
+    let deployment = state
+        .store
+        .transaction(move |tx| {
+            let service = services::get(tx, &key)?;
+            deployments::create(tx, &service.sid, &environment_sid, build_sid.as_deref(), now)
+        })
+        .await?;
+    Ok(created(render(&ctx, &deployment)))
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let paging = Paging::from_query(&Params::from_query(&req)?, &[])?;
+    let ((key, environment_sid), window) = (path.into_inner(), paging.window());
+    let page = state
+        .store
+        .call(move |c| deployments::list(c, &services::get(c, &key)?.sid, &environment_sid, window))
+        .await?;
+    Ok(list_response(&req, "deployments", &paging, page, |d| render(&ctx, d)))
+}
+
+pub async fn fetch(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (key, environment_sid, sid) = path.into_inner();
+    let deployment = state
+        .store
+        .call(move |c| deployments::get(c, &services::get(c, &key)?.sid, &environment_sid, &sid))
+        .await?;
+    Ok(ok(render(&ctx, &deployment)))
+}

@@ -1,0 +1,127 @@
+//! The Serverless REST API under `/v1`, wire-compatible with `serverless.twilio.com/v1` and with
+//! the upload host's multipart version creates. One module per resource; `wire` holds the
+//! conventions they share.
+
+mod auth;
+mod builds;
+mod deployments;
+mod environments;
+mod logs;
+mod resources;
+mod services;
+mod variables;
+mod versions;
+pub mod wire;
+
+pub use auth::is_authorized;
+
+use crate::error::{ApiError, ErrorKind};
+use crate::store::resources::Kind;
+use actix_web::middleware::from_fn;
+use actix_web::{web, HttpRequest, Resource};
+
+/// Registers every `/v1` route, behind Basic authentication.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    const SERVICE: &str = "/Services/{service}";
+    const ENVIRONMENT: &str = "/Services/{service}/Environments/{environment}";
+    let mut scope = web::scope("/v1")
+        .wrap(from_fn(auth::require_credentials))
+        .default_service(web::to(not_found))
+        .service(resource("/Services").get(services::list).post(services::create))
+        .service(resource(SERVICE).get(services::fetch).post(services::update).delete(services::delete))
+        .service(resource(&format!("{SERVICE}/Environments")).get(environments::list).post(environments::create))
+        .service(resource(ENVIRONMENT).get(environments::fetch).delete(environments::delete))
+        .service(resource(&format!("{ENVIRONMENT}/Variables")).get(variables::list).post(variables::create))
+        .service(
+            resource(&format!("{ENVIRONMENT}/Variables/{{sid}}"))
+                .get(variables::fetch)
+                .post(variables::update)
+                .delete(variables::delete),
+        )
+        .service(resource(&format!("{ENVIRONMENT}/Deployments")).get(deployments::list).post(deployments::create))
+        .service(resource(&format!("{ENVIRONMENT}/Deployments/{{sid}}")).get(deployments::fetch))
+        .service(resource(&format!("{ENVIRONMENT}/Logs")).get(logs::list))
+        .service(resource(&format!("{ENVIRONMENT}/Logs/{{sid}}")).get(logs::fetch))
+        .service(resource(&format!("{SERVICE}/Builds")).get(builds::list).post(builds::create))
+        .service(resource(&format!("{SERVICE}/Builds/{{sid}}")).get(builds::fetch).delete(builds::delete))
+        .service(resource(&format!("{SERVICE}/Builds/{{sid}}/Status")).get(builds::status))
+        .service(
+            resource(&format!("{SERVICE}/Functions/{{function}}/Versions/{{sid}}/Content")).get(versions::content),
+        );
+    for kind in [Kind::Function, Kind::Asset] {
+        let base = format!("{SERVICE}/{}", kind.collection());
+        let data = web::Data::new(kind);
+        scope = scope
+            .service(
+                resource(&base).app_data(data.clone()).get(resources::list).post(resources::create),
+            )
+            .service(
+                resource(&format!("{base}/{{sid}}"))
+                    .app_data(data.clone())
+                    .get(resources::fetch)
+                    .post(resources::update)
+                    .delete(resources::delete),
+            )
+            .service(
+                resource(&format!("{base}/{{resource}}/Versions"))
+                    .app_data(data.clone())
+                    .get(versions::list)
+                    .post(versions::upload),
+            )
+            .service(resource(&format!("{base}/{{resource}}/Versions/{{sid}}")).app_data(data).get(versions::fetch));
+    }
+    cfg.service(scope);
+}
+
+/// A route whose other methods answer 405 in Twilio's shape.
+fn resource(path: &str) -> Routes {
+    Routes(web::resource(path).default_service(web::to(method_not_allowed)))
+}
+
+/// A thin builder so the route table above reads as `path → get/post/delete`.
+struct Routes(Resource);
+
+macro_rules! method {
+    ($name:ident, $method:ident) => {
+        fn $name<F, Args>(self, handler: F) -> Routes
+        where
+            F: actix_web::Handler<Args>,
+            Args: actix_web::FromRequest + 'static,
+            F::Output: actix_web::Responder + 'static,
+        {
+            Routes(self.0.route(web::$method().to(handler)))
+        }
+    };
+}
+
+impl Routes {
+    method!(get, get);
+    method!(post, post);
+    method!(delete, delete);
+
+    fn app_data<U: 'static>(self, data: U) -> Routes {
+        Routes(self.0.app_data(data))
+    }
+}
+
+impl actix_web::dev::HttpServiceFactory for Routes {
+    fn register(self, config: &mut actix_web::dev::AppService) {
+        self.0.register(config)
+    }
+}
+
+/// The API path of a request, as Twilio quotes it in errors (without `/v1`).
+fn api_path(req: &HttpRequest) -> &str {
+    req.path().strip_prefix("/v1").unwrap_or(req.path())
+}
+
+async fn not_found(req: HttpRequest) -> ApiError {
+    ApiError::not_found(api_path(&req))
+}
+
+async fn method_not_allowed(req: HttpRequest) -> ApiError {
+    ApiError::new(
+        ErrorKind::MethodNotAllowed,
+        format!("Method {} is not allowed on {}", req.method(), api_path(&req)),
+    )
+}

@@ -1,0 +1,315 @@
+//! Twilio's wire conventions shared by every resource: form and query parameters, absolute URLs
+//! built from the request's own scheme and host, and the paged list envelope.
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::{Page, Window};
+use actix_web::dev::Payload;
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use serde_json::{json, Value};
+use std::future::{ready, Ready};
+
+/// Form-encoded (or query-string) parameters in arrival order. Lists are repeated keys.
+#[derive(Debug, Default, Clone)]
+pub struct Params {
+    pairs: Vec<(String, String)>,
+}
+
+impl Params {
+    /// Parses an `application/x-www-form-urlencoded` body; invalid UTF-8 is refused.
+    pub fn from_body(body: &[u8]) -> Result<Params, ApiError> {
+        std::str::from_utf8(body)
+            .map_err(|_| ApiError::bad_request("The request body is not valid UTF-8"))?;
+        Ok(Params { pairs: form_urlencoded::parse(body).into_owned().collect() })
+    }
+
+    /// Parses the request's query string.
+    pub fn from_query(req: &HttpRequest) -> Result<Params, ApiError> {
+        Self::from_body(req.query_string().as_bytes())
+    }
+
+    /// The first value of `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of a list parameter, sent as repeated `name` (or `name[]`) keys.
+    pub fn list(&self, name: &str) -> Vec<&str> {
+        let bracketed = format!("{name}[]");
+        self.pairs
+            .iter()
+            .filter(|(k, _)| k == name || *k == bracketed)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    /// An optional text parameter of at most `max` characters.
+    pub fn text(&self, name: &str, max: usize) -> Result<Option<&str>, ApiError> {
+        match self.get(name) {
+            Some(v) if v.chars().count() > max => Err(ApiError::bad_request(format!(
+                "{name} must be at most {max} characters long"
+            ))),
+            other => Ok(other),
+        }
+    }
+
+    /// A required, non-empty text parameter of at most `max` characters.
+    pub fn required(&self, name: &str, max: usize) -> Result<&str, ApiError> {
+        match self.text(name, max)? {
+            Some(v) if !v.is_empty() => Ok(v),
+            _ => Err(missing(name)),
+        }
+    }
+
+    /// An optional boolean, written `true` or `false` (any case).
+    pub fn bool(&self, name: &str) -> Result<Option<bool>, ApiError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(v) if v.eq_ignore_ascii_case("true") => Ok(Some(true)),
+            Some(v) if v.eq_ignore_ascii_case("false") => Ok(Some(false)),
+            Some(v) => Err(ApiError::bad_request(format!("Invalid value {v:?} for {name}: expected true or false"))),
+        }
+    }
+
+    /// An optional SID parameter with the given prefix.
+    pub fn sid(&self, name: &str, prefix: &str) -> Result<Option<&str>, ApiError> {
+        match self.get(name) {
+            None | Some("") => Ok(None),
+            Some(v) if crate::sid::is_sid(v, prefix) => Ok(Some(v)),
+            Some(v) => Err(ApiError::bad_request(format!("Invalid {name} {v:?}: expected a {prefix} SID"))),
+        }
+    }
+}
+
+/// Twilio's wording for a missing parameter.
+pub fn missing(name: &str) -> ApiError {
+    ApiError::bad_request(format!("Missing required parameter {name} in the post body"))
+}
+
+/// Unique names and domain suffixes become parts of host names (`{unique_name}-1234-{suffix}.twil.io`):
+/// letters, digits and dashes, not starting or ending with a dash.
+pub fn check_host_label(name: &str, value: &str) -> Result<(), ApiError> {
+    let valid = !value.is_empty()
+        && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && !value.starts_with('-')
+        && !value.ends_with('-');
+    if valid {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(format!(
+            "Invalid {name} {value:?}: use letters, digits and dashes, not starting or ending with a dash"
+        )))
+    }
+}
+
+/// Per-request facts every rendered resource needs: the absolute API base and the account.
+pub struct Ctx {
+    /// `scheme://host/v1`, from the request the client really sent.
+    pub base: String,
+    pub account_sid: String,
+}
+
+impl Ctx {
+    /// The absolute URL of an API path such as `/Services/ZS…`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+impl FromRequest for Ctx {
+    type Error = ApiError;
+    type Future = Ready<Result<Ctx, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>();
+        ready(match state {
+            Some(state) => Ok(Ctx {
+                base: format!("{}/v1", origin(req)),
+                account_sid: state.credentials.account_sid.clone(),
+            }),
+            None => Err(ApiError::internal()),
+        })
+    }
+}
+
+/// `scheme://host[:port]` as the client addressed us.
+pub fn origin(req: &HttpRequest) -> String {
+    let info = req.connection_info();
+    format!("{}://{}", info.scheme(), info.host())
+}
+
+/// Default and bounds of `PageSize` (Twilio's documented range).
+const DEFAULT_PAGE_SIZE: i64 = 50;
+const MAX_PAGE_SIZE: i64 = 1000;
+
+/// The page a list request asks for: `PageSize`, `Page`, and the opaque `PageToken` we issued.
+#[derive(Debug, Clone)]
+pub struct Paging {
+    pub page: i64,
+    pub page_size: i64,
+    token: Option<String>,
+    /// Filters to repeat in every page URL, in order.
+    filters: Vec<(String, String)>,
+}
+
+impl Paging {
+    /// Reads paging parameters from the query; `filters` are the list's own query parameters.
+    pub fn from_query(query: &Params, filters: &[&str]) -> Result<Paging, ApiError> {
+        let page_size = match query.get("PageSize") {
+            None => DEFAULT_PAGE_SIZE,
+            Some(v) => v
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (1..=MAX_PAGE_SIZE).contains(n))
+                .ok_or_else(|| ApiError::bad_request(format!("PageSize must be an integer from 1 to {MAX_PAGE_SIZE}")))?,
+        };
+        let page = match query.get("Page") {
+            None => 0,
+            Some(v) => v
+                .parse::<i64>()
+                .ok()
+                .filter(|n| *n >= 0)
+                .ok_or_else(|| ApiError::bad_request("Page must be a non-negative integer"))?,
+        };
+        let token = query.get("PageToken").filter(|t| !t.is_empty()).map(str::to_string);
+        if let Some(t) = &token {
+            decode_token(t)?;
+        }
+        let filters = filters
+            .iter()
+            .filter_map(|name| query.get(name).map(|v| (name.to_string(), v.to_string())))
+            .collect();
+        Ok(Paging { page, page_size, token, filters })
+    }
+
+    /// The rows this page covers: the token's offset when given, else `Page × PageSize`.
+    pub fn window(&self) -> Window {
+        let offset = match &self.token {
+            Some(t) => decode_token(t).unwrap_or(0),
+            None => self.page.saturating_mul(self.page_size),
+        };
+        Window { offset, limit: self.page_size }
+    }
+
+    fn page_url(&self, path_url: &str, page: i64, offset: Option<i64>) -> String {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in &self.filters {
+            query.append_pair(k, v);
+        }
+        query.append_pair("PageSize", &self.page_size.to_string());
+        query.append_pair("Page", &page.to_string());
+        if let Some(offset) = offset {
+            query.append_pair("PageToken", &encode_token(offset));
+        }
+        format!("{path_url}?{}", query.finish())
+    }
+}
+
+fn encode_token(offset: i64) -> String {
+    format!("PT{offset}")
+}
+
+fn decode_token(token: &str) -> Result<i64, ApiError> {
+    token
+        .strip_prefix("PT")
+        .and_then(|n| n.parse::<i64>().ok())
+        .filter(|n| *n >= 0)
+        .ok_or_else(|| ApiError::bad_request(format!("Invalid PageToken {token:?}")))
+}
+
+/// The list envelope: `{key: [...], meta: {seven keys}}` with absolute page URLs.
+pub fn list_response<T>(
+    req: &HttpRequest,
+    key: &str,
+    paging: &Paging,
+    page: Page<T>,
+    render: impl Fn(&T) -> Value,
+) -> HttpResponse {
+    let path_url = format!("{}{}", origin(req), req.path());
+    let window = paging.window();
+    let current = paging.page_url(&path_url, paging.page, paging.token.as_ref().map(|_| window.offset));
+    let next = page
+        .has_more
+        .then(|| paging.page_url(&path_url, paging.page + 1, Some(window.offset + window.limit)));
+    let previous = (window.offset > 0).then(|| {
+        paging.page_url(&path_url, (paging.page - 1).max(0), Some((window.offset - window.limit).max(0)))
+    });
+    let items: Vec<Value> = page.items.iter().map(render).collect();
+    HttpResponse::Ok().json(json!({
+        key: items,
+        "meta": {
+            "page": paging.page,
+            "page_size": paging.page_size,
+            "first_page_url": paging.page_url(&path_url, 0, None),
+            "previous_page_url": previous,
+            "url": current,
+            "next_page_url": next,
+            "key": key,
+        }
+    }))
+}
+
+/// `201 Created` with the rendered resource.
+pub fn created(body: Value) -> HttpResponse {
+    HttpResponse::Created().json(body)
+}
+
+/// `200 OK` with the rendered resource.
+pub fn ok(body: Value) -> HttpResponse {
+    HttpResponse::Ok().json(body)
+}
+
+/// `204 No Content`, as deletes answer.
+pub fn deleted() -> HttpResponse {
+    HttpResponse::NoContent().finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_and_bracketed_keys_form_lists() {
+        let p = Params::from_body(b"A=1&A=2&A%5B%5D=3&B=x").expect("parse");
+        assert_eq!(p.list("A"), ["1", "2", "3"]);
+        assert_eq!(p.get("B"), Some("x"));
+    }
+
+    #[test]
+    fn invalid_utf8_and_bad_booleans_are_refused() {
+        assert!(Params::from_body(b"A=\xff").is_err());
+        let p = Params::from_body(b"Flag=maybe&Other=TRUE").expect("parse");
+        assert!(p.bool("Flag").is_err());
+        assert_eq!(p.bool("Other").expect("bool"), Some(true));
+        assert_eq!(p.bool("Absent").expect("bool"), None);
+    }
+
+    #[test]
+    fn required_text_checks_presence_and_length() {
+        let p = Params::from_body(b"Name=abcdef&Empty=").expect("parse");
+        assert_eq!(p.required("Name", 6).expect("ok"), "abcdef");
+        assert!(p.required("Name", 5).is_err());
+        assert_eq!(p.required("Empty", 5).expect_err("empty").message, "Missing required parameter Empty in the post body");
+    }
+
+    #[test]
+    fn host_labels_are_letters_digits_and_inner_dashes() {
+        assert!(check_host_label("UniqueName", "thanos-2").is_ok());
+        for bad in ["-x", "x-", "with space", "under_score", "dot.name", ""] {
+            assert!(check_host_label("UniqueName", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn paging_reads_size_page_and_token() {
+        let q = Params::from_body(b"PageSize=3&Page=2&PageToken=PT6").expect("parse");
+        let paging = Paging::from_query(&q, &[]).expect("paging");
+        assert_eq!(paging.window(), Window { offset: 6, limit: 3 });
+        let q = Params::from_body(b"PageSize=3&Page=2").expect("parse");
+        assert_eq!(Paging::from_query(&q, &[]).expect("paging").window().offset, 6);
+        for bad in [&b"PageSize=0"[..], b"PageSize=1001", b"Page=-1", b"PageToken=zz"] {
+            let q = Params::from_body(bad).expect("parse");
+            assert!(Paging::from_query(&q, &[]).is_err(), "{bad:?}");
+        }
+    }
+}

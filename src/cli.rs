@@ -1,0 +1,66 @@
+//! The command line, parsed with clap. Every flag can also come from a `TWIRL_*` variable.
+//! Parsed arguments stay separate from the resolved `Config` (see `config.rs`).
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// A local emulator of Twilio Serverless: the API, functions and assets, and their domains.
+#[derive(Debug, Parser)]
+#[command(name = "twirl", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the Serverless API, the environments' domains and the project in DIR.
+    Serve(ServeArgs),
+}
+
+/// Options of `twirl serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// The project directory.
+    #[arg(default_value = ".", env = "TWIRL_DIR")]
+    pub dir: PathBuf,
+
+    /// Port to listen on; 0 picks any free port.
+    #[arg(long, env = "TWIRL_PORT", default_value_t = 3000)]
+    pub port: u16,
+
+    /// Address to listen on.
+    #[arg(long, env = "TWIRL_HOST", default_value = "127.0.0.1")]
+    pub host: String,
+
+    /// Where state is kept [default: DIR/.twirl].
+    #[arg(long, env = "TWIRL_DATA", conflicts_with = "ephemeral")]
+    pub data: Option<PathBuf>,
+
+    /// Keep state in a temporary directory, removed at exit.
+    #[arg(long, env = "TWIRL_EPHEMERAL")]
+    pub ephemeral: bool,
+
+    /// Account SID clients authenticate with.
+    #[arg(long, env = "TWIRL_ACCOUNT_SID")]
+    pub account_sid: Option<String>,
+
+    /// Auth token clients authenticate with.
+    #[arg(long, env = "TWIRL_AUTH_TOKEN")]
+    pub auth_token: Option<String>,
+
+    /// An API key accepted for the account, as SK…:SECRET (repeatable).
+    #[arg(long = "api-key", env = "TWIRL_API_KEYS", value_delimiter = ',')]
+    pub api_keys: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn verify_cli() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,193 @@
+//! The resolved configuration of a run: where to listen, where state lives, which credentials
+//! authenticate. Precedence for credentials (DESIGN §2): flags (and `TWIRL_*`), then
+//! `TWILIO_ACCOUNT_SID`/`TWILIO_AUTH_TOKEN`, then the project's `.env`, then a well-known local pair.
+
+use crate::cli::ServeArgs;
+use crate::error::StartupError;
+use crate::sid;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// The account SID used when no credentials are configured anywhere.
+pub const LOCAL_ACCOUNT_SID: &str = "AC00000000000000000000000000000000";
+/// The auth token used when no credentials are configured anywhere.
+pub const LOCAL_AUTH_TOKEN: &str = "00000000000000000000000000000000";
+
+/// Where the credentials came from, printed at start-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialSource {
+    Flags,
+    Environment,
+    DotEnv,
+    LocalDefault,
+}
+
+/// The account and the API keys that authenticate as it.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub account_sid: String,
+    pub auth_token: String,
+    /// `(SK…, secret)` pairs.
+    pub api_keys: Vec<(String, String)>,
+    pub source: CredentialSource,
+}
+
+/// Where the store lives.
+#[derive(Debug)]
+pub enum DataDir {
+    Persistent(PathBuf),
+    /// Removed when dropped.
+    Ephemeral(tempfile::TempDir),
+}
+
+impl DataDir {
+    pub fn path(&self) -> &Path {
+        match self {
+            DataDir::Persistent(p) => p,
+            DataDir::Ephemeral(t) => t.path(),
+        }
+    }
+}
+
+/// Everything a run needs, validated.
+#[derive(Debug)]
+pub struct Config {
+    pub host: String,
+    pub port: u16,
+    pub project_dir: PathBuf,
+    pub data_dir: DataDir,
+    pub credentials: Credentials,
+}
+
+impl Config {
+    /// Resolves `serve` arguments against the process environment and the project's `.env`.
+    pub fn from_serve_args(args: &ServeArgs) -> Result<Config, StartupError> {
+        let env: HashMap<String, String> = std::env::vars().collect();
+        let dotenv = read_dotenv(&args.dir.join(".env"));
+        let credentials = resolve_credentials(args, &env, &dotenv)?;
+        let data_dir = if args.ephemeral {
+            let dir = tempfile::Builder::new().prefix("twirl-").tempdir().map_err(|source| {
+                StartupError::DataDir { path: std::env::temp_dir().display().to_string(), source }
+            })?;
+            DataDir::Ephemeral(dir)
+        } else {
+            DataDir::Persistent(args.data.clone().unwrap_or_else(|| args.dir.join(".twirl")))
+        };
+        Ok(Config {
+            host: args.host.clone(),
+            port: args.port,
+            project_dir: args.dir.clone(),
+            data_dir,
+            credentials,
+        })
+    }
+}
+
+/// Reads `KEY=VALUE` pairs from a `.env` file; a missing or unreadable file gives none.
+pub fn read_dotenv(path: &Path) -> HashMap<String, String> {
+    match dotenvy::from_path_iter(path) {
+        Ok(iter) => iter.filter_map(Result::ok).collect(),
+        Err(_) => HashMap::new(),
+    }
+}
+
+fn resolve_credentials(
+    args: &ServeArgs,
+    env: &HashMap<String, String>,
+    dotenv: &HashMap<String, String>,
+) -> Result<Credentials, StartupError> {
+    let pair = |sid: Option<&String>, token: Option<&String>| match (sid, token) {
+        (Some(s), Some(t)) if !s.is_empty() && !t.is_empty() => Some((s.clone(), t.clone())),
+        _ => None,
+    };
+    let (account_sid, auth_token, source) =
+        if let Some((s, t)) = pair(args.account_sid.as_ref(), args.auth_token.as_ref()) {
+            (s, t, CredentialSource::Flags)
+        } else if args.account_sid.is_some() || args.auth_token.is_some() {
+            return Err(StartupError::Config(
+                "--account-sid and --auth-token must be given together".into(),
+            ));
+        } else if let Some((s, t)) = pair(env.get("TWILIO_ACCOUNT_SID"), env.get("TWILIO_AUTH_TOKEN")) {
+            (s, t, CredentialSource::Environment)
+        } else if let Some((s, t)) = pair(dotenv.get("ACCOUNT_SID"), dotenv.get("AUTH_TOKEN")) {
+            (s, t, CredentialSource::DotEnv)
+        } else {
+            (LOCAL_ACCOUNT_SID.into(), LOCAL_AUTH_TOKEN.into(), CredentialSource::LocalDefault)
+        };
+    if !sid::is_sid(&account_sid, sid::prefix::ACCOUNT) {
+        return Err(StartupError::Config(format!(
+            "account SID {account_sid:?} is not AC followed by 32 hex digits"
+        )));
+    }
+    let mut api_keys = args.api_keys.iter().map(|k| parse_api_key(k)).collect::<Result<Vec<_>, _>>()?;
+    if let Some(pair) = pair(env.get("TWILIO_API_KEY"), env.get("TWILIO_API_SECRET")) {
+        api_keys.push(pair);
+    }
+    Ok(Credentials { account_sid: sid::normalize(&account_sid), auth_token, api_keys, source })
+}
+
+fn parse_api_key(value: &str) -> Result<(String, String), StartupError> {
+    match value.split_once(':') {
+        Some((key, secret)) if sid::is_sid(key, sid::prefix::API_KEY) && !secret.is_empty() => {
+            Ok((key.to_string(), secret.to_string()))
+        }
+        _ => Err(StartupError::Config(format!(
+            "API key {value:?} must be SK followed by 32 hex digits, a colon and the secret"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn args(extra: &[&str]) -> ServeArgs {
+        let mut argv = vec!["twirl", "serve", "/nonexistent-project"];
+        argv.extend_from_slice(extra);
+        match crate::cli::Cli::parse_from(argv).command {
+            crate::cli::Command::Serve(a) => a,
+        }
+    }
+
+    fn map(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    const SID: &str = "AC0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn flags_win_over_environment_and_dotenv() {
+        let a = args(&["--account-sid", SID, "--auth-token", "flag"]);
+        let env = map(&[("TWILIO_ACCOUNT_SID", LOCAL_ACCOUNT_SID), ("TWILIO_AUTH_TOKEN", "env")]);
+        let c = resolve_credentials(&a, &env, &HashMap::new()).expect("valid");
+        assert_eq!((c.auth_token.as_str(), c.source), ("flag", CredentialSource::Flags));
+    }
+
+    #[test]
+    fn environment_then_dotenv_then_local_pair() {
+        let a = args(&[]);
+        let env = map(&[("TWILIO_ACCOUNT_SID", SID), ("TWILIO_AUTH_TOKEN", "env")]);
+        let dotenv = map(&[("ACCOUNT_SID", SID), ("AUTH_TOKEN", "dot")]);
+        assert_eq!(resolve_credentials(&a, &env, &dotenv).expect("ok").auth_token, "env");
+        assert_eq!(resolve_credentials(&a, &HashMap::new(), &dotenv).expect("ok").auth_token, "dot");
+        let local = resolve_credentials(&a, &HashMap::new(), &HashMap::new()).expect("ok");
+        assert_eq!(local.account_sid, LOCAL_ACCOUNT_SID);
+        assert_eq!(local.source, CredentialSource::LocalDefault);
+    }
+
+    #[test]
+    fn api_keys_need_sk_sid_and_secret() {
+        let ok = args(&["--api-key", "SK0123456789abcdef0123456789abcdef:s3cret"]);
+        let c = resolve_credentials(&ok, &HashMap::new(), &HashMap::new()).expect("ok");
+        assert_eq!(c.api_keys[0].1, "s3cret");
+        let bad = args(&["--api-key", "SK12:s3cret"]);
+        assert!(resolve_credentials(&bad, &HashMap::new(), &HashMap::new()).is_err());
+    }
+
+    #[test]
+    fn malformed_account_sid_is_refused() {
+        let a = args(&["--account-sid", "ACnope", "--auth-token", "t"]);
+        assert!(resolve_credentials(&a, &HashMap::new(), &HashMap::new()).is_err());
+    }
+}

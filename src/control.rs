@@ -1,0 +1,106 @@
+//! Control endpoints under `/_twirl/` for tests and tools: health, the clock, build details.
+//! Open on loopback; on any other address they need the account's Basic credentials.
+
+use crate::api::{self, wire::Params};
+use crate::clock::format_timestamp;
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::{builds, meta, retention};
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::{from_fn, Next};
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use serde_json::json;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/_twirl")
+            .wrap(from_fn(guard))
+            .route("/health", web::get().to(health))
+            .route("/clock", web::get().to(clock))
+            .route("/clock", web::post().to(advance_clock))
+            .route("/builds/{sid}", web::get().to(build_detail))
+            .default_service(web::to(|req: actix_web::HttpRequest| async move {
+                ApiError::not_found(req.path())
+            })),
+    );
+}
+
+async fn guard(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let allowed = req
+        .app_data::<web::Data<AppState>>()
+        .is_some_and(|s| s.control_open || api::is_authorized(req.headers(), &s.credentials));
+    if !allowed {
+        return Err(ApiError::unauthorized().into());
+    }
+    next.call(req).await
+}
+
+async fn health() -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "status": "ok" }))
+}
+
+fn clock_body(state: &AppState) -> serde_json::Value {
+    json!({ "now": format_timestamp(state.clock.now()), "offset_seconds": state.clock.offset() })
+}
+
+async fn clock(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().json(clock_body(&state))
+}
+
+#[derive(Deserialize)]
+struct Advance {
+    advance_seconds: i64,
+}
+
+/// Moves the clock forward by `advance_seconds` (JSON body, or form field) and runs retention at
+/// the new time at once, so a test sees its effect in the response.
+async fn advance_clock(state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+    let seconds = match serde_json::from_slice::<Advance>(&body) {
+        Ok(a) => a.advance_seconds,
+        Err(_) => Params::from_body(&body)?
+            .get("advance_seconds")
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| ApiError::bad_request("Expected advance_seconds, an integer number of seconds"))?,
+    };
+    if seconds < 0 {
+        return Err(ApiError::bad_request("The clock only moves forward"));
+    }
+    let offset = state.clock.advance(seconds);
+    let now = state.clock.now();
+    let swept = state
+        .store
+        .transaction(move |tx| {
+            meta::set_clock_offset(tx, offset)?;
+            retention::sweep(tx, now)
+        })
+        .await?;
+    let mut body = clock_body(&state);
+    body["swept"] = json!(swept);
+    Ok(HttpResponse::Ok().json(body))
+}
+
+/// A build's status with the reason it failed, which no API resource field carries.
+async fn build_detail(state: web::Data<AppState>, sid: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let sid = sid.into_inner();
+    let build = state
+        .store
+        .call(move |c| {
+            let service: String = crate::store::found(
+                c.query_row("SELECT service_sid FROM builds WHERE sid = ?1", [&sid], |r| r.get(0)),
+                || format!("/_twirl/builds/{sid}"),
+            )?;
+            builds::get(c, &service, &sid)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "sid": build.sid,
+        "service_sid": build.service_sid,
+        "status": build.status.as_str(),
+        "failure_reason": build.failure_reason,
+    })))
+}

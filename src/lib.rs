@@ -1,0 +1,24 @@
+//! twirl: a local emulator of Twilio Serverless — the Serverless API, a SQLite store, builds,
+//! and the control endpoints — in one binary.
+
+pub mod api;
+pub mod build;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod control;
+pub mod error;
+pub mod server;
+pub mod sid;
+pub mod state;
+pub mod store;
+
+use cli::{Cli, Command};
+use error::StartupError;
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> Result<(), StartupError> {
+    match cli.command {
+        Command::Serve(args) => server::serve(config::Config::from_serve_args(&args)?).await,
+    }
+}

@@ -1,0 +1,170 @@
+//! The store: one SQLite connection (bundled, WAL) owned by a dedicated thread. Handlers send it
+//! closures and await the answer, so writes are serialised and no `rusqlite` type crosses an
+//! `.await`. One module per table holds the queries.
+
+pub mod blobs;
+pub mod builds;
+pub mod deployments;
+pub mod environments;
+pub mod logs;
+pub mod meta;
+pub mod resources;
+pub mod retention;
+pub mod services;
+pub mod variables;
+pub mod versions;
+
+use crate::error::StoreError;
+use rusqlite::Connection;
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+
+/// A cheap-clone handle on the store thread.
+#[derive(Clone)]
+pub struct Store {
+    jobs: mpsc::Sender<Job>,
+}
+
+/// Ordered migrations; only ever append.
+const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and migrates it to the latest schema.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        Self::start(Connection::open(path)?)
+    }
+
+    /// A store that lives in memory, for unit tests.
+    pub fn open_in_memory() -> Result<Store, StoreError> {
+        Self::start(Connection::open_in_memory()?)
+    }
+
+    fn start(mut conn: Connection) -> Result<Store, StoreError> {
+        configure(&conn)?;
+        migrate(&mut conn)?;
+        let (jobs, queue) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("twirl-store".into())
+            .spawn(move || {
+                for job in queue {
+                    job(&mut conn);
+                }
+            })
+            .map_err(|_| StoreError::Closed)?;
+        Ok(Store { jobs })
+    }
+
+    /// Runs `f` on the store thread and returns its result.
+    pub async fn call<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            let _ = reply.send(f(conn));
+        });
+        self.jobs.send(job).map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Runs `f` in one transaction on the store thread: all of it is written, or none.
+    pub async fn transaction<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Transaction) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.call(move |conn| {
+            let tx = conn.transaction()?;
+            let value = f(&tx)?;
+            tx.commit()?;
+            Ok(value)
+        })
+        .await
+    }
+}
+
+/// Per-connection settings, applied outside migrations. `synchronous=FULL` because an
+/// acknowledged write must survive a crash of the machine too, not just of twirl.
+fn configure(conn: &Connection) -> Result<(), StoreError> {
+    conn.busy_timeout(Duration::from_secs(5))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(())
+}
+
+/// Applies the migrations newer than `PRAGMA user_version`, in one transaction.
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let current: usize = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if current >= MIGRATIONS.len() {
+        return Ok(());
+    }
+    let tx = conn.transaction()?;
+    for sql in &MIGRATIONS[current..] {
+        tx.execute_batch(sql)?;
+    }
+    tx.pragma_update(None, "user_version", MIGRATIONS.len())?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// A window of a list: rows `offset..offset+limit` in the list's order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub offset: i64,
+    pub limit: i64,
+}
+
+/// One page of rows, and whether rows follow it.
+#[derive(Debug)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub has_more: bool,
+}
+
+impl<T> Page<T> {
+    /// Builds a page from up to `limit + 1` fetched rows: the extra row only says that more follow.
+    pub fn from_overfetch(mut items: Vec<T>, window: Window) -> Page<T> {
+        let has_more = items.len() as i64 > window.limit;
+        items.truncate(window.limit as usize);
+        Page { items, has_more }
+    }
+}
+
+/// Maps "no row" to `StoreError::NotFound` naming the API path.
+pub(crate) fn found<T>(result: rusqlite::Result<T>, path: impl FnOnce() -> String) -> Result<T, StoreError> {
+    match result {
+        Ok(v) => Ok(v),
+        Err(rusqlite::Error::QueryReturnedNoRows) => Err(StoreError::NotFound(path())),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_apply_from_zero_and_are_idempotent() {
+        let mut conn = Connection::open_in_memory().expect("memory db");
+        migrate(&mut conn).expect("first");
+        migrate(&mut conn).expect("second");
+        let v: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0)).expect("version");
+        assert_eq!(v, MIGRATIONS.len());
+    }
+
+    #[tokio::test]
+    async fn calls_run_on_the_store_thread() {
+        let store = Store::open_in_memory().expect("store");
+        let n: i64 = store
+            .call(|c| Ok(c.query_row("SELECT count(*) FROM services", [], |r| r.get(0))?))
+            .await
+            .expect("query");
+        assert_eq!(n, 0);
+    }
+}

@@ -1,0 +1,147 @@
+"""Starts the twirl binary for the integration tests.
+
+The binary is TWIRL_BIN, or target/debug/twirl under the repository root (build it with `cargo build`).
+Each test module gets its own server with fresh ephemeral state; `fresh_twirl` gives a test its own."""
+
+import os
+import queue
+import re
+import secrets
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+from support import TwirlApi
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SPEC_PATH = REPO_ROOT.parent / "shared" / "spec" / "twilio_serverless_v1.json"
+READY_RE = re.compile(r"^twirl listening on (http://127\.0\.0\.1:\d+)$")
+STARTUP_TIMEOUT = 30
+SHUTDOWN_TIMEOUT = 10
+
+
+def twirl_binary():
+    path = Path(os.environ.get("TWIRL_BIN", REPO_ROOT / "target" / "debug" / "twirl"))
+    if not path.is_file():
+        pytest.fail(f"twirl binary not found at {path}: run `cargo build` in the repository root "
+                    "or point TWIRL_BIN at the binary", pytrace=False)
+    return path
+
+
+class TwirlServer:
+    """One `twirl serve --port 0 --ephemeral` process with its own random credentials."""
+
+    def __init__(self, workdir):
+        self.workdir = workdir
+        self.account_sid = "AC" + secrets.token_hex(16)
+        self.auth_token = secrets.token_hex(16)
+        self.api_key_sid = "SK" + secrets.token_hex(16)
+        self.api_key_secret = secrets.token_urlsafe(24)
+        self.stdout_path = workdir / "twirl.stdout.log"
+        self.stderr_path = workdir / "twirl.stderr.log"
+        self.url = None
+        self.process = None
+
+    def start(self):
+        command = [
+            str(twirl_binary()), "serve", "--port", "0", "--ephemeral",
+            "--account-sid", self.account_sid, "--auth-token", self.auth_token,
+            "--api-key", f"{self.api_key_sid}:{self.api_key_secret}",
+        ]
+        self.stdout_log = open(self.stdout_path, "w", encoding="utf-8")
+        with open(self.stderr_path, "w", encoding="utf-8") as stderr_log:
+            self.process = subprocess.Popen(command, cwd=self.workdir, stdout=subprocess.PIPE,
+                                            stderr=stderr_log, text=True, errors="replace")
+        first_line = queue.Queue()
+        self.drainer = threading.Thread(target=self._drain_stdout, args=(first_line,), daemon=True)
+        self.drainer.start()
+        try:
+            line = first_line.get(timeout=STARTUP_TIMEOUT)
+        except queue.Empty:
+            line = None
+        match = READY_RE.match(line or "")
+        if not match:
+            self.stop()
+            pytest.fail(f"twirl did not announce its address; first stdout line {line!r}; "
+                        f"exit code {self.process.returncode}; stderr:\n{self.stderr_path.read_text()}",
+                        pytrace=False)
+        self.url = match.group(1)
+        self.api = TwirlApi(self.url, (self.account_sid, self.auth_token))
+        return self
+
+    def _drain_stdout(self, first_line):
+        """Hand the first line to `start`, then keep the pipe empty so the server never blocks."""
+        for index, line in enumerate(self.process.stdout):
+            if index == 0:
+                first_line.put(line.rstrip("\r\n"))
+            self.stdout_log.write(line)
+            self.stdout_log.flush()
+        first_line.put(None)
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=SHUTDOWN_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.drainer.join(timeout=SHUTDOWN_TIMEOUT)
+        self.stdout_log.close()
+
+    def client(self, username=None, password=None, account_sid=None):
+        """A twilio-python Client whose Serverless domain points at this server.
+
+        With an API key: client(api_key_sid, api_key_secret, account_sid)."""
+        client = Client(username or self.account_sid, password or self.auth_token, account_sid,
+                        http_client=RecordingHttpClient(), environment={})
+        client.serverless.base_url = self.url
+        return client
+
+    def upload_version(self, *args, **kwargs):
+        return self.api.upload_version(*args, **kwargs)
+
+
+class RecordingHttpClient(TwilioHttpClient):
+    """Keeps the last raw response, so tests can check error bodies the library does not expose."""
+
+    def __init__(self):
+        super().__init__(request_hooks={"response": [self._record]})
+        self.last_response = None
+
+    def _record(self, response, *args, **kwargs):
+        self.last_response = response
+
+
+def running_twirl(workdir):
+    server = TwirlServer(workdir).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def twirl(tmp_path_factory):
+    """A server shared by the tests of one module (fresh state per module)."""
+    yield from running_twirl(tmp_path_factory.mktemp("twirl"))
+
+
+@pytest.fixture
+def fresh_twirl(tmp_path):
+    """A server of the test's own, for tests that move the clock or fill quotas."""
+    yield from running_twirl(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def api(twirl):
+    return twirl.api
+
+
+@pytest.fixture(scope="module")
+def client(twirl):
+    return twirl.client()

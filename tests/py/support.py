@@ -1,0 +1,221 @@
+"""Helpers shared by the integration tests: raw HTTP access to a running twirl,
+version uploads shaped like @twilio-labs/serverless-api, and Twilio error checks."""
+
+import itertools
+import json
+import re
+import secrets
+import time
+from operator import itemgetter
+
+import requests
+
+DATE_TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+BUILD_POLL_INTERVAL = 0.1
+BUILD_POLL_TIMEOUT = 10.0
+ERROR_KEYS = {"code", "message", "more_info", "status"}
+MIB = 1024 * 1024
+
+_counter = itertools.count(1)
+
+
+def new_sid(prefix):
+    """A well-formed SID (lowercase hex) that no server has issued."""
+    return prefix + secrets.token_hex(16)
+
+
+def unique_name(prefix="svc"):
+    """A service/environment unique name that is valid and unlikely to collide."""
+    return f"{prefix}-{next(_counter)}-{secrets.token_hex(3)}"
+
+
+def poll_build(fetch_status, status_of=itemgetter("status")):
+    """Call fetch_status every 100 ms until its status is no longer `building` (or ~10 s pass);
+    returns the last result."""
+    deadline = time.monotonic() + BUILD_POLL_TIMEOUT
+    while True:
+        result = fetch_status()
+        if status_of(result) != "building" or time.monotonic() > deadline:
+            return result
+        time.sleep(BUILD_POLL_INTERVAL)
+
+
+def version_form(path, visibility, content, filename="file", content_type="application/javascript"):
+    """The multipart fields of a version upload, in serverless-api's order: Path, Visibility, Content."""
+    if isinstance(content, str):
+        content = content.encode()
+    return [
+        ("Path", (None, path)),
+        ("Visibility", (None, visibility)),
+        ("Content", (filename, content, content_type)),
+    ]
+
+
+def assert_twilio_error(response, status=None, code=None, message=None):
+    """The response is a Twilio error: JSON with exactly code/message/more_info/status.
+
+    With ``status=None`` any 4xx status is accepted."""
+    context = f"{response.request.method} {response.request.url} -> {response.status_code} {response.text[:500]!r}"
+    if status is None:
+        assert 400 <= response.status_code < 500, f"expected a 4xx error: {context}"
+    else:
+        assert response.status_code == status, f"expected HTTP {status}: {context}"
+    assert response.headers.get("Content-Type", "").startswith("application/json"), context
+    body = response.json()
+    assert set(body) == ERROR_KEYS, f"error keys {sorted(body)}: {context}"
+    assert isinstance(body["code"], int) and not isinstance(body["code"], bool), context
+    assert body["status"] == response.status_code, context
+    assert isinstance(body["message"], str) and body["message"], context
+    assert body["more_info"] == f"https://www.twilio.com/docs/errors/{body['code']}", context
+    if code is not None:
+        assert body["code"] == code, f"expected code {code}: {context}"
+    if message is not None:
+        assert body["message"] == message, f"expected message {message!r}: {context}"
+    return body
+
+
+def assert_status(response, status):
+    assert response.status_code == status, (
+        f"{response.request.method} {response.request.url} -> expected {status}, "
+        f"got {response.status_code} {response.text[:500]!r}"
+    )
+
+
+class TwirlApi:
+    """Raw HTTP access to one running twirl, authenticated as its account."""
+
+    def __init__(self, base_url, auth):
+        self.base_url = base_url
+        self.session = requests.Session()
+        self.session.auth = auth
+
+    def url(self, path):
+        return path if path.startswith("http") else self.base_url + path
+
+    def request(self, method, path, **kwargs):
+        kwargs.setdefault("timeout", 30)
+        return self.session.request(method, self.url(path), **kwargs)
+
+    def get(self, path, **kwargs):
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path, **kwargs):
+        return self.request("POST", path, **kwargs)
+
+    def delete(self, path, **kwargs):
+        return self.request("DELETE", path, **kwargs)
+
+    def fetch(self, path, **kwargs):
+        """GET that must succeed; returns the JSON body."""
+        response = self.get(path, **kwargs)
+        assert_status(response, 200)
+        return response.json()
+
+    def create(self, path, data=None, **kwargs):
+        """POST that must create (201); returns the JSON body."""
+        response = self.post(path, data=data, **kwargs)
+        assert_status(response, 201)
+        return response.json()
+
+    def list_all(self, path, page_size=50):
+        """Every item of a list endpoint, following next_page_url to the end."""
+        url, items = f"{path}?PageSize={page_size}", []
+        while url:
+            page = self.fetch(url)
+            items.extend(page[page["meta"]["key"]])
+            url = page["meta"]["next_page_url"]
+        return items
+
+    def upload_version(self, service_sid, kind, resource_sid, path, visibility="public", content="",
+                       filename="file", content_type="application/javascript"):
+        """POST …/{Functions|Assets}/{ZH}/Versions as multipart, exactly as serverless-api does."""
+        return self.post(
+            f"/v1/Services/{service_sid}/{kind}/{resource_sid}/Versions",
+            files=version_form(path, visibility, content, filename, content_type),
+        )
+
+    def wait_for_build(self, service_sid, build_sid):
+        """Poll the build status until it leaves `building`; returns the last status body."""
+        return poll_build(lambda: self.fetch(f"/v1/Services/{service_sid}/Builds/{build_sid}/Status"))
+
+    def advance_clock(self, seconds):
+        response = requests.post(self.url("/_twirl/clock"), json={"advance_seconds": seconds}, timeout=30)
+        assert_status(response, 200)
+        return response.json()
+
+
+class Project:
+    """A service with one environment, created through the raw API, for tests that need a parent."""
+
+    def __init__(self, api, suffix="dev"):
+        self.api = api
+        name = unique_name()
+        self.service = api.create("/v1/Services", {"UniqueName": name, "FriendlyName": name})
+        self.sid = self.service["sid"]
+        self.path = f"/v1/Services/{self.sid}"
+        self.environment = api.create(f"{self.path}/Environments",
+                                      {"UniqueName": f"{suffix}-environment", "DomainSuffix": suffix})
+        self.env_path = f"{self.path}/Environments/{self.environment['sid']}"
+
+    def create_resource(self, kind, friendly_name):
+        return self.api.create(f"{self.path}/{kind}", {"FriendlyName": friendly_name})
+
+    def upload(self, kind, resource_sid, path, visibility="public", content="exports.handler = () => {};",
+               filename="file", content_type="application/javascript"):
+        response = self.api.upload_version(self.sid, kind, resource_sid, path, visibility, content,
+                                           filename, content_type)
+        assert_status(response, 201)
+        return response.json()
+
+    def function_version(self, path="/hello", visibility="public", content=None):
+        """A new function with one uploaded version; returns (function, version)."""
+        function = self.create_resource("Functions", path)
+        content = content or f"exports.handler = (c, e, cb) => cb(null, '{path}');"
+        return function, self.upload("Functions", function["sid"], path, visibility, content,
+                                     filename=path.rsplit("/", 1)[-1])
+
+    def build(self, function_versions=(), asset_versions=(), dependencies=None):
+        data = {"FunctionVersions": list(function_versions), "AssetVersions": list(asset_versions)}
+        if dependencies is not None:
+            data["Dependencies"] = dependencies
+        build = self.api.create(f"{self.path}/Builds", data)
+        status = self.api.wait_for_build(self.sid, build["sid"])
+        assert status["status"] == "completed", status
+        return build
+
+    def deploy(self, build_sid):
+        return self.api.create(f"{self.env_path}/Deployments", {"BuildSid": build_sid})
+
+
+def wrapped_dependencies(dependencies):
+    """Dependencies encoded the way serverless-api sends them: JSON wrapped in one extra pair of quotes."""
+    return '"' + json.dumps(dependencies) + '"'
+
+
+BUILD_ENTRY_KEYS = {"sid", "account_sid", "service_sid", "date_created", "path", "visibility"}
+ALWAYS_INCLUDED_DEPENDENCIES = {"twilio", "@twilio/runtime-handler"}
+
+
+def assert_build_entries(entries, versions, parent_key):
+    """A build's `function_versions`/`asset_versions`: one object per version given at creation."""
+    expected = {version["sid"]: version for version in versions}
+    assert sorted(entry["sid"] for entry in entries) == sorted(expected), entries
+    keys = BUILD_ENTRY_KEYS | {parent_key}
+    for entry in entries:
+        version = expected[entry["sid"]]
+        assert set(entry) == keys, f"build entry keys {sorted(entry)} != {sorted(keys)}"
+        assert {key: entry[key] for key in keys - {"visibility"}} == \
+            {key: version[key] for key in keys - {"visibility"}}
+        assert entry["visibility"].lower() == version["visibility"], entry
+
+
+def assert_dependencies(dependencies, requested=()):
+    """`dependencies` lists {name, version} objects: those requested plus twilio and the runtime handler."""
+    for dependency in dependencies:
+        assert set(dependency) == {"name", "version"}, dependency
+        assert isinstance(dependency["name"], str) and isinstance(dependency["version"], str), dependency
+    names = [dependency["name"] for dependency in dependencies]
+    assert len(names) == len(set(names)), f"duplicate dependencies: {names}"
+    assert ALWAYS_INCLUDED_DEPENDENCIES <= set(names), names
+    for dependency in requested:
+        assert dependency in dependencies, f"{dependency} missing from {dependencies}"
