@@ -10,13 +10,15 @@ use serde::{Deserialize, Serialize};
 /// The runtime of a service's first build when none is given (Twilio's current default).
 pub const DEFAULT_RUNTIME: &str = "node22";
 /// Every runtime name the API accepts ([OAI] `build_enum_runtime`, plus `node24`).
-const KNOWN_RUNTIMES: &[&str] =
-    &["node8", "node10", "node12", "node14", "node16", "node18", "node20", "node22", "node24"];
+const KNOWN_RUNTIMES: &[&str] = &[
+    "node8", "node10", "node12", "node14", "node16", "node18", "node20", "node22", "node24",
+];
 /// The runtimes a build can still be made for; older ones fail the build with error 82007.
 const SUPPORTED_RUNTIMES: &[&str] = &["node18", "node20", "node22", "node24"];
 
 /// Dependencies Twilio always includes in a build, with the versions used when not given.
-const DEFAULT_DEPENDENCIES: &[(&str, &str)] = &[("twilio", "^5.0.0"), ("@twilio/runtime-handler", "2.1.0")];
+const DEFAULT_DEPENDENCIES: &[(&str, &str)] =
+    &[("twilio", "^5.0.0"), ("@twilio/runtime-handler", "2.1.0")];
 
 /// One `{"name","version"}` entry of a build's dependencies.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,11 +34,15 @@ impl Dependency {
     pub fn parse_param(value: Option<&str>) -> Result<Vec<Dependency>, ApiError> {
         let mut deps = match value.map(str::trim).filter(|v| !v.is_empty()) {
             None => Vec::new(),
-            Some(raw) => parse_list(raw).map_err(|why| ApiError::bad_request(format!("Invalid Dependencies: {why}")))?,
+            Some(raw) => parse_list(raw)
+                .map_err(|why| ApiError::bad_request(format!("Invalid Dependencies: {why}")))?,
         };
         for (name, version) in DEFAULT_DEPENDENCIES {
             if !deps.iter().any(|d| d.name == *name) {
-                deps.push(Dependency { name: name.to_string(), version: version.to_string() });
+                deps.push(Dependency {
+                    name: name.to_string(),
+                    version: version.to_string(),
+                });
             }
         }
         Ok(deps)
@@ -53,8 +59,8 @@ fn parse_list(raw: &str) -> Result<Vec<Dependency>, String> {
         Some(inner) if inner.trim_start().starts_with('[') => inner,
         _ => raw,
     };
-    let deps: Vec<Dependency> =
-        serde_json::from_str(unwrapped).map_err(|e| format!("expected a JSON array of {{\"name\",\"version\"}}: {e}"))?;
+    let deps: Vec<Dependency> = serde_json::from_str(unwrapped)
+        .map_err(|e| format!("expected a JSON array of {{\"name\",\"version\"}}: {e}"))?;
     let mut seen = std::collections::HashSet::new();
     for d in &deps {
         if d.name.trim().is_empty() {
@@ -90,7 +96,11 @@ pub fn start(state: AppState, service_sid: String, build_sid: String) {
         }
         let now = state.clock.now();
         let sid = build_sid.clone();
-        if let Err(e) = state.store.call(move |c| builds::finish(c, &sid, outcome, now)).await {
+        if let Err(e) = state
+            .store
+            .call(move |c| builds::finish(c, &sid, outcome, now))
+            .await
+        {
             log::error!("cannot record the end of build {build_sid}: {e}");
         }
     });
@@ -145,7 +155,12 @@ mod tests {
 
     #[test]
     fn bad_dependencies_are_refused() {
-        for bad in ["{", "[1]", r#"[{"name":"a"}]"#, r#"[{"name":"a","version":"1"},{"name":"a","version":"2"}]"#] {
+        for bad in [
+            "{",
+            "[1]",
+            r#"[{"name":"a"}]"#,
+            r#"[{"name":"a","version":"1"},{"name":"a","version":"2"}]"#,
+        ] {
             assert!(Dependency::parse_param(Some(bad)).is_err(), "{bad}");
         }
     }

@@ -14,7 +14,9 @@ pub struct Clock {
 impl Clock {
     /// A clock shifted by `offset_seconds` from wall time.
     pub fn with_offset(offset_seconds: i64) -> Self {
-        Clock { offset: Arc::new(AtomicI64::new(offset_seconds)) }
+        Clock {
+            offset: Arc::new(AtomicI64::new(offset_seconds)),
+        }
     }
 
     /// Now, in whole Unix seconds on the emulator's clock.
@@ -64,7 +66,10 @@ mod tests {
         assert_eq!(format_timestamp(0), "1970-01-01T00:00:00Z");
         assert_eq!(format_timestamp(1_541_880_000), "2018-11-10T20:00:00Z");
         assert_eq!(parse_timestamp("2018-11-10T20:00:00Z"), Some(1_541_880_000));
-        assert_eq!(parse_timestamp("2018-11-10T20:00:00.000Z"), Some(1_541_880_000));
+        assert_eq!(
+            parse_timestamp("2018-11-10T20:00:00.000Z"),
+            Some(1_541_880_000)
+        );
         assert_eq!(parse_timestamp("yesterday"), None);
     }
 

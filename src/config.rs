@@ -66,9 +66,13 @@ impl Config {
         let dotenv = read_dotenv(&args.dir.join(".env"));
         let credentials = resolve_credentials(args, &env, &dotenv)?;
         let data_dir = if args.ephemeral {
-            let dir = tempfile::Builder::new().prefix("twirl-").tempdir().map_err(|source| {
-                StartupError::DataDir { path: std::env::temp_dir().display().to_string(), source }
-            })?;
+            let dir = tempfile::Builder::new()
+                .prefix("twirl-")
+                .tempdir()
+                .map_err(|source| StartupError::DataDir {
+                    path: std::env::temp_dir().display().to_string(),
+                    source,
+                })?;
             DataDir::Ephemeral(dir)
         } else {
             DataDir::Persistent(args.data.clone().unwrap_or_else(|| args.dir.join(".twirl")))
@@ -100,30 +104,44 @@ fn resolve_credentials(
         (Some(s), Some(t)) if !s.is_empty() && !t.is_empty() => Some((s.clone(), t.clone())),
         _ => None,
     };
-    let (account_sid, auth_token, source) =
-        if let Some((s, t)) = pair(args.account_sid.as_ref(), args.auth_token.as_ref()) {
-            (s, t, CredentialSource::Flags)
-        } else if args.account_sid.is_some() || args.auth_token.is_some() {
-            return Err(StartupError::Config(
-                "--account-sid and --auth-token must be given together".into(),
-            ));
-        } else if let Some((s, t)) = pair(env.get("TWILIO_ACCOUNT_SID"), env.get("TWILIO_AUTH_TOKEN")) {
-            (s, t, CredentialSource::Environment)
-        } else if let Some((s, t)) = pair(dotenv.get("ACCOUNT_SID"), dotenv.get("AUTH_TOKEN")) {
-            (s, t, CredentialSource::DotEnv)
-        } else {
-            (LOCAL_ACCOUNT_SID.into(), LOCAL_AUTH_TOKEN.into(), CredentialSource::LocalDefault)
-        };
+    let (account_sid, auth_token, source) = if let Some((s, t)) =
+        pair(args.account_sid.as_ref(), args.auth_token.as_ref())
+    {
+        (s, t, CredentialSource::Flags)
+    } else if args.account_sid.is_some() || args.auth_token.is_some() {
+        return Err(StartupError::Config(
+            "--account-sid and --auth-token must be given together".into(),
+        ));
+    } else if let Some((s, t)) = pair(env.get("TWILIO_ACCOUNT_SID"), env.get("TWILIO_AUTH_TOKEN")) {
+        (s, t, CredentialSource::Environment)
+    } else if let Some((s, t)) = pair(dotenv.get("ACCOUNT_SID"), dotenv.get("AUTH_TOKEN")) {
+        (s, t, CredentialSource::DotEnv)
+    } else {
+        (
+            LOCAL_ACCOUNT_SID.into(),
+            LOCAL_AUTH_TOKEN.into(),
+            CredentialSource::LocalDefault,
+        )
+    };
     if !sid::is_sid(&account_sid, sid::prefix::ACCOUNT) {
         return Err(StartupError::Config(format!(
             "account SID {account_sid:?} is not AC followed by 32 hex digits"
         )));
     }
-    let mut api_keys = args.api_keys.iter().map(|k| parse_api_key(k)).collect::<Result<Vec<_>, _>>()?;
+    let mut api_keys = args
+        .api_keys
+        .iter()
+        .map(|k| parse_api_key(k))
+        .collect::<Result<Vec<_>, _>>()?;
     if let Some(pair) = pair(env.get("TWILIO_API_KEY"), env.get("TWILIO_API_SECRET")) {
         api_keys.push(pair);
     }
-    Ok(Credentials { account_sid: sid::normalize(&account_sid), auth_token, api_keys, source })
+    Ok(Credentials {
+        account_sid: sid::normalize(&account_sid),
+        auth_token,
+        api_keys,
+        source,
+    })
 }
 
 fn parse_api_key(value: &str) -> Result<(String, String), StartupError> {
@@ -151,7 +169,10 @@ mod tests {
     }
 
     fn map(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     const SID: &str = "AC0123456789abcdef0123456789abcdef";
@@ -159,9 +180,15 @@ mod tests {
     #[test]
     fn flags_win_over_environment_and_dotenv() {
         let a = args(&["--account-sid", SID, "--auth-token", "flag"]);
-        let env = map(&[("TWILIO_ACCOUNT_SID", LOCAL_ACCOUNT_SID), ("TWILIO_AUTH_TOKEN", "env")]);
+        let env = map(&[
+            ("TWILIO_ACCOUNT_SID", LOCAL_ACCOUNT_SID),
+            ("TWILIO_AUTH_TOKEN", "env"),
+        ]);
         let c = resolve_credentials(&a, &env, &HashMap::new()).expect("valid");
-        assert_eq!((c.auth_token.as_str(), c.source), ("flag", CredentialSource::Flags));
+        assert_eq!(
+            (c.auth_token.as_str(), c.source),
+            ("flag", CredentialSource::Flags)
+        );
     }
 
     #[test]
@@ -169,8 +196,18 @@ mod tests {
         let a = args(&[]);
         let env = map(&[("TWILIO_ACCOUNT_SID", SID), ("TWILIO_AUTH_TOKEN", "env")]);
         let dotenv = map(&[("ACCOUNT_SID", SID), ("AUTH_TOKEN", "dot")]);
-        assert_eq!(resolve_credentials(&a, &env, &dotenv).expect("ok").auth_token, "env");
-        assert_eq!(resolve_credentials(&a, &HashMap::new(), &dotenv).expect("ok").auth_token, "dot");
+        assert_eq!(
+            resolve_credentials(&a, &env, &dotenv)
+                .expect("ok")
+                .auth_token,
+            "env"
+        );
+        assert_eq!(
+            resolve_credentials(&a, &HashMap::new(), &dotenv)
+                .expect("ok")
+                .auth_token,
+            "dot"
+        );
         let local = resolve_credentials(&a, &HashMap::new(), &HashMap::new()).expect("ok");
         assert_eq!(local.account_sid, LOCAL_ACCOUNT_SID);
         assert_eq!(local.source, CredentialSource::LocalDefault);

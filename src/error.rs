@@ -9,10 +9,16 @@ use serde::Serialize;
 pub enum StartupError {
     /// The listener could not be bound.
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: String, source: std::io::Error },
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
     /// The data directory could not be created or used.
     #[error("cannot use data directory {path}: {source}")]
-    DataDir { path: String, source: std::io::Error },
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
     /// The database could not be opened or migrated.
     #[error("cannot open the store: {0}")]
     Store(#[from] StoreError),
@@ -100,14 +106,20 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        ApiError { kind, message: message.into() }
+        ApiError {
+            kind,
+            message: message.into(),
+        }
     }
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::BadRequest, message)
     }
     /// 404 for an API path (without `/v1`), worded as Twilio words it.
     pub fn not_found(path: &str) -> Self {
-        Self::new(ErrorKind::NotFound, format!("The requested resource {path} was not found"))
+        Self::new(
+            ErrorKind::NotFound,
+            format!("The requested resource {path} was not found"),
+        )
     }
     pub fn unauthorized() -> Self {
         Self::new(ErrorKind::Unauthorized, "Authenticate")
@@ -183,13 +195,22 @@ mod tests {
         keys.sort();
         assert_eq!(keys, ["code", "message", "more_info", "status"]);
         assert_eq!(json["code"], 20404);
-        assert_eq!(json["more_info"], "https://www.twilio.com/docs/errors/20404");
+        assert_eq!(
+            json["more_info"],
+            "https://www.twilio.com/docs/errors/20404"
+        );
     }
 
     #[test]
     fn store_errors_map_to_api_kinds() {
-        assert_eq!(ApiError::from(StoreError::Conflict("x".into())).kind, ErrorKind::Conflict);
-        assert_eq!(ApiError::from(StoreError::Invalid("x".into())).kind, ErrorKind::BadRequest);
+        assert_eq!(
+            ApiError::from(StoreError::Conflict("x".into())).kind,
+            ErrorKind::Conflict
+        );
+        assert_eq!(
+            ApiError::from(StoreError::Invalid("x".into())).kind,
+            ErrorKind::BadRequest
+        );
         assert_eq!(ApiError::from(StoreError::Closed).kind, ErrorKind::Internal);
     }
 }

@@ -17,14 +17,17 @@ const RETENTION_EVERY: Duration = Duration::from_secs(60);
 /// Runs `twirl serve` until the process is told to stop.
 pub async fn serve(config: Config) -> Result<(), StartupError> {
     let data = config.data_dir.path().to_path_buf();
-    std::fs::create_dir_all(&data)
-        .map_err(|source| StartupError::DataDir { path: data.display().to_string(), source })?;
+    std::fs::create_dir_all(&data).map_err(|source| StartupError::DataDir {
+        path: data.display().to_string(),
+        source,
+    })?;
     let store = Store::open(&data.join("twirl.db"))?;
     let clock = Clock::with_offset(store.call(|c| meta::clock_offset(c)).await?);
     let listener = bind(&config)?;
-    let addr = listener
-        .local_addr()
-        .map_err(|source| StartupError::Bind { addr: config.host.clone(), source })?;
+    let addr = listener.local_addr().map_err(|source| StartupError::Bind {
+        addr: config.host.clone(),
+        source,
+    })?;
     let state = AppState {
         store,
         clock,
@@ -43,11 +46,19 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
             .configure(control::configure)
             .default_service(web::to(not_found))
     })
+    // Idle keep-alive connections must not hold an exit for long.
+    .shutdown_timeout(2)
     .listen(listener)
-    .map_err(|source| StartupError::Bind { addr: addr.to_string(), source })?
+    .map_err(|source| StartupError::Bind {
+        addr: addr.to_string(),
+        source,
+    })?
     .run()
     .await
-    .map_err(|source| StartupError::Bind { addr: addr.to_string(), source })?;
+    .map_err(|source| StartupError::Bind {
+        addr: addr.to_string(),
+        source,
+    })?;
     Ok(())
 }
 
@@ -82,8 +93,14 @@ async fn run_retention(state: AppState) {
     loop {
         tick.tick().await;
         let now = state.clock.now();
-        match state.store.transaction(move |tx| retention::sweep(tx, now)).await {
-            Ok(swept) if swept != retention::Swept::default() => log::info!("retention removed {swept:?}"),
+        match state
+            .store
+            .transaction(move |tx| retention::sweep(tx, now))
+            .await
+        {
+            Ok(swept) if swept != retention::Swept::default() => {
+                log::info!("retention removed {swept:?}")
+            }
             Ok(_) => {}
             Err(e) => log::error!("retention failed: {e}"),
         }

@@ -53,7 +53,9 @@ mod tests {
     fn generated_sids_are_lowercase_hex_with_prefix() {
         let sid = generate(prefix::SERVICE);
         assert!(is_sid(&sid, "ZS"));
-        assert!(sid[2..].bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+        assert!(sid[2..]
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
         assert_ne!(sid, generate(prefix::SERVICE));
     }
 

@@ -31,7 +31,9 @@ pub fn is_authorized(headers: &HeaderMap, credentials: &Credentials) -> bool {
     let Some((user, password)) = basic_credentials(headers) else {
         return false;
     };
-    let matches = |u: &str, p: &str| bool::from(user.as_bytes().ct_eq(u.as_bytes()) & password.as_bytes().ct_eq(p.as_bytes()));
+    let matches = |u: &str, p: &str| {
+        bool::from(user.as_bytes().ct_eq(u.as_bytes()) & password.as_bytes().ct_eq(p.as_bytes()))
+    };
     // Evaluate every pair so the time taken does not reveal which one matched.
     let mut ok = matches(&credentials.account_sid, &credentials.auth_token);
     for (key, secret) in &credentials.api_keys {
@@ -46,7 +48,9 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
     }
-    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
     let text = String::from_utf8(decoded).ok()?;
     let (user, password) = text.split_once(':')?;
     Some((user.to_string(), password.to_string()))
@@ -70,17 +74,32 @@ mod tests {
     fn header(user: &str, password: &str) -> HeaderMap {
         let raw = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
         let mut h = HeaderMap::new();
-        h.insert(AUTHORIZATION, HeaderValue::from_str(&format!("Basic {raw}")).expect("header"));
+        h.insert(
+            AUTHORIZATION,
+            HeaderValue::from_str(&format!("Basic {raw}")).expect("header"),
+        );
         h
     }
 
     #[test]
     fn account_and_api_key_pairs_pass_others_fail() {
         let c = creds();
-        assert!(is_authorized(&header("AC0123456789abcdef0123456789abcdef", "token"), &c));
-        assert!(is_authorized(&header("SK0123456789abcdef0123456789abcdef", "secret"), &c));
-        assert!(!is_authorized(&header("SK0123456789abcdef0123456789abcdef", "token"), &c));
-        assert!(!is_authorized(&header("AC0123456789abcdef0123456789abcdef", "tokenx"), &c));
+        assert!(is_authorized(
+            &header("AC0123456789abcdef0123456789abcdef", "token"),
+            &c
+        ));
+        assert!(is_authorized(
+            &header("SK0123456789abcdef0123456789abcdef", "secret"),
+            &c
+        ));
+        assert!(!is_authorized(
+            &header("SK0123456789abcdef0123456789abcdef", "token"),
+            &c
+        ));
+        assert!(!is_authorized(
+            &header("AC0123456789abcdef0123456789abcdef", "tokenx"),
+            &c
+        ));
         assert!(!is_authorized(&HeaderMap::new(), &c));
     }
 }

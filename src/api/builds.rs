@@ -36,7 +36,9 @@ fn render_version(ctx: &Ctx, service_sid: &str, v: &BuildVersion) -> Value {
 pub fn render(ctx: &Ctx, b: &Build) -> Value {
     let url = build_url(ctx, b);
     let versions = |kind| -> Vec<Value> {
-        b.versions_of(kind).map(|v| render_version(ctx, &b.service_sid, v)).collect()
+        b.versions_of(kind)
+            .map(|v| render_version(ctx, &b.service_sid, v))
+            .collect()
     };
     let dependencies: Value = serde_json::from_str(&b.dependencies).unwrap_or_else(|_| json!([]));
     json!({
@@ -64,7 +66,9 @@ fn version_sids(params: &Params, name: &str) -> Result<Vec<String>, ApiError> {
             if sid::is_sid(v, sid::prefix::VERSION) {
                 Ok(v.to_string())
             } else {
-                Err(ApiError::bad_request(format!("Invalid {name} {v:?}: expected a ZN SID")))
+                Err(ApiError::bad_request(format!(
+                    "Invalid {name} {v:?}: expected a ZN SID"
+                )))
             }
         })
         .collect()
@@ -80,7 +84,11 @@ pub async fn create(
     let function_sids = version_sids(&params, "FunctionVersions")?;
     let asset_sids = version_sids(&params, "AssetVersions")?;
     let dependencies = Dependency::parse_param(params.get("Dependencies"))?;
-    let runtime = params.get("Runtime").filter(|r| !r.is_empty()).map(build::check_runtime).transpose()?;
+    let runtime = params
+        .get("Runtime")
+        .filter(|r| !r.is_empty())
+        .map(build::check_runtime)
+        .transpose()?;
     let (key, now) = (service.into_inner(), state.clock.now());
     let build = state
         .store
@@ -89,12 +97,17 @@ pub async fn create(
             let mut resolved = Vec::new();
             for (kind, sids) in [(Kind::Function, &function_sids), (Kind::Asset, &asset_sids)] {
                 for sid in sids {
-                    let version = versions::in_service(tx, kind, &service.sid, sid)?.ok_or_else(|| {
-                        crate::error::StoreError::Invalid(format!(
-                            "{} Version {sid} was not found in this Service",
-                            if kind == Kind::Function { "Function" } else { "Asset" }
-                        ))
-                    })?;
+                    let version =
+                        versions::in_service(tx, kind, &service.sid, sid)?.ok_or_else(|| {
+                            crate::error::StoreError::Invalid(format!(
+                                "{} Version {sid} was not found in this Service",
+                                if kind == Kind::Function {
+                                    "Function"
+                                } else {
+                                    "Asset"
+                                }
+                            ))
+                        })?;
                     resolved.push(version);
                 }
             }
@@ -112,7 +125,11 @@ pub async fn create(
             builds::create(tx, &new, now)
         })
         .await?;
-    build::start(state.get_ref().clone(), build.service_sid.clone(), build.sid.clone());
+    build::start(
+        state.get_ref().clone(),
+        build.service_sid.clone(),
+        build.sid.clone(),
+    );
     Ok(created(render(&ctx, &build)))
 }
 
@@ -124,13 +141,21 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let paging = Paging::from_query(&Params::from_query(&req)?, &[])?;
     let (key, window) = (service.into_inner(), paging.window());
-    let page = state.store.call(move |c| builds::list(c, &services::get(c, &key)?.sid, window)).await?;
-    Ok(list_response(&req, "builds", &paging, page, |b| render(&ctx, b)))
+    let page = state
+        .store
+        .call(move |c| builds::list(c, &services::get(c, &key)?.sid, window))
+        .await?;
+    Ok(list_response(&req, "builds", &paging, page, |b| {
+        render(&ctx, b)
+    }))
 }
 
 async fn load(state: &AppState, path: web::Path<(String, String)>) -> Result<Build, ApiError> {
     let (key, sid) = path.into_inner();
-    Ok(state.store.call(move |c| builds::get(c, &services::get(c, &key)?.sid, &sid)).await?)
+    Ok(state
+        .store
+        .call(move |c| builds::get(c, &services::get(c, &key)?.sid, &sid))
+        .await?)
 }
 
 pub async fn fetch(
@@ -157,7 +182,10 @@ pub async fn status(
     })))
 }
 
-pub async fn delete(state: web::Data<AppState>, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
+pub async fn delete(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
     let (key, sid) = path.into_inner();
     state
         .store

@@ -34,7 +34,9 @@ pub async fn create(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let params = Params::from_body(&body)?;
-    let build_sid = params.sid("BuildSid", sid::prefix::BUILD)?.map(str::to_string);
+    let build_sid = params
+        .sid("BuildSid", sid::prefix::BUILD)?
+        .map(str::to_string);
     // `IsPlugin` is accepted (Flex plugins send it) but changes nothing locally.
     params.bool("IsPlugin")?;
     let ((key, environment_sid), now) = (path.into_inner(), state.clock.now());
@@ -42,7 +44,13 @@ pub async fn create(
         .store
         .transaction(move |tx| {
             let service = services::get(tx, &key)?;
-            deployments::create(tx, &service.sid, &environment_sid, build_sid.as_deref(), now)
+            deployments::create(
+                tx,
+                &service.sid,
+                &environment_sid,
+                build_sid.as_deref(),
+                now,
+            )
         })
         .await?;
     Ok(created(render(&ctx, &deployment)))
@@ -60,7 +68,9 @@ pub async fn list(
         .store
         .call(move |c| deployments::list(c, &services::get(c, &key)?.sid, &environment_sid, window))
         .await?;
-    Ok(list_response(&req, "deployments", &paging, page, |d| render(&ctx, d)))
+    Ok(list_response(&req, "deployments", &paging, page, |d| {
+        render(&ctx, d)
+    }))
 }
 
 pub async fn fetch(

@@ -10,7 +10,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
 pub fn render(ctx: &Ctx, e: &Environment) -> Value {
-    let url = ctx.url(&format!("/Services/{}/Environments/{}", e.service_sid, e.sid));
+    let url = ctx.url(&format!(
+        "/Services/{}/Environments/{}",
+        e.service_sid, e.sid
+    ));
     json!({
         "sid": e.sid,
         "account_sid": ctx.account_sid,
@@ -38,7 +41,10 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let params = Params::from_body(&body)?;
     let unique_name = params.required("UniqueName", 100)?.to_string();
-    let suffix = params.text("DomainSuffix", 16)?.filter(|s| !s.is_empty()).map(str::to_string);
+    let suffix = params
+        .text("DomainSuffix", 16)?
+        .filter(|s| !s.is_empty())
+        .map(str::to_string);
     if let Some(s) = &suffix {
         check_host_label("DomainSuffix", s)?;
     }
@@ -47,7 +53,14 @@ pub async fn create(
         .store
         .transaction(move |tx| {
             let service = services::get(tx, &key)?;
-            environments::create(tx, &service.sid, &service.domain_base, &unique_name, suffix.as_deref(), now)
+            environments::create(
+                tx,
+                &service.sid,
+                &service.domain_base,
+                &unique_name,
+                suffix.as_deref(),
+                now,
+            )
         })
         .await?;
     Ok(created(render(&ctx, &env)))
@@ -65,7 +78,9 @@ pub async fn list(
         .store
         .call(move |c| environments::list(c, &services::get(c, &key)?.sid, window))
         .await?;
-    Ok(list_response(&req, "environments", &paging, page, |e| render(&ctx, e)))
+    Ok(list_response(&req, "environments", &paging, page, |e| {
+        render(&ctx, e)
+    }))
 }
 
 pub async fn fetch(
@@ -74,11 +89,17 @@ pub async fn fetch(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (key, sid) = path.into_inner();
-    let env = state.store.call(move |c| environments::get(c, &services::get(c, &key)?.sid, &sid)).await?;
+    let env = state
+        .store
+        .call(move |c| environments::get(c, &services::get(c, &key)?.sid, &sid))
+        .await?;
     Ok(ok(render(&ctx, &env)))
 }
 
-pub async fn delete(state: web::Data<AppState>, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
+pub async fn delete(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
     let (key, sid) = path.into_inner();
     state
         .store

@@ -27,33 +27,72 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     let mut scope = web::scope("/v1")
         .wrap(from_fn(auth::require_credentials))
         .default_service(web::to(not_found))
-        .service(resource("/Services").get(services::list).post(services::create))
-        .service(resource(SERVICE).get(services::fetch).post(services::update).delete(services::delete))
-        .service(resource(&format!("{SERVICE}/Environments")).get(environments::list).post(environments::create))
-        .service(resource(ENVIRONMENT).get(environments::fetch).delete(environments::delete))
-        .service(resource(&format!("{ENVIRONMENT}/Variables")).get(variables::list).post(variables::create))
+        .service(
+            resource("/Services")
+                .get(services::list)
+                .post(services::create),
+        )
+        .service(
+            resource(SERVICE)
+                .get(services::fetch)
+                .post(services::update)
+                .delete(services::delete),
+        )
+        .service(
+            resource(&format!("{SERVICE}/Environments"))
+                .get(environments::list)
+                .post(environments::create),
+        )
+        .service(
+            resource(ENVIRONMENT)
+                .get(environments::fetch)
+                .delete(environments::delete),
+        )
+        .service(
+            resource(&format!("{ENVIRONMENT}/Variables"))
+                .get(variables::list)
+                .post(variables::create),
+        )
         .service(
             resource(&format!("{ENVIRONMENT}/Variables/{{sid}}"))
                 .get(variables::fetch)
                 .post(variables::update)
                 .delete(variables::delete),
         )
-        .service(resource(&format!("{ENVIRONMENT}/Deployments")).get(deployments::list).post(deployments::create))
+        .service(
+            resource(&format!("{ENVIRONMENT}/Deployments"))
+                .get(deployments::list)
+                .post(deployments::create),
+        )
         .service(resource(&format!("{ENVIRONMENT}/Deployments/{{sid}}")).get(deployments::fetch))
         .service(resource(&format!("{ENVIRONMENT}/Logs")).get(logs::list))
         .service(resource(&format!("{ENVIRONMENT}/Logs/{{sid}}")).get(logs::fetch))
-        .service(resource(&format!("{SERVICE}/Builds")).get(builds::list).post(builds::create))
-        .service(resource(&format!("{SERVICE}/Builds/{{sid}}")).get(builds::fetch).delete(builds::delete))
+        .service(
+            resource(&format!("{SERVICE}/Builds"))
+                .get(builds::list)
+                .post(builds::create),
+        )
+        .service(
+            resource(&format!("{SERVICE}/Builds/{{sid}}"))
+                .get(builds::fetch)
+                .delete(builds::delete),
+        )
         .service(resource(&format!("{SERVICE}/Builds/{{sid}}/Status")).get(builds::status))
         .service(
-            resource(&format!("{SERVICE}/Functions/{{function}}/Versions/{{sid}}/Content")).get(versions::content),
+            resource(&format!(
+                "{SERVICE}/Functions/{{function}}/Versions/{{sid}}/Content"
+            ))
+            .get(versions::content),
         );
     for kind in [Kind::Function, Kind::Asset] {
         let base = format!("{SERVICE}/{}", kind.collection());
         let data = web::Data::new(kind);
         scope = scope
             .service(
-                resource(&base).app_data(data.clone()).get(resources::list).post(resources::create),
+                resource(&base)
+                    .app_data(data.clone())
+                    .get(resources::list)
+                    .post(resources::create),
             )
             .service(
                 resource(&format!("{base}/{{sid}}"))
@@ -68,7 +107,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .get(versions::list)
                     .post(versions::upload),
             )
-            .service(resource(&format!("{base}/{{resource}}/Versions/{{sid}}")).app_data(data).get(versions::fetch));
+            .service(
+                resource(&format!("{base}/{{resource}}/Versions/{{sid}}"))
+                    .app_data(data)
+                    .get(versions::fetch),
+            );
     }
     cfg.service(scope);
 }
@@ -122,6 +165,10 @@ async fn not_found(req: HttpRequest) -> ApiError {
 async fn method_not_allowed(req: HttpRequest) -> ApiError {
     ApiError::new(
         ErrorKind::MethodNotAllowed,
-        format!("Method {} is not allowed on {}", req.method(), api_path(&req)),
+        format!(
+            "Method {} is not allowed on {}",
+            req.method(),
+            api_path(&req)
+        ),
     )
 }

@@ -19,7 +19,12 @@ fn names(kind: Kind) -> (&'static str, &'static str) {
 }
 
 pub fn render(ctx: &Ctx, r: &Resource) -> Value {
-    let url = ctx.url(&format!("/Services/{}/{}/{}", r.service_sid, r.kind.collection(), r.sid));
+    let url = ctx.url(&format!(
+        "/Services/{}/{}/{}",
+        r.service_sid,
+        r.kind.collection(),
+        r.sid
+    ));
     json!({
         "sid": r.sid,
         "account_sid": ctx.account_sid,
@@ -44,7 +49,9 @@ pub async fn create(
     let (kind, key, now) = (**kind, service.into_inner(), state.clock.now());
     let resource = state
         .store
-        .transaction(move |tx| resources::create(tx, kind, &services::get(tx, &key)?.sid, &friendly_name, now))
+        .transaction(move |tx| {
+            resources::create(tx, kind, &services::get(tx, &key)?.sid, &friendly_name, now)
+        })
         .await?;
     Ok(created(render(&ctx, &resource)))
 }
@@ -62,7 +69,9 @@ pub async fn list(
         .store
         .call(move |c| resources::list(c, kind, &services::get(c, &key)?.sid, window))
         .await?;
-    Ok(list_response(&req, names(kind).0, &paging, page, |r| render(&ctx, r)))
+    Ok(list_response(&req, names(kind).0, &paging, page, |r| {
+        render(&ctx, r)
+    }))
 }
 
 pub async fn fetch(
@@ -91,7 +100,16 @@ pub async fn update(
     let ((key, sid), kind, now) = (path.into_inner(), **kind, state.clock.now());
     let resource = state
         .store
-        .transaction(move |tx| resources::rename(tx, kind, &services::get(tx, &key)?.sid, &sid, &friendly_name, now))
+        .transaction(move |tx| {
+            resources::rename(
+                tx,
+                kind,
+                &services::get(tx, &key)?.sid,
+                &sid,
+                &friendly_name,
+                now,
+            )
+        })
         .await?;
     Ok(ok(render(&ctx, &resource)))
 }

@@ -31,7 +31,11 @@ pub fn render(ctx: &Ctx, s: &Service) -> Value {
     })
 }
 
-pub async fn create(state: web::Data<AppState>, ctx: Ctx, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+pub async fn create(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
     let params = Params::from_body(&body)?;
     let unique_name = params.required("UniqueName", 50)?;
     check_host_label("UniqueName", unique_name)?;
@@ -42,18 +46,31 @@ pub async fn create(state: web::Data<AppState>, ctx: Ctx, body: web::Bytes) -> R
         ui_editable: params.bool("UiEditable")?.unwrap_or(false),
     };
     let now = state.clock.now();
-    let service = state.store.transaction(move |tx| services::create(tx, &new, now)).await?;
+    let service = state
+        .store
+        .transaction(move |tx| services::create(tx, &new, now))
+        .await?;
     Ok(created(render(&ctx, &service)))
 }
 
-pub async fn list(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
     let paging = Paging::from_query(&Params::from_query(&req)?, &[])?;
     let window = paging.window();
     let page = state.store.call(move |c| services::list(c, window)).await?;
-    Ok(list_response(&req, "services", &paging, page, |s| render(&ctx, s)))
+    Ok(list_response(&req, "services", &paging, page, |s| {
+        render(&ctx, s)
+    }))
 }
 
-pub async fn fetch(state: web::Data<AppState>, ctx: Ctx, key: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn fetch(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    key: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let key = key.into_inner();
     let service = state.store.call(move |c| services::get(c, &key)).await?;
     Ok(ok(render(&ctx, &service)))
@@ -72,12 +89,21 @@ pub async fn update(
         ui_editable: params.bool("UiEditable")?,
     };
     let (key, now) = (key.into_inner(), state.clock.now());
-    let service = state.store.transaction(move |tx| services::update(tx, &key, &changes, now)).await?;
+    let service = state
+        .store
+        .transaction(move |tx| services::update(tx, &key, &changes, now))
+        .await?;
     Ok(ok(render(&ctx, &service)))
 }
 
-pub async fn delete(state: web::Data<AppState>, key: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn delete(
+    state: web::Data<AppState>,
+    key: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let key = key.into_inner();
-    state.store.transaction(move |tx| services::delete(tx, &key)).await?;
+    state
+        .store
+        .transaction(move |tx| services::delete(tx, &key))
+        .await?;
     Ok(deleted())
 }

@@ -32,9 +32,9 @@ pub fn render(ctx: &Ctx, v: &Variable) -> Value {
 
 fn check_value(value: Option<&str>) -> Result<Option<String>, ApiError> {
     match value {
-        Some(v) if v.len() > MAX_VALUE_BYTES => {
-            Err(ApiError::bad_request(format!("Value must be at most {MAX_VALUE_BYTES} bytes long")))
-        }
+        Some(v) if v.len() > MAX_VALUE_BYTES => Err(ApiError::bad_request(format!(
+            "Value must be at most {MAX_VALUE_BYTES} bytes long"
+        ))),
         other => Ok(other.map(str::to_string)),
     }
 }
@@ -52,7 +52,14 @@ pub async fn create(
     let variable = state
         .store
         .transaction(move |tx| {
-            variables::create(tx, &services::get(tx, &service)?.sid, &environment_sid, &key, &value, now)
+            variables::create(
+                tx,
+                &services::get(tx, &service)?.sid,
+                &environment_sid,
+                &key,
+                &value,
+                now,
+            )
         })
         .await?;
     Ok(created(render(&ctx, &variable)))
@@ -68,9 +75,18 @@ pub async fn list(
     let ((service, environment_sid), window) = (path.into_inner(), paging.window());
     let page = state
         .store
-        .call(move |c| variables::list(c, &services::get(c, &service)?.sid, &environment_sid, window))
+        .call(move |c| {
+            variables::list(
+                c,
+                &services::get(c, &service)?.sid,
+                &environment_sid,
+                window,
+            )
+        })
         .await?;
-    Ok(list_response(&req, "variables", &paging, page, |v| render(&ctx, v)))
+    Ok(list_response(&req, "variables", &paging, page, |v| {
+        render(&ctx, v)
+    }))
 }
 
 pub async fn fetch(
@@ -93,14 +109,25 @@ pub async fn update(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let params = Params::from_body(&body)?;
-    let key = params.text("Key", MAX_KEY)?.filter(|k| !k.is_empty()).map(str::to_string);
+    let key = params
+        .text("Key", MAX_KEY)?
+        .filter(|k| !k.is_empty())
+        .map(str::to_string);
     let value = check_value(params.get("Value"))?;
     let ((service, environment_sid, sid), now) = (path.into_inner(), state.clock.now());
     let variable = state
         .store
         .transaction(move |tx| {
             let service_sid = services::get(tx, &service)?.sid;
-            variables::update(tx, &service_sid, &environment_sid, &sid, key.as_deref(), value.as_deref(), now)
+            variables::update(
+                tx,
+                &service_sid,
+                &environment_sid,
+                &sid,
+                key.as_deref(),
+                value.as_deref(),
+                now,
+            )
         })
         .await?;
     Ok(ok(render(&ctx, &variable)))
@@ -113,7 +140,14 @@ pub async fn delete(
     let (service, environment_sid, sid) = path.into_inner();
     state
         .store
-        .transaction(move |tx| variables::delete(tx, &services::get(tx, &service)?.sid, &environment_sid, &sid))
+        .transaction(move |tx| {
+            variables::delete(
+                tx,
+                &services::get(tx, &service)?.sid,
+                &environment_sid,
+                &sid,
+            )
+        })
         .await?;
     Ok(deleted())
 }

@@ -23,7 +23,13 @@ const MAX_TEXT_PART: usize = 1024;
 const MAX_PATH: usize = 255;
 
 fn version_path(v: &Version) -> String {
-    format!("/Services/{}/{}/{}/Versions/{}", v.service_sid, v.kind.collection(), v.resource_sid, v.sid)
+    format!(
+        "/Services/{}/{}/{}/Versions/{}",
+        v.service_sid,
+        v.kind.collection(),
+        v.resource_sid,
+        v.sid
+    )
 }
 
 pub fn render(ctx: &Ctx, v: &Version) -> Value {
@@ -64,7 +70,9 @@ pub async fn list(
         Kind::Function => "function_versions",
         Kind::Asset => "asset_versions",
     };
-    Ok(list_response(&req, list_key, &paging, page, |v| render(&ctx, v)))
+    Ok(list_response(&req, list_key, &paging, page, |v| {
+        render(&ctx, v)
+    }))
 }
 
 pub async fn fetch(
@@ -91,7 +99,13 @@ pub async fn content(
     let (version, bytes) = state
         .store
         .call(move |c| {
-            let v = versions::get(c, Kind::Function, &services::get(c, &key)?.sid, &resource, &sid)?;
+            let v = versions::get(
+                c,
+                Kind::Function,
+                &services::get(c, &key)?.sid,
+                &resource,
+                &sid,
+            )?;
             let bytes = crate::store::blobs::get(c, &v.blob_hash)?;
             Ok((v, bytes))
         })
@@ -125,16 +139,29 @@ pub async fn upload(
     let upload = read_upload(form).await?;
     let path_value = upload.path.ok_or_else(|| super::wire::missing("Path"))?;
     check_path(&path_value)?;
-    let visibility = check_visibility(upload.visibility.as_deref().ok_or_else(|| super::wire::missing("Visibility"))?)?;
-    let (content, part_type) = upload.content.ok_or_else(|| super::wire::missing("Content"))?;
+    let visibility = check_visibility(
+        upload
+            .visibility
+            .as_deref()
+            .ok_or_else(|| super::wire::missing("Visibility"))?,
+    )?;
+    let (content, part_type) = upload
+        .content
+        .ok_or_else(|| super::wire::missing("Content"))?;
     check_size(content.len(), visibility)?;
     let kind = **kind;
     if kind == Kind::Function && std::str::from_utf8(&content).is_err() {
-        return Err(ApiError::bad_request("Function Version Content must be UTF-8 text"));
+        return Err(ApiError::bad_request(
+            "Function Version Content must be UTF-8 text",
+        ));
     }
     let content_type = part_type
         .filter(|t| !t.is_empty() && t != "application/octet-stream")
-        .unwrap_or_else(|| mime_guess::from_path(&path_value).first_or_octet_stream().to_string());
+        .unwrap_or_else(|| {
+            mime_guess::from_path(&path_value)
+                .first_or_octet_stream()
+                .to_string()
+        });
     let ((key, resource_sid), now) = (path.into_inner(), state.clock.now());
     let version = state
         .store
@@ -179,7 +206,8 @@ fn malformed(err: actix_multipart::MultipartError) -> ApiError {
 
 async fn read_text(field: Field, name: &str) -> Result<String, ApiError> {
     let bytes = read_field(field, MAX_TEXT_PART).await?;
-    String::from_utf8(bytes).map_err(|_| ApiError::bad_request(format!("{name} must be UTF-8 text")))
+    String::from_utf8(bytes)
+        .map_err(|_| ApiError::bad_request(format!("{name} must be UTF-8 text")))
 }
 
 /// Reads a part, refusing it as soon as it grows past `limit`.
@@ -189,7 +217,10 @@ async fn read_field(mut field: Field, limit: usize) -> Result<Vec<u8>, ApiError>
         if bytes.len() + chunk.len() > limit {
             return Err(ApiError::new(
                 ErrorKind::PayloadTooLarge,
-                format!("The {} part exceeds the limit of {limit} bytes", field.name().unwrap_or("unnamed")),
+                format!(
+                    "The {} part exceeds the limit of {limit} bytes",
+                    field.name().unwrap_or("unnamed")
+                ),
             ));
         }
         bytes.extend_from_slice(&chunk);
@@ -200,17 +231,28 @@ async fn read_field(mut field: Field, limit: usize) -> Result<Vec<u8>, ApiError>
 /// Paths are URL paths: a leading `/`, at most 255 characters, no `.`/`..` segments, no empty
 /// segments, no backslashes or control characters, none of the characters serverless-api refuses.
 pub fn check_path(path: &str) -> Result<(), ApiError> {
-    let invalid = |why: &str| Err(ApiError::bad_request(format!("Invalid Path {path:?}: {why}")));
+    let invalid = |why: &str| {
+        Err(ApiError::bad_request(format!(
+            "Invalid Path {path:?}: {why}"
+        )))
+    };
     if !path.starts_with('/') {
         return invalid("it must start with /");
     }
     if path.chars().count() > MAX_PATH {
         return invalid("it must be at most 255 characters long");
     }
-    if let Some(c) = path.chars().find(|c| c.is_control() || c.is_whitespace() || "\\#;,?:@+&$()'\"%".contains(*c)) {
+    if let Some(c) = path
+        .chars()
+        .find(|c| c.is_control() || c.is_whitespace() || "\\#;,?:@+&$()'\"%".contains(*c))
+    {
         return invalid(&format!("it must not contain {c:?}"));
     }
-    if path.len() > 1 && path[1..].split('/').any(|seg| seg.is_empty() || seg == "." || seg == "..") {
+    if path.len() > 1
+        && path[1..]
+            .split('/')
+            .any(|seg| seg.is_empty() || seg == "." || seg == "..")
+    {
         return invalid("it must not contain empty, . or .. segments");
     }
     Ok(())
@@ -222,7 +264,9 @@ fn check_visibility(value: &str) -> Result<&'static str, ApiError> {
         .into_iter()
         .find(|v| v.eq_ignore_ascii_case(value))
         .ok_or_else(|| {
-            ApiError::bad_request(format!("Invalid Visibility {value:?}: expected public, protected or private"))
+            ApiError::bad_request(format!(
+                "Invalid Visibility {value:?}: expected public, protected or private"
+            ))
         })
 }
 
@@ -232,7 +276,10 @@ fn check_size(size: usize, visibility: &str) -> Result<(), ApiError> {
         _ => (MAX_PUBLIC_SIZE, "25 MB for public and protected"),
     };
     if size > limit {
-        return Err(ApiError::new(ErrorKind::PayloadTooLarge, format!("Content is limited to {label} files")));
+        return Err(ApiError::new(
+            ErrorKind::PayloadTooLarge,
+            format!("Content is limited to {label} files"),
+        ));
     }
     Ok(())
 }
@@ -247,7 +294,20 @@ mod tests {
             assert!(check_path(good).is_ok(), "{good}");
         }
         let long = format!("/{}", "a".repeat(255));
-        for bad in ["hello", "/a/../b", "/..", "/./x", "//x", "/a/", "/a\\b", "/a b", "/a?b", "/a%2e%2e", "/a\u{0}", long.as_str()] {
+        for bad in [
+            "hello",
+            "/a/../b",
+            "/..",
+            "/./x",
+            "//x",
+            "/a/",
+            "/a\\b",
+            "/a b",
+            "/a?b",
+            "/a%2e%2e",
+            "/a\u{0}",
+            long.as_str(),
+        ] {
             assert!(check_path(bad).is_err(), "{bad}");
         }
     }

@@ -20,7 +20,9 @@ impl Params {
     pub fn from_body(body: &[u8]) -> Result<Params, ApiError> {
         std::str::from_utf8(body)
             .map_err(|_| ApiError::bad_request("The request body is not valid UTF-8"))?;
-        Ok(Params { pairs: form_urlencoded::parse(body).into_owned().collect() })
+        Ok(Params {
+            pairs: form_urlencoded::parse(body).into_owned().collect(),
+        })
     }
 
     /// Parses the request's query string.
@@ -30,7 +32,10 @@ impl Params {
 
     /// The first value of `name`.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Every value of a list parameter, sent as repeated `name` (or `name[]`) keys.
@@ -67,7 +72,9 @@ impl Params {
             None => Ok(None),
             Some(v) if v.eq_ignore_ascii_case("true") => Ok(Some(true)),
             Some(v) if v.eq_ignore_ascii_case("false") => Ok(Some(false)),
-            Some(v) => Err(ApiError::bad_request(format!("Invalid value {v:?} for {name}: expected true or false"))),
+            Some(v) => Err(ApiError::bad_request(format!(
+                "Invalid value {v:?} for {name}: expected true or false"
+            ))),
         }
     }
 
@@ -76,21 +83,27 @@ impl Params {
         match self.get(name) {
             None | Some("") => Ok(None),
             Some(v) if crate::sid::is_sid(v, prefix) => Ok(Some(v)),
-            Some(v) => Err(ApiError::bad_request(format!("Invalid {name} {v:?}: expected a {prefix} SID"))),
+            Some(v) => Err(ApiError::bad_request(format!(
+                "Invalid {name} {v:?}: expected a {prefix} SID"
+            ))),
         }
     }
 }
 
 /// Twilio's wording for a missing parameter.
 pub fn missing(name: &str) -> ApiError {
-    ApiError::bad_request(format!("Missing required parameter {name} in the post body"))
+    ApiError::bad_request(format!(
+        "Missing required parameter {name} in the post body"
+    ))
 }
 
 /// Unique names and domain suffixes become parts of host names (`{unique_name}-1234-{suffix}.twil.io`):
 /// letters, digits and dashes, not starting or ending with a dash.
 pub fn check_host_label(name: &str, value: &str) -> Result<(), ApiError> {
     let valid = !value.is_empty()
-        && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
         && !value.starts_with('-')
         && !value.ends_with('-');
     if valid {
@@ -161,7 +174,11 @@ impl Paging {
                 .parse::<i64>()
                 .ok()
                 .filter(|n| (1..=MAX_PAGE_SIZE).contains(n))
-                .ok_or_else(|| ApiError::bad_request(format!("PageSize must be an integer from 1 to {MAX_PAGE_SIZE}")))?,
+                .ok_or_else(|| {
+                    ApiError::bad_request(format!(
+                        "PageSize must be an integer from 1 to {MAX_PAGE_SIZE}"
+                    ))
+                })?,
         };
         let page = match query.get("Page") {
             None => 0,
@@ -171,7 +188,10 @@ impl Paging {
                 .filter(|n| *n >= 0)
                 .ok_or_else(|| ApiError::bad_request("Page must be a non-negative integer"))?,
         };
-        let token = query.get("PageToken").filter(|t| !t.is_empty()).map(str::to_string);
+        let token = query
+            .get("PageToken")
+            .filter(|t| !t.is_empty())
+            .map(str::to_string);
         if let Some(t) = &token {
             decode_token(t)?;
         }
@@ -179,7 +199,12 @@ impl Paging {
             .iter()
             .filter_map(|name| query.get(name).map(|v| (name.to_string(), v.to_string())))
             .collect();
-        Ok(Paging { page, page_size, token, filters })
+        Ok(Paging {
+            page,
+            page_size,
+            token,
+            filters,
+        })
     }
 
     /// The rows this page covers: the token's offset when given, else `Page × PageSize`.
@@ -188,7 +213,10 @@ impl Paging {
             Some(t) => decode_token(t).unwrap_or(0),
             None => self.page.saturating_mul(self.page_size),
         };
-        Window { offset, limit: self.page_size }
+        Window {
+            offset,
+            limit: self.page_size,
+        }
     }
 
     fn page_url(&self, path_url: &str, page: i64, offset: Option<i64>) -> String {
@@ -227,12 +255,24 @@ pub fn list_response<T>(
 ) -> HttpResponse {
     let path_url = format!("{}{}", origin(req), req.path());
     let window = paging.window();
-    let current = paging.page_url(&path_url, paging.page, paging.token.as_ref().map(|_| window.offset));
-    let next = page
-        .has_more
-        .then(|| paging.page_url(&path_url, paging.page + 1, Some(window.offset + window.limit)));
+    let current = paging.page_url(
+        &path_url,
+        paging.page,
+        paging.token.as_ref().map(|_| window.offset),
+    );
+    let next = page.has_more.then(|| {
+        paging.page_url(
+            &path_url,
+            paging.page + 1,
+            Some(window.offset + window.limit),
+        )
+    });
     let previous = (window.offset > 0).then(|| {
-        paging.page_url(&path_url, (paging.page - 1).max(0), Some((window.offset - window.limit).max(0)))
+        paging.page_url(
+            &path_url,
+            (paging.page - 1).max(0),
+            Some((window.offset - window.limit).max(0)),
+        )
     });
     let items: Vec<Value> = page.items.iter().map(render).collect();
     HttpResponse::Ok().json(json!({
@@ -289,7 +329,10 @@ mod tests {
         let p = Params::from_body(b"Name=abcdef&Empty=").expect("parse");
         assert_eq!(p.required("Name", 6).expect("ok"), "abcdef");
         assert!(p.required("Name", 5).is_err());
-        assert_eq!(p.required("Empty", 5).expect_err("empty").message, "Missing required parameter Empty in the post body");
+        assert_eq!(
+            p.required("Empty", 5).expect_err("empty").message,
+            "Missing required parameter Empty in the post body"
+        );
     }
 
     #[test]
@@ -304,10 +347,24 @@ mod tests {
     fn paging_reads_size_page_and_token() {
         let q = Params::from_body(b"PageSize=3&Page=2&PageToken=PT6").expect("parse");
         let paging = Paging::from_query(&q, &[]).expect("paging");
-        assert_eq!(paging.window(), Window { offset: 6, limit: 3 });
+        assert_eq!(
+            paging.window(),
+            Window {
+                offset: 6,
+                limit: 3
+            }
+        );
         let q = Params::from_body(b"PageSize=3&Page=2").expect("parse");
-        assert_eq!(Paging::from_query(&q, &[]).expect("paging").window().offset, 6);
-        for bad in [&b"PageSize=0"[..], b"PageSize=1001", b"Page=-1", b"PageToken=zz"] {
+        assert_eq!(
+            Paging::from_query(&q, &[]).expect("paging").window().offset,
+            6
+        );
+        for bad in [
+            &b"PageSize=0"[..],
+            b"PageSize=1001",
+            b"Page=-1",
+            b"PageToken=zz",
+        ] {
             let q = Params::from_body(bad).expect("parse");
             assert!(Paging::from_query(&q, &[]).is_err(), "{bad:?}");
         }

@@ -134,7 +134,11 @@ fn check_versions(versions: &[Version]) -> Result<(), StoreError> {
     }
     let count = |pred: &dyn Fn(&Version) -> bool| versions.iter().filter(|v| pred(v)).count();
     let limits = [
-        (count(&|v| v.kind == Kind::Function), MAX_FUNCTION_VERSIONS, "Function Versions"),
+        (
+            count(&|v| v.kind == Kind::Function),
+            MAX_FUNCTION_VERSIONS,
+            "Function Versions",
+        ),
         (
             count(&|v| v.kind == Kind::Asset && v.visibility != "private"),
             MAX_PUBLIC_ASSET_VERSIONS,
@@ -184,7 +188,9 @@ pub fn create(conn: &Connection, new: &NewBuild, now: i64) -> Result<Build, Stor
     }
     let sid = sid::generate(sid::prefix::BUILD);
     conn.execute(
-        &format!("INSERT INTO builds ({COLUMNS}) VALUES (?1, ?2, 'building', ?3, ?4, NULL, ?5, ?5)"),
+        &format!(
+            "INSERT INTO builds ({COLUMNS}) VALUES (?1, ?2, 'building', ?3, ?4, NULL, ?5, ?5)"
+        ),
         (&sid, &new.service_sid, &new.dependencies, &new.runtime, now),
     )?;
     let mut insert = conn.prepare(
@@ -223,7 +229,10 @@ pub fn get(conn: &Connection, service_sid: &str, sid: &str) -> Result<Build, Sto
 }
 
 /// The runtime of the service's newest completed build, which an omitted `Runtime` inherits.
-pub fn last_completed_runtime(conn: &Connection, service_sid: &str) -> Result<Option<String>, StoreError> {
+pub fn last_completed_runtime(
+    conn: &Connection,
+    service_sid: &str,
+) -> Result<Option<String>, StoreError> {
     use rusqlite::OptionalExtension;
     Ok(conn
         .query_row(
@@ -235,7 +244,11 @@ pub fn last_completed_runtime(conn: &Connection, service_sid: &str) -> Result<Op
         .optional()?)
 }
 
-pub fn list(conn: &Connection, service_sid: &str, window: Window) -> Result<Page<Build>, StoreError> {
+pub fn list(
+    conn: &Connection,
+    service_sid: &str,
+    window: Window,
+) -> Result<Page<Build>, StoreError> {
     let mut stmt = conn.prepare(&format!(
         "SELECT {COLUMNS} FROM builds WHERE service_sid = ?1 ORDER BY seq LIMIT ?2 OFFSET ?3"
     ))?;
@@ -249,7 +262,12 @@ pub fn list(conn: &Connection, service_sid: &str, window: Window) -> Result<Page
 }
 
 /// Ends a build: `completed`, or `failed` with the reason.
-pub fn finish(conn: &Connection, sid: &str, result: Result<(), String>, now: i64) -> Result<(), StoreError> {
+pub fn finish(
+    conn: &Connection,
+    sid: &str,
+    result: Result<(), String>,
+    now: i64,
+) -> Result<(), StoreError> {
     let (status, reason) = match result {
         Ok(()) => (Status::Completed, None),
         Err(reason) => (Status::Failed, Some(reason)),
@@ -285,7 +303,8 @@ pub fn delete(conn: &Connection, service_sid: &str, sid: &str) -> Result<(), Sto
 
 /// Builds left `building` by a previous run that stopped mid-way; the caller restarts them.
 pub fn unfinished(conn: &Connection) -> Result<Vec<(String, String)>, StoreError> {
-    let mut stmt = conn.prepare("SELECT service_sid, sid FROM builds WHERE status = 'building' ORDER BY seq")?;
+    let mut stmt =
+        conn.prepare("SELECT service_sid, sid FROM builds WHERE status = 'building' ORDER BY seq")?;
     let rows = stmt
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<Vec<_>>>()?;

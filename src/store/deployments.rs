@@ -40,8 +40,9 @@ pub fn create(
 ) -> Result<Deployment, StoreError> {
     let environment = super::environments::get(conn, service_sid, environment_sid)?;
     if let Some(build_sid) = build_sid {
-        let build = super::builds::get(conn, service_sid, build_sid)
-            .map_err(|_| StoreError::Invalid(format!("Build {build_sid} was not found in this Service")))?;
+        let build = super::builds::get(conn, service_sid, build_sid).map_err(|_| {
+            StoreError::Invalid(format!("Build {build_sid} was not found in this Service"))
+        })?;
         if build.status != Status::Completed {
             return Err(StoreError::Invalid(format!(
                 "Build {build_sid} is {} and cannot be deployed",
@@ -50,7 +51,9 @@ pub fn create(
         }
     }
     if environment.build_sid.as_deref() == build_sid {
-        return Err(StoreError::Conflict("Environment already has requested deployment.".into()));
+        return Err(StoreError::Conflict(
+            "Environment already has requested deployment.".into(),
+        ));
     }
     let sid = sid::generate(sid::prefix::DEPLOYMENT);
     conn.execute(
@@ -61,7 +64,12 @@ pub fn create(
     get(conn, service_sid, environment_sid, &sid)
 }
 
-pub fn get(conn: &Connection, service_sid: &str, environment_sid: &str, sid: &str) -> Result<Deployment, StoreError> {
+pub fn get(
+    conn: &Connection,
+    service_sid: &str,
+    environment_sid: &str,
+    sid: &str,
+) -> Result<Deployment, StoreError> {
     found(
         conn.query_row(
             &format!(

@@ -53,8 +53,11 @@ pub fn create(
     domain_suffix: Option<&str>,
     now: i64,
 ) -> Result<Environment, StoreError> {
-    let count: i64 =
-        conn.query_row("SELECT count(*) FROM environments WHERE service_sid = ?1", [service_sid], |r| r.get(0))?;
+    let count: i64 = conn.query_row(
+        "SELECT count(*) FROM environments WHERE service_sid = ?1",
+        [service_sid],
+        |r| r.get(0),
+    )?;
     if count >= MAX_ENVIRONMENTS {
         return Err(StoreError::Invalid(format!(
             "Environments are limited to less than or equal to {MAX_ENVIRONMENTS} per Service"
@@ -104,7 +107,11 @@ pub fn by_domain(conn: &Connection, domain_name: &str) -> Result<Option<Environm
 }
 
 /// Environments of a service in creation order.
-pub fn list(conn: &Connection, service_sid: &str, window: Window) -> Result<Page<Environment>, StoreError> {
+pub fn list(
+    conn: &Connection,
+    service_sid: &str,
+    window: Window,
+) -> Result<Page<Environment>, StoreError> {
     let mut stmt = conn.prepare(&format!(
         "SELECT {COLUMNS} FROM environments WHERE service_sid = ?1 ORDER BY seq LIMIT ?2 OFFSET ?3"
     ))?;
@@ -115,7 +122,12 @@ pub fn list(conn: &Connection, service_sid: &str, window: Window) -> Result<Page
 }
 
 /// Points the environment at `build_sid` (or at nothing).
-pub fn set_build(conn: &Connection, sid: &str, build_sid: Option<&str>, now: i64) -> Result<(), StoreError> {
+pub fn set_build(
+    conn: &Connection,
+    sid: &str,
+    build_sid: Option<&str>,
+    now: i64,
+) -> Result<(), StoreError> {
     conn.execute(
         "UPDATE environments SET build_sid = ?2, date_updated = ?3 WHERE sid = ?1",
         (sid, build_sid, now),

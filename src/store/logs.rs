@@ -28,7 +28,8 @@ pub struct LogFilter {
     pub end: i64,
 }
 
-const COLUMNS: &str = "sid, service_sid, environment_sid, build_sid, deployment_sid, function_sid, request_sid, \
+const COLUMNS: &str =
+    "sid, service_sid, environment_sid, build_sid, deployment_sid, function_sid, request_sid, \
                        level, message, date_created";
 
 fn from_row(r: &Row) -> rusqlite::Result<Log> {
@@ -67,7 +68,12 @@ pub fn insert(conn: &Connection, mut log: Log) -> Result<Log, StoreError> {
     Ok(log)
 }
 
-pub fn get(conn: &Connection, service_sid: &str, environment_sid: &str, sid: &str) -> Result<Log, StoreError> {
+pub fn get(
+    conn: &Connection,
+    service_sid: &str,
+    environment_sid: &str,
+    sid: &str,
+) -> Result<Log, StoreError> {
     found(
         conn.query_row(
             &format!("SELECT {COLUMNS} FROM logs WHERE service_sid = ?1 AND environment_sid = ?2 AND sid = ?3"),
@@ -93,7 +99,14 @@ pub fn list(
     ))?;
     let rows = stmt
         .query_map(
-            (environment_sid, filter.start, filter.end, &filter.function_sid, window.limit + 1, window.offset),
+            (
+                environment_sid,
+                filter.start,
+                filter.end,
+                &filter.function_sid,
+                window.limit + 1,
+                window.offset,
+            ),
             from_row,
         )?
         .collect::<rusqlite::Result<Vec<_>>>()?;

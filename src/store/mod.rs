@@ -137,7 +137,10 @@ impl<T> Page<T> {
 }
 
 /// Maps "no row" to `StoreError::NotFound` naming the API path.
-pub(crate) fn found<T>(result: rusqlite::Result<T>, path: impl FnOnce() -> String) -> Result<T, StoreError> {
+pub(crate) fn found<T>(
+    result: rusqlite::Result<T>,
+    path: impl FnOnce() -> String,
+) -> Result<T, StoreError> {
     match result {
         Ok(v) => Ok(v),
         Err(rusqlite::Error::QueryReturnedNoRows) => Err(StoreError::NotFound(path())),
@@ -154,7 +157,9 @@ mod tests {
         let mut conn = Connection::open_in_memory().expect("memory db");
         migrate(&mut conn).expect("first");
         migrate(&mut conn).expect("second");
-        let v: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0)).expect("version");
+        let v: usize = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .expect("version");
         assert_eq!(v, MIGRATIONS.len());
     }
 

@@ -77,7 +77,15 @@ pub fn create(conn: &Connection, new: &NewService, now: i64) -> Result<Service, 
     let domain_base = free_domain_base(conn, &new.unique_name)?;
     conn.execute(
         &format!("INSERT INTO services ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)"),
-        (&sid, &new.unique_name, &new.friendly_name, new.include_credentials, new.ui_editable, &domain_base, now),
+        (
+            &sid,
+            &new.unique_name,
+            &new.friendly_name,
+            new.include_credentials,
+            new.ui_editable,
+            &domain_base,
+            now,
+        ),
     )?;
     get(conn, &sid)
 }
@@ -85,8 +93,11 @@ pub fn create(conn: &Connection, new: &NewService, now: i64) -> Result<Service, 
 /// `unique_name` lower-cased plus four random digits, retried until unused.
 fn free_domain_base(conn: &Connection, unique_name: &str) -> Result<String, StoreError> {
     loop {
-        let candidate =
-            format!("{}-{}", unique_name.to_ascii_lowercase(), rand::rng().random_range(1000..=9999));
+        let candidate = format!(
+            "{}-{}",
+            unique_name.to_ascii_lowercase(),
+            rand::rng().random_range(1000..=9999)
+        );
         let taken: bool = conn.query_row(
             "SELECT EXISTS (SELECT 1 FROM services WHERE domain_base = ?1)",
             [&candidate],
@@ -133,7 +144,12 @@ pub fn list(conn: &Connection, window: Window) -> Result<Page<Service>, StoreErr
 }
 
 /// Applies `changes` to the service `key`.
-pub fn update(conn: &Connection, key: &str, changes: &ServiceChanges, now: i64) -> Result<Service, StoreError> {
+pub fn update(
+    conn: &Connection,
+    key: &str,
+    changes: &ServiceChanges,
+    now: i64,
+) -> Result<Service, StoreError> {
     let current = get(conn, key)?;
     conn.execute(
         "UPDATE services SET friendly_name = ?2, include_credentials = ?3, ui_editable = ?4, date_updated = ?5

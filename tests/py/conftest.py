@@ -1,7 +1,10 @@
 """Starts the twirl binary for the integration tests.
 
 The binary is TWIRL_BIN, or target/debug/twirl under the repository root (build it with `cargo build`).
-Each test module gets its own server with fresh ephemeral state; `fresh_twirl` gives a test its own."""
+Each test module gets its own server with fresh ephemeral state; `fresh_twirl` gives a test its own.
+
+    pip install -r tests/py/requirements.txt
+    python -m pytest tests/py -q"""
 
 import os
 import queue

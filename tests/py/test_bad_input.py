@@ -35,10 +35,10 @@ def asset(project):
 @pytest.fixture(scope="module")
 def deployed(project):
     """A function version in a completed build deployed to the project's environment."""
-    function, version = project.function_version("/deployed")
+    _, version = project.function_version("/deployed")
     build = project.build([version["sid"]])
     project.deploy(build["sid"])
-    return {"function": function, "version": version, "build": build}
+    return {"version": version, "build": build}
 
 
 def assert_rejected(api, list_path, send, status=None, code=None, message=None):
@@ -101,6 +101,14 @@ def test_service_update_with_bad_boolean_changes_nothing(api, project):
 def test_environment_create_rejects(api, project, data, status, code):
     path = f"{project.path}/Environments"
     assert_rejected(api, path, lambda: api.post(path, data=data), status, code)
+
+
+# Functions and assets
+
+@pytest.mark.parametrize("kind", ["Functions", "Assets"])
+def test_function_and_asset_need_a_friendly_name(api, project, kind):
+    path = f"{project.path}/{kind}"
+    assert_rejected(api, path, lambda: api.post(path, data={}), 400, 20001)
 
 
 # Unknown SIDs, wrong prefixes, unknown routes
@@ -301,7 +309,8 @@ def test_asset_size_limits(api, project, asset, visibility, size, accepted):
     if accepted:
         assert_status(send(), 201)
     else:
-        assert_rejected(api, path, send, 400)
+        # 413 Payload Too Large, with Twilio's invalid-parameter code 20001.
+        assert_rejected(api, path, send, 413, 20001)
 
 
 # Authentication
