@@ -52,6 +52,18 @@ pub struct ServeArgs {
     /// An API key accepted for the account, as SK…:SECRET (repeatable).
     #[arg(long = "api-key", env = "TWIRL_API_KEYS", value_delimiter = ',')]
     pub api_keys: Vec<String>,
+
+    /// The Node.js binary that runs functions [default: node on PATH].
+    #[arg(long, env = "TWIRL_NODE")]
+    pub node: Option<PathBuf>,
+
+    /// Where installed dependency sets are cached, shared by every run [default: ~/.cache/twirl].
+    #[arg(long, env = "TWIRL_CACHE")]
+    pub cache: Option<PathBuf>,
+
+    /// Concurrent function executions per account; beyond it callers get 429.
+    #[arg(long, env = "TWIRL_MAX_CONCURRENCY", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub max_concurrency: u32,
 }
 
 #[cfg(test)]

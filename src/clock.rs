@@ -66,10 +66,7 @@ mod tests {
         assert_eq!(format_timestamp(0), "1970-01-01T00:00:00Z");
         assert_eq!(format_timestamp(1_541_880_000), "2018-11-10T20:00:00Z");
         assert_eq!(parse_timestamp("2018-11-10T20:00:00Z"), Some(1_541_880_000));
-        assert_eq!(
-            parse_timestamp("2018-11-10T20:00:00.000Z"),
-            Some(1_541_880_000)
-        );
+        assert_eq!(parse_timestamp("2018-11-10T20:00:00.000Z"), Some(1_541_880_000));
         assert_eq!(parse_timestamp("yesterday"), None);
     }
 

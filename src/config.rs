@@ -57,6 +57,11 @@ pub struct Config {
     pub project_dir: PathBuf,
     pub data_dir: DataDir,
     pub credentials: Credentials,
+    /// The Node.js binary; `npm` is looked up beside it, then on `PATH`.
+    pub node: PathBuf,
+    pub npm: PathBuf,
+    pub cache_dir: PathBuf,
+    pub max_concurrency: usize,
 }
 
 impl Config {
@@ -77,13 +82,47 @@ impl Config {
         } else {
             DataDir::Persistent(args.data.clone().unwrap_or_else(|| args.dir.join(".twirl")))
         };
+        let node = args
+            .node
+            .clone()
+            .or_else(|| find_on_path("node", &env))
+            .unwrap_or_else(|| "node".into());
+        let npm = node
+            .parent()
+            .map(|dir| dir.join("npm"))
+            .filter(|p| p.is_file())
+            .or_else(|| find_on_path("npm", &env))
+            .unwrap_or_else(|| "npm".into());
         Ok(Config {
             host: args.host.clone(),
             port: args.port,
             project_dir: args.dir.clone(),
             data_dir,
             credentials,
+            node,
+            npm,
+            cache_dir: args.cache.clone().unwrap_or_else(|| default_cache_dir(&env)),
+            max_concurrency: args.max_concurrency as usize,
         })
+    }
+}
+
+/// The first executable called `name` in `PATH`.
+fn find_on_path(name: &str, env: &HashMap<String, String>) -> Option<PathBuf> {
+    let path = env.get("PATH")?;
+    std::env::split_paths(path)
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+}
+
+/// `$XDG_CACHE_HOME/twirl`, else `~/.cache/twirl`, else a directory under the system temp dir.
+fn default_cache_dir(env: &HashMap<String, String>) -> PathBuf {
+    if let Some(xdg) = env.get("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(xdg).join("twirl");
+    }
+    match env.get("HOME").filter(|v| !v.is_empty()) {
+        Some(home) => PathBuf::from(home).join(".cache").join("twirl"),
+        None => std::env::temp_dir().join("twirl-cache"),
     }
 }
 
@@ -104,25 +143,24 @@ fn resolve_credentials(
         (Some(s), Some(t)) if !s.is_empty() && !t.is_empty() => Some((s.clone(), t.clone())),
         _ => None,
     };
-    let (account_sid, auth_token, source) = if let Some((s, t)) =
-        pair(args.account_sid.as_ref(), args.auth_token.as_ref())
-    {
-        (s, t, CredentialSource::Flags)
-    } else if args.account_sid.is_some() || args.auth_token.is_some() {
-        return Err(StartupError::Config(
-            "--account-sid and --auth-token must be given together".into(),
-        ));
-    } else if let Some((s, t)) = pair(env.get("TWILIO_ACCOUNT_SID"), env.get("TWILIO_AUTH_TOKEN")) {
-        (s, t, CredentialSource::Environment)
-    } else if let Some((s, t)) = pair(dotenv.get("ACCOUNT_SID"), dotenv.get("AUTH_TOKEN")) {
-        (s, t, CredentialSource::DotEnv)
-    } else {
-        (
-            LOCAL_ACCOUNT_SID.into(),
-            LOCAL_AUTH_TOKEN.into(),
-            CredentialSource::LocalDefault,
-        )
-    };
+    let (account_sid, auth_token, source) =
+        if let Some((s, t)) = pair(args.account_sid.as_ref(), args.auth_token.as_ref()) {
+            (s, t, CredentialSource::Flags)
+        } else if args.account_sid.is_some() || args.auth_token.is_some() {
+            return Err(StartupError::Config(
+                "--account-sid and --auth-token must be given together".into(),
+            ));
+        } else if let Some((s, t)) = pair(env.get("TWILIO_ACCOUNT_SID"), env.get("TWILIO_AUTH_TOKEN")) {
+            (s, t, CredentialSource::Environment)
+        } else if let Some((s, t)) = pair(dotenv.get("ACCOUNT_SID"), dotenv.get("AUTH_TOKEN")) {
+            (s, t, CredentialSource::DotEnv)
+        } else {
+            (
+                LOCAL_ACCOUNT_SID.into(),
+                LOCAL_AUTH_TOKEN.into(),
+                CredentialSource::LocalDefault,
+            )
+        };
     if !sid::is_sid(&account_sid, sid::prefix::ACCOUNT) {
         return Err(StartupError::Config(format!(
             "account SID {account_sid:?} is not AC followed by 32 hex digits"
@@ -169,10 +207,7 @@ mod tests {
     }
 
     fn map(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     const SID: &str = "AC0123456789abcdef0123456789abcdef";
@@ -180,15 +215,9 @@ mod tests {
     #[test]
     fn flags_win_over_environment_and_dotenv() {
         let a = args(&["--account-sid", SID, "--auth-token", "flag"]);
-        let env = map(&[
-            ("TWILIO_ACCOUNT_SID", LOCAL_ACCOUNT_SID),
-            ("TWILIO_AUTH_TOKEN", "env"),
-        ]);
+        let env = map(&[("TWILIO_ACCOUNT_SID", LOCAL_ACCOUNT_SID), ("TWILIO_AUTH_TOKEN", "env")]);
         let c = resolve_credentials(&a, &env, &HashMap::new()).expect("valid");
-        assert_eq!(
-            (c.auth_token.as_str(), c.source),
-            ("flag", CredentialSource::Flags)
-        );
+        assert_eq!((c.auth_token.as_str(), c.source), ("flag", CredentialSource::Flags));
     }
 
     #[test]
@@ -196,12 +225,7 @@ mod tests {
         let a = args(&[]);
         let env = map(&[("TWILIO_ACCOUNT_SID", SID), ("TWILIO_AUTH_TOKEN", "env")]);
         let dotenv = map(&[("ACCOUNT_SID", SID), ("AUTH_TOKEN", "dot")]);
-        assert_eq!(
-            resolve_credentials(&a, &env, &dotenv)
-                .expect("ok")
-                .auth_token,
-            "env"
-        );
+        assert_eq!(resolve_credentials(&a, &env, &dotenv).expect("ok").auth_token, "env");
         assert_eq!(
             resolve_credentials(&a, &HashMap::new(), &dotenv)
                 .expect("ok")

@@ -5,7 +5,7 @@ use crate::api::{self, wire::Params};
 use crate::clock::format_timestamp;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::{builds, meta, retention};
+use crate::store::{builds, meta};
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::{from_fn, Next};
@@ -59,51 +59,33 @@ struct Advance {
 
 /// Moves the clock forward by `advance_seconds` (JSON body, or form field) and runs retention at
 /// the new time at once, so a test sees its effect in the response.
-async fn advance_clock(
-    state: web::Data<AppState>,
-    body: web::Bytes,
-) -> Result<HttpResponse, ApiError> {
+async fn advance_clock(state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
     let seconds = match serde_json::from_slice::<Advance>(&body) {
         Ok(a) => a.advance_seconds,
         Err(_) => Params::from_body(&body)?
             .get("advance_seconds")
             .and_then(|v| v.parse().ok())
-            .ok_or_else(|| {
-                ApiError::bad_request("Expected advance_seconds, an integer number of seconds")
-            })?,
+            .ok_or_else(|| ApiError::bad_request("Expected advance_seconds, an integer number of seconds"))?,
     };
     if seconds < 0 {
         return Err(ApiError::bad_request("The clock only moves forward"));
     }
     let offset = state.clock.advance(seconds);
-    let now = state.clock.now();
-    let swept = state
-        .store
-        .transaction(move |tx| {
-            meta::set_clock_offset(tx, offset)?;
-            retention::sweep(tx, now)
-        })
-        .await?;
+    state.store.call(move |c| meta::set_clock_offset(c, offset)).await?;
+    let swept = crate::build::apply_retention(&state).await?;
     let mut body = clock_body(&state);
     body["swept"] = json!(swept);
     Ok(HttpResponse::Ok().json(body))
 }
 
 /// A build's status with the reason it failed, which no API resource field carries.
-async fn build_detail(
-    state: web::Data<AppState>,
-    sid: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+async fn build_detail(state: web::Data<AppState>, sid: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let sid = sid.into_inner();
     let build = state
         .store
         .call(move |c| {
             let service: String = crate::store::found(
-                c.query_row(
-                    "SELECT service_sid FROM builds WHERE sid = ?1",
-                    [&sid],
-                    |r| r.get(0),
-                ),
+                c.query_row("SELECT service_sid FROM builds WHERE sid = ?1", [&sid], |r| r.get(0)),
                 || format!("/_twirl/builds/{sid}"),
             )?;
             builds::get(c, &service, &sid)

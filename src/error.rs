@@ -9,16 +9,10 @@ use serde::Serialize;
 pub enum StartupError {
     /// The listener could not be bound.
     #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        addr: String,
-        source: std::io::Error,
-    },
+    Bind { addr: String, source: std::io::Error },
     /// The data directory could not be created or used.
     #[error("cannot use data directory {path}: {source}")]
-    DataDir {
-        path: String,
-        source: std::io::Error,
-    },
+    DataDir { path: String, source: std::io::Error },
     /// The database could not be opened or migrated.
     #[error("cannot open the store: {0}")]
     Store(#[from] StoreError),
@@ -67,6 +61,14 @@ pub enum ErrorKind {
     TooManyRequests,
     /// Something failed inside twirl (500, 20500).
     Internal,
+    /// The request is refused as a whole, e.g. a GET with a body (403, 20403).
+    Forbidden,
+    /// Request headers over Twilio's limits (431, 82008).
+    HeadersTooLarge,
+    /// A function overran the execution limit (504, 82002).
+    FunctionTimeout,
+    /// A function's process ended without answering (500, 82002).
+    FunctionCrashed,
 }
 
 impl ErrorKind {
@@ -79,7 +81,10 @@ impl ErrorKind {
             ErrorKind::Conflict => StatusCode::CONFLICT,
             ErrorKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorKind::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
-            ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorKind::Internal | ErrorKind::FunctionCrashed => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+            ErrorKind::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            ErrorKind::FunctionTimeout => StatusCode::GATEWAY_TIMEOUT,
         }
     }
 
@@ -92,6 +97,9 @@ impl ErrorKind {
             ErrorKind::Conflict => 20409,
             ErrorKind::TooManyRequests => 20429,
             ErrorKind::Internal => 20500,
+            ErrorKind::Forbidden => 20403,
+            ErrorKind::HeadersTooLarge => 82008,
+            ErrorKind::FunctionTimeout | ErrorKind::FunctionCrashed => 82002,
         }
     }
 }
@@ -195,10 +203,7 @@ mod tests {
         keys.sort();
         assert_eq!(keys, ["code", "message", "more_info", "status"]);
         assert_eq!(json["code"], 20404);
-        assert_eq!(
-            json["more_info"],
-            "https://www.twilio.com/docs/errors/20404"
-        );
+        assert_eq!(json["more_info"], "https://www.twilio.com/docs/errors/20404");
     }
 
     #[test]

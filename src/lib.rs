@@ -1,5 +1,5 @@
 //! twirl: a local emulator of Twilio Serverless — the Serverless API, a SQLite store, builds,
-//! and the control endpoints — in one binary.
+//! the function runtime, the environments' domains and the control endpoints — in one binary.
 
 pub mod api;
 pub mod build;
@@ -8,6 +8,8 @@ pub mod clock;
 pub mod config;
 pub mod control;
 pub mod error;
+pub mod gateway;
+pub mod runtime;
 pub mod server;
 pub mod sid;
 pub mod state;

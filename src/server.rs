@@ -1,50 +1,49 @@
-//! Start-up and wiring: open the store, bind the listener, print the banner, serve until stopped.
+//! Start-up and wiring: open the store, prepare the runtime, bind the listener, print the
+//! banner, serve until stopped, then stop every worker.
 
+use crate::build::deps::DepsCache;
+use crate::build::materialize;
 use crate::config::{Config, CredentialSource};
-use crate::error::{ApiError, StartupError};
-use crate::state::AppState;
+use crate::error::StartupError;
+use crate::runtime::{LogSink, Runtime, RuntimeConfig, EXECUTION_LIMIT, HARNESS};
+use crate::state::{AppState, Paths};
 use crate::store::{meta, retention, Store};
-use crate::{api, build, clock::Clock, control};
-use actix_web::{web, App, HttpRequest, HttpServer};
+use crate::{api, build, clock::Clock, control, gateway};
+use actix_web::{web, App, HttpServer};
 use std::io::Write;
 use std::net::TcpListener;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How often retention runs on its own (the clock control also runs it at once).
-const RETENTION_EVERY: Duration = Duration::from_secs(60);
+/// How often idle workers and pools of builds no longer served are stopped.
+const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(10);
+/// Retention runs every this many housekeeping rounds (the clock control also runs it at once).
+const RETENTION_ROUNDS: u32 = 6;
 
 /// Runs `twirl serve` until the process is told to stop.
 pub async fn serve(config: Config) -> Result<(), StartupError> {
-    let data = config.data_dir.path().to_path_buf();
-    std::fs::create_dir_all(&data).map_err(|source| StartupError::DataDir {
-        path: data.display().to_string(),
-        source,
-    })?;
-    let store = Store::open(&data.join("twirl.db"))?;
-    let clock = Clock::with_offset(store.call(|c| meta::clock_offset(c)).await?);
+    let state = prepare(&config).await?;
     let listener = bind(&config)?;
     let addr = listener.local_addr().map_err(|source| StartupError::Bind {
         addr: config.host.clone(),
         source,
     })?;
     let state = AppState {
-        store,
-        clock,
-        credentials: Arc::new(config.credentials.clone()),
         control_open: addr.ip().is_loopback(),
+        ..state
     };
     print_banner(&format!("http://{addr}"), &config);
     build::resume_unfinished(&state).await?;
-    tokio::spawn(run_retention(state.clone()));
+    tokio::spawn(housekeeping(state.clone()));
 
-    let data = web::Data::new(state);
-    HttpServer::new(move || {
+    let data = web::Data::new(state.clone());
+    let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
             .configure(api::configure)
             .configure(control::configure)
-            .default_service(web::to(not_found))
+            .default_service(web::to(gateway::handle))
     })
     // Idle keep-alive connections must not hold an exit for long.
     .shutdown_timeout(2)
@@ -52,14 +51,72 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
     .map_err(|source| StartupError::Bind {
         addr: addr.to_string(),
         source,
-    })?
-    .run()
-    .await
-    .map_err(|source| StartupError::Bind {
+    })?;
+    let result = server.run().await;
+    state.runtime.shutdown().await;
+    result.map_err(|source| StartupError::Bind {
         addr: addr.to_string(),
         source,
-    })?;
-    Ok(())
+    })
+}
+
+/// Opens the store and sets up the runtime; nothing is listening yet.
+async fn prepare(config: &Config) -> Result<AppState, StartupError> {
+    let data = config.data_dir.path().to_path_buf();
+    let data_error = |source| StartupError::DataDir {
+        path: data.display().to_string(),
+        source,
+    };
+    std::fs::create_dir_all(&data).map_err(data_error)?;
+    let store = Store::open(&data.join("twirl.db"))?;
+    let clock = Clock::with_offset(store.call(|c| meta::clock_offset(c)).await?);
+    let harness = data.join("harness.js");
+    std::fs::write(&harness, HARNESS).map_err(data_error)?;
+    let node_version = node_version(&config.node).await;
+    let logs = LogSink::start(store.clone(), clock.clone());
+    let runtime = Runtime::new(
+        RuntimeConfig {
+            node: config.node.clone(),
+            harness,
+            max_concurrency: config.max_concurrency,
+            limit: Some(EXECUTION_LIMIT),
+        },
+        logs,
+    );
+    let paths = Paths {
+        builds: data.join("builds"),
+        deps: DepsCache {
+            dir: config.cache_dir.join("deps"),
+            npm: config.npm.clone(),
+            node_version,
+        },
+    };
+    let known = store.call(|c| crate::store::builds::all_sids(c)).await?;
+    materialize::remove_unknown(&paths.builds, &known, true);
+    Ok(AppState {
+        store,
+        clock,
+        credentials: Arc::new(config.credentials.clone()),
+        control_open: false,
+        runtime,
+        gateway: Arc::default(),
+        paths: Arc::new(paths),
+    })
+}
+
+/// `node --version`, which keys the dependency cache; functions cannot run without Node.js.
+async fn node_version(node: &Path) -> String {
+    let output = tokio::process::Command::new(node).arg("--version").output().await;
+    match output {
+        Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).trim().to_string(),
+        _ => {
+            log::warn!(
+                "cannot run {}: functions will fail until Node.js is installed (or --node is given)",
+                node.display()
+            );
+            "unknown".into()
+        }
+    }
 }
 
 fn bind(config: &Config) -> Result<TcpListener, StartupError> {
@@ -84,29 +141,28 @@ fn print_banner(url: &str, config: &Config) {
         let _ = writeln!(out, "  API Key      {key}");
     }
     let _ = writeln!(out, "  API          {url}/v1");
+    let _ = writeln!(out, "  Domains      {url}/{{domain_name}}/…");
     let _ = writeln!(out, "  Data         {}", config.data_dir.path().display());
     let _ = out.flush();
 }
 
-async fn run_retention(state: AppState) {
-    let mut tick = tokio::time::interval(RETENTION_EVERY);
+/// Stops workers nobody needs; now and then, applies retention and removes deleted builds' files.
+async fn housekeeping(state: AppState) {
+    let mut tick = tokio::time::interval(HOUSEKEEPING_EVERY);
+    let mut round = 0u32;
     loop {
         tick.tick().await;
-        let now = state.clock.now();
-        match state
-            .store
-            .transaction(move |tx| retention::sweep(tx, now))
-            .await
-        {
-            Ok(swept) if swept != retention::Swept::default() => {
-                log::info!("retention removed {swept:?}")
+        round += 1;
+        match state.store.call(|c| crate::store::builds::active_sids(c)).await {
+            Ok(active) => state.runtime.retain(&active).await,
+            Err(e) => log::error!("cannot list active builds: {e}"),
+        }
+        if round.is_multiple_of(RETENTION_ROUNDS) {
+            match build::apply_retention(&state).await {
+                Ok(swept) if swept != retention::Swept::default() => log::info!("retention removed {swept:?}"),
+                Ok(_) => {}
+                Err(e) => log::error!("retention failed: {e}"),
             }
-            Ok(_) => {}
-            Err(e) => log::error!("retention failed: {e}"),
         }
     }
-}
-
-async fn not_found(req: HttpRequest) -> ApiError {
-    ApiError::not_found(req.path())
 }

@@ -34,9 +34,7 @@ pub fn generate(prefix: &str) -> String {
 
 /// Whether `value` is a well-formed SID with `prefix` (hex of either case, as Twilio's patterns allow).
 pub fn is_sid(value: &str, prefix: &str) -> bool {
-    value.len() == 34
-        && value.starts_with(prefix)
-        && value[2..].bytes().all(|b| b.is_ascii_hexdigit())
+    value.len() == 34 && value.starts_with(prefix) && value[2..].bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// The SID with its hex digits lowercased, as twirl emits them (callers check `is_sid` first).

@@ -1,9 +1,13 @@
 //! The application state shared by every handler: cheap-clone handles, built once before the
 //! HTTP server starts.
 
+use crate::build::deps::DepsCache;
 use crate::clock::Clock;
 use crate::config::Credentials;
+use crate::gateway::Gateway;
+use crate::runtime::Runtime;
 use crate::store::Store;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 #[derive(Clone)]
@@ -13,4 +17,15 @@ pub struct AppState {
     pub credentials: Arc<Credentials>,
     /// Whether `/_twirl/` is open without credentials (the server is bound to loopback only).
     pub control_open: bool,
+    pub runtime: Runtime,
+    pub gateway: Arc<Gateway>,
+    pub paths: Arc<Paths>,
+}
+
+/// Where builds and dependency sets live on disk.
+#[derive(Debug)]
+pub struct Paths {
+    /// Materialized builds, one directory each.
+    pub builds: PathBuf,
+    pub deps: DepsCache,
 }

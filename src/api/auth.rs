@@ -31,9 +31,8 @@ pub fn is_authorized(headers: &HeaderMap, credentials: &Credentials) -> bool {
     let Some((user, password)) = basic_credentials(headers) else {
         return false;
     };
-    let matches = |u: &str, p: &str| {
-        bool::from(user.as_bytes().ct_eq(u.as_bytes()) & password.as_bytes().ct_eq(p.as_bytes()))
-    };
+    let matches =
+        |u: &str, p: &str| bool::from(user.as_bytes().ct_eq(u.as_bytes()) & password.as_bytes().ct_eq(p.as_bytes()));
     // Evaluate every pair so the time taken does not reveal which one matched.
     let mut ok = matches(&credentials.account_sid, &credentials.auth_token);
     for (key, secret) in &credentials.api_keys {
@@ -48,9 +47,7 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
     }
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(encoded.trim())
-        .ok()?;
+    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
     let text = String::from_utf8(decoded).ok()?;
     let (user, password) = text.split_once(':')?;
     Some((user.to_string(), password.to_string()))

@@ -97,17 +97,12 @@ pub async fn create(
             let mut resolved = Vec::new();
             for (kind, sids) in [(Kind::Function, &function_sids), (Kind::Asset, &asset_sids)] {
                 for sid in sids {
-                    let version =
-                        versions::in_service(tx, kind, &service.sid, sid)?.ok_or_else(|| {
-                            crate::error::StoreError::Invalid(format!(
-                                "{} Version {sid} was not found in this Service",
-                                if kind == Kind::Function {
-                                    "Function"
-                                } else {
-                                    "Asset"
-                                }
-                            ))
-                        })?;
+                    let version = versions::in_service(tx, kind, &service.sid, sid)?.ok_or_else(|| {
+                        crate::error::StoreError::Invalid(format!(
+                            "{} Version {sid} was not found in this Service",
+                            if kind == Kind::Function { "Function" } else { "Asset" }
+                        ))
+                    })?;
                     resolved.push(version);
                 }
             }
@@ -125,11 +120,7 @@ pub async fn create(
             builds::create(tx, &new, now)
         })
         .await?;
-    build::start(
-        state.get_ref().clone(),
-        build.service_sid.clone(),
-        build.sid.clone(),
-    );
+    build::start(state.get_ref().clone(), build.service_sid.clone(), build.sid.clone());
     Ok(created(render(&ctx, &build)))
 }
 
@@ -145,9 +136,7 @@ pub async fn list(
         .store
         .call(move |c| builds::list(c, &services::get(c, &key)?.sid, window))
         .await?;
-    Ok(list_response(&req, "builds", &paging, page, |b| {
-        render(&ctx, b)
-    }))
+    Ok(list_response(&req, "builds", &paging, page, |b| render(&ctx, b)))
 }
 
 async fn load(state: &AppState, path: web::Path<(String, String)>) -> Result<Build, ApiError> {
@@ -182,10 +171,7 @@ pub async fn status(
     })))
 }
 
-pub async fn delete(
-    state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn delete(state: web::Data<AppState>, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
     let (key, sid) = path.into_inner();
     state
         .store

@@ -4,10 +4,11 @@
 use super::wire::{created, list_response, ok, Ctx, Paging, Params};
 use crate::clock::format_timestamp;
 use crate::error::ApiError;
+use crate::gateway::Gateway;
 use crate::sid;
 use crate::state::AppState;
 use crate::store::deployments::{self, Deployment};
-use crate::store::services;
+use crate::store::{environments, services};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
@@ -34,25 +35,22 @@ pub async fn create(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let params = Params::from_body(&body)?;
-    let build_sid = params
-        .sid("BuildSid", sid::prefix::BUILD)?
-        .map(str::to_string);
+    let build_sid = params.sid("BuildSid", sid::prefix::BUILD)?.map(str::to_string);
     // `IsPlugin` is accepted (Flex plugins send it) but changes nothing locally.
     params.bool("IsPlugin")?;
     let ((key, environment_sid), now) = (path.into_inner(), state.clock.now());
-    let deployment = state
+    let (deployment, domain) = state
         .store
         .transaction(move |tx| {
             let service = services::get(tx, &key)?;
-            deployments::create(
-                tx,
-                &service.sid,
-                &environment_sid,
-                build_sid.as_deref(),
-                now,
-            )
+            let deployment = deployments::create(tx, &service.sid, &environment_sid, build_sid.as_deref(), now)?;
+            let domain = environments::get(tx, &service.sid, &environment_sid)?.domain_name;
+            Ok((deployment, domain))
         })
         .await?;
+    // Start the new build's workers now, so the first request after the switch finds them warm.
+    state.gateway.invalidate();
+    Gateway::warm(state.get_ref().clone(), domain);
     Ok(created(render(&ctx, &deployment)))
 }
 
@@ -68,9 +66,7 @@ pub async fn list(
         .store
         .call(move |c| deployments::list(c, &services::get(c, &key)?.sid, &environment_sid, window))
         .await?;
-    Ok(list_response(&req, "deployments", &paging, page, |d| {
-        render(&ctx, d)
-    }))
+    Ok(list_response(&req, "deployments", &paging, page, |d| render(&ctx, d)))
 }
 
 pub async fn fetch(

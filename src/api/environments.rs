@@ -10,10 +10,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
 pub fn render(ctx: &Ctx, e: &Environment) -> Value {
-    let url = ctx.url(&format!(
-        "/Services/{}/Environments/{}",
-        e.service_sid, e.sid
-    ));
+    let url = ctx.url(&format!("/Services/{}/Environments/{}", e.service_sid, e.sid));
     json!({
         "sid": e.sid,
         "account_sid": ctx.account_sid,
@@ -78,9 +75,7 @@ pub async fn list(
         .store
         .call(move |c| environments::list(c, &services::get(c, &key)?.sid, window))
         .await?;
-    Ok(list_response(&req, "environments", &paging, page, |e| {
-        render(&ctx, e)
-    }))
+    Ok(list_response(&req, "environments", &paging, page, |e| render(&ctx, e)))
 }
 
 pub async fn fetch(
@@ -96,10 +91,7 @@ pub async fn fetch(
     Ok(ok(render(&ctx, &env)))
 }
 
-pub async fn delete(
-    state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn delete(state: web::Data<AppState>, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
     let (key, sid) = path.into_inner();
     state
         .store

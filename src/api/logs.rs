@@ -39,7 +39,9 @@ fn date(query: &Params, name: &str) -> Result<Option<i64>, ApiError> {
         .filter(|v| !v.is_empty())
         .map(|v| {
             parse_timestamp(v).ok_or_else(|| {
-                ApiError::bad_request(format!("Invalid {name} {v:?}: expected an ISO 8601 date-time such as 2024-01-01T00:00:00Z"))
+                ApiError::bad_request(format!(
+                    "Invalid {name} {v:?}: expected an ISO 8601 date-time such as 2024-01-01T00:00:00Z"
+                ))
             })
         })
         .transpose()
@@ -55,28 +57,16 @@ pub async fn list(
     let paging = Paging::from_query(&query, &["StartDate", "EndDate", "FunctionSid"])?;
     let now = state.clock.now();
     let filter = LogFilter {
-        function_sid: query
-            .sid("FunctionSid", sid::prefix::RESOURCE)?
-            .map(str::to_string),
+        function_sid: query.sid("FunctionSid", sid::prefix::RESOURCE)?.map(str::to_string),
         start: date(&query, "StartDate")?.unwrap_or(now - DEFAULT_WINDOW),
         end: date(&query, "EndDate")?.unwrap_or(now),
     };
     let ((service, environment_sid), window) = (path.into_inner(), paging.window());
     let page = state
         .store
-        .call(move |c| {
-            logs::list(
-                c,
-                &services::get(c, &service)?.sid,
-                &environment_sid,
-                &filter,
-                window,
-            )
-        })
+        .call(move |c| logs::list(c, &services::get(c, &service)?.sid, &environment_sid, &filter, window))
         .await?;
-    Ok(list_response(&req, "logs", &paging, page, |l| {
-        render(&ctx, l)
-    }))
+    Ok(list_response(&req, "logs", &paging, page, |l| render(&ctx, l)))
 }
 
 pub async fn fetch(

@@ -25,13 +25,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     const SERVICE: &str = "/Services/{service}";
     const ENVIRONMENT: &str = "/Services/{service}/Environments/{environment}";
     let mut scope = web::scope("/v1")
+        .wrap(from_fn(invalidate_sites))
         .wrap(from_fn(auth::require_credentials))
         .default_service(web::to(not_found))
-        .service(
-            resource("/Services")
-                .get(services::list)
-                .post(services::create),
-        )
+        .service(resource("/Services").get(services::list).post(services::create))
         .service(
             resource(SERVICE)
                 .get(services::fetch)
@@ -79,10 +76,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(resource(&format!("{SERVICE}/Builds/{{sid}}/Status")).get(builds::status))
         .service(
-            resource(&format!(
-                "{SERVICE}/Functions/{{function}}/Versions/{{sid}}/Content"
-            ))
-            .get(versions::content),
+            resource(&format!("{SERVICE}/Functions/{{function}}/Versions/{{sid}}/Content")).get(versions::content),
         );
     for kind in [Kind::Function, Kind::Asset] {
         let base = format!("{SERVICE}/{}", kind.collection());
@@ -114,6 +108,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             );
     }
     cfg.service(scope);
+}
+
+/// After any successful write, the gateway forgets what it loaded, so the next request to a
+/// domain sees the new deployment, variables or service settings.
+async fn invalidate_sites(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    let writes = req.method() != actix_web::http::Method::GET;
+    let state = req.app_data::<web::Data<crate::state::AppState>>().cloned();
+    let response = next.call(req).await?;
+    if let (true, Some(state)) = (writes && response.status().is_success(), state) {
+        state.gateway.invalidate();
+    }
+    Ok(response)
 }
 
 /// A route whose other methods answer 405 in Twilio's shape.
@@ -165,10 +174,6 @@ async fn not_found(req: HttpRequest) -> ApiError {
 async fn method_not_allowed(req: HttpRequest) -> ApiError {
     ApiError::new(
         ErrorKind::MethodNotAllowed,
-        format!(
-            "Method {} is not allowed on {}",
-            req.method(),
-            api_path(&req)
-        ),
+        format!("Method {} is not allowed on {}", req.method(), api_path(&req)),
     )
 }

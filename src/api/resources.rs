@@ -49,9 +49,7 @@ pub async fn create(
     let (kind, key, now) = (**kind, service.into_inner(), state.clock.now());
     let resource = state
         .store
-        .transaction(move |tx| {
-            resources::create(tx, kind, &services::get(tx, &key)?.sid, &friendly_name, now)
-        })
+        .transaction(move |tx| resources::create(tx, kind, &services::get(tx, &key)?.sid, &friendly_name, now))
         .await?;
     Ok(created(render(&ctx, &resource)))
 }
@@ -69,9 +67,7 @@ pub async fn list(
         .store
         .call(move |c| resources::list(c, kind, &services::get(c, &key)?.sid, window))
         .await?;
-    Ok(list_response(&req, names(kind).0, &paging, page, |r| {
-        render(&ctx, r)
-    }))
+    Ok(list_response(&req, names(kind).0, &paging, page, |r| render(&ctx, r)))
 }
 
 pub async fn fetch(
@@ -100,16 +96,7 @@ pub async fn update(
     let ((key, sid), kind, now) = (path.into_inner(), **kind, state.clock.now());
     let resource = state
         .store
-        .transaction(move |tx| {
-            resources::rename(
-                tx,
-                kind,
-                &services::get(tx, &key)?.sid,
-                &sid,
-                &friendly_name,
-                now,
-            )
-        })
+        .transaction(move |tx| resources::rename(tx, kind, &services::get(tx, &key)?.sid, &sid, &friendly_name, now))
         .await?;
     Ok(ok(render(&ctx, &resource)))
 }

@@ -31,11 +31,7 @@ pub fn render(ctx: &Ctx, s: &Service) -> Value {
     })
 }
 
-pub async fn create(
-    state: web::Data<AppState>,
-    ctx: Ctx,
-    body: web::Bytes,
-) -> Result<HttpResponse, ApiError> {
+pub async fn create(state: web::Data<AppState>, ctx: Ctx, body: web::Bytes) -> Result<HttpResponse, ApiError> {
     let params = Params::from_body(&body)?;
     let unique_name = params.required("UniqueName", 50)?;
     check_host_label("UniqueName", unique_name)?;
@@ -53,24 +49,14 @@ pub async fn create(
     Ok(created(render(&ctx, &service)))
 }
 
-pub async fn list(
-    state: web::Data<AppState>,
-    ctx: Ctx,
-    req: HttpRequest,
-) -> Result<HttpResponse, ApiError> {
+pub async fn list(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let paging = Paging::from_query(&Params::from_query(&req)?, &[])?;
     let window = paging.window();
     let page = state.store.call(move |c| services::list(c, window)).await?;
-    Ok(list_response(&req, "services", &paging, page, |s| {
-        render(&ctx, s)
-    }))
+    Ok(list_response(&req, "services", &paging, page, |s| render(&ctx, s)))
 }
 
-pub async fn fetch(
-    state: web::Data<AppState>,
-    ctx: Ctx,
-    key: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn fetch(state: web::Data<AppState>, ctx: Ctx, key: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let key = key.into_inner();
     let service = state.store.call(move |c| services::get(c, &key)).await?;
     Ok(ok(render(&ctx, &service)))
@@ -96,14 +82,8 @@ pub async fn update(
     Ok(ok(render(&ctx, &service)))
 }
 
-pub async fn delete(
-    state: web::Data<AppState>,
-    key: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn delete(state: web::Data<AppState>, key: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let key = key.into_inner();
-    state
-        .store
-        .transaction(move |tx| services::delete(tx, &key))
-        .await?;
+    state.store.transaction(move |tx| services::delete(tx, &key)).await?;
     Ok(deleted())
 }

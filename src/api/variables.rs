@@ -75,18 +75,9 @@ pub async fn list(
     let ((service, environment_sid), window) = (path.into_inner(), paging.window());
     let page = state
         .store
-        .call(move |c| {
-            variables::list(
-                c,
-                &services::get(c, &service)?.sid,
-                &environment_sid,
-                window,
-            )
-        })
+        .call(move |c| variables::list(c, &services::get(c, &service)?.sid, &environment_sid, window))
         .await?;
-    Ok(list_response(&req, "variables", &paging, page, |v| {
-        render(&ctx, v)
-    }))
+    Ok(list_response(&req, "variables", &paging, page, |v| render(&ctx, v)))
 }
 
 pub async fn fetch(
@@ -140,14 +131,7 @@ pub async fn delete(
     let (service, environment_sid, sid) = path.into_inner();
     state
         .store
-        .transaction(move |tx| {
-            variables::delete(
-                tx,
-                &services::get(tx, &service)?.sid,
-                &environment_sid,
-                &sid,
-            )
-        })
+        .transaction(move |tx| variables::delete(tx, &services::get(tx, &service)?.sid, &environment_sid, &sid))
         .await?;
     Ok(deleted())
 }

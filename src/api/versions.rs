@@ -70,9 +70,7 @@ pub async fn list(
         Kind::Function => "function_versions",
         Kind::Asset => "asset_versions",
     };
-    Ok(list_response(&req, list_key, &paging, page, |v| {
-        render(&ctx, v)
-    }))
+    Ok(list_response(&req, list_key, &paging, page, |v| render(&ctx, v)))
 }
 
 pub async fn fetch(
@@ -99,13 +97,7 @@ pub async fn content(
     let (version, bytes) = state
         .store
         .call(move |c| {
-            let v = versions::get(
-                c,
-                Kind::Function,
-                &services::get(c, &key)?.sid,
-                &resource,
-                &sid,
-            )?;
+            let v = versions::get(c, Kind::Function, &services::get(c, &key)?.sid, &resource, &sid)?;
             let bytes = crate::store::blobs::get(c, &v.blob_hash)?;
             Ok((v, bytes))
         })
@@ -145,23 +137,15 @@ pub async fn upload(
             .as_deref()
             .ok_or_else(|| super::wire::missing("Visibility"))?,
     )?;
-    let (content, part_type) = upload
-        .content
-        .ok_or_else(|| super::wire::missing("Content"))?;
+    let (content, part_type) = upload.content.ok_or_else(|| super::wire::missing("Content"))?;
     check_size(content.len(), visibility)?;
     let kind = **kind;
     if kind == Kind::Function && std::str::from_utf8(&content).is_err() {
-        return Err(ApiError::bad_request(
-            "Function Version Content must be UTF-8 text",
-        ));
+        return Err(ApiError::bad_request("Function Version Content must be UTF-8 text"));
     }
     let content_type = part_type
         .filter(|t| !t.is_empty() && t != "application/octet-stream")
-        .unwrap_or_else(|| {
-            mime_guess::from_path(&path_value)
-                .first_or_octet_stream()
-                .to_string()
-        });
+        .unwrap_or_else(|| mime_guess::from_path(&path_value).first_or_octet_stream().to_string());
     let ((key, resource_sid), now) = (path.into_inner(), state.clock.now());
     let version = state
         .store
@@ -206,8 +190,7 @@ fn malformed(err: actix_multipart::MultipartError) -> ApiError {
 
 async fn read_text(field: Field, name: &str) -> Result<String, ApiError> {
     let bytes = read_field(field, MAX_TEXT_PART).await?;
-    String::from_utf8(bytes)
-        .map_err(|_| ApiError::bad_request(format!("{name} must be UTF-8 text")))
+    String::from_utf8(bytes).map_err(|_| ApiError::bad_request(format!("{name} must be UTF-8 text")))
 }
 
 /// Reads a part, refusing it as soon as it grows past `limit`.
@@ -231,11 +214,7 @@ async fn read_field(mut field: Field, limit: usize) -> Result<Vec<u8>, ApiError>
 /// Paths are URL paths: a leading `/`, at most 255 characters, no `.`/`..` segments, no empty
 /// segments, no backslashes or control characters, none of the characters serverless-api refuses.
 pub fn check_path(path: &str) -> Result<(), ApiError> {
-    let invalid = |why: &str| {
-        Err(ApiError::bad_request(format!(
-            "Invalid Path {path:?}: {why}"
-        )))
-    };
+    let invalid = |why: &str| Err(ApiError::bad_request(format!("Invalid Path {path:?}: {why}")));
     if !path.starts_with('/') {
         return invalid("it must start with /");
     }

@@ -18,8 +18,7 @@ pub struct Params {
 impl Params {
     /// Parses an `application/x-www-form-urlencoded` body; invalid UTF-8 is refused.
     pub fn from_body(body: &[u8]) -> Result<Params, ApiError> {
-        std::str::from_utf8(body)
-            .map_err(|_| ApiError::bad_request("The request body is not valid UTF-8"))?;
+        std::str::from_utf8(body).map_err(|_| ApiError::bad_request("The request body is not valid UTF-8"))?;
         Ok(Params {
             pairs: form_urlencoded::parse(body).into_owned().collect(),
         })
@@ -32,10 +31,7 @@ impl Params {
 
     /// The first value of `name`.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.pairs
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        self.pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 
     /// Every value of a list parameter, sent as repeated `name` (or `name[]`) keys.
@@ -92,18 +88,14 @@ impl Params {
 
 /// Twilio's wording for a missing parameter.
 pub fn missing(name: &str) -> ApiError {
-    ApiError::bad_request(format!(
-        "Missing required parameter {name} in the post body"
-    ))
+    ApiError::bad_request(format!("Missing required parameter {name} in the post body"))
 }
 
 /// Unique names and domain suffixes become parts of host names (`{unique_name}-1234-{suffix}.twil.io`):
 /// letters, digits and dashes, not starting or ending with a dash.
 pub fn check_host_label(name: &str, value: &str) -> Result<(), ApiError> {
     let valid = !value.is_empty()
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
         && !value.starts_with('-')
         && !value.ends_with('-');
     if valid {
@@ -175,9 +167,7 @@ impl Paging {
                 .ok()
                 .filter(|n| (1..=MAX_PAGE_SIZE).contains(n))
                 .ok_or_else(|| {
-                    ApiError::bad_request(format!(
-                        "PageSize must be an integer from 1 to {MAX_PAGE_SIZE}"
-                    ))
+                    ApiError::bad_request(format!("PageSize must be an integer from 1 to {MAX_PAGE_SIZE}"))
                 })?,
         };
         let page = match query.get("Page") {
@@ -188,10 +178,7 @@ impl Paging {
                 .filter(|n| *n >= 0)
                 .ok_or_else(|| ApiError::bad_request("Page must be a non-negative integer"))?,
         };
-        let token = query
-            .get("PageToken")
-            .filter(|t| !t.is_empty())
-            .map(str::to_string);
+        let token = query.get("PageToken").filter(|t| !t.is_empty()).map(str::to_string);
         if let Some(t) = &token {
             decode_token(t)?;
         }
@@ -255,18 +242,10 @@ pub fn list_response<T>(
 ) -> HttpResponse {
     let path_url = format!("{}{}", origin(req), req.path());
     let window = paging.window();
-    let current = paging.page_url(
-        &path_url,
-        paging.page,
-        paging.token.as_ref().map(|_| window.offset),
-    );
-    let next = page.has_more.then(|| {
-        paging.page_url(
-            &path_url,
-            paging.page + 1,
-            Some(window.offset + window.limit),
-        )
-    });
+    let current = paging.page_url(&path_url, paging.page, paging.token.as_ref().map(|_| window.offset));
+    let next = page
+        .has_more
+        .then(|| paging.page_url(&path_url, paging.page + 1, Some(window.offset + window.limit)));
     let previous = (window.offset > 0).then(|| {
         paging.page_url(
             &path_url,
@@ -347,24 +326,10 @@ mod tests {
     fn paging_reads_size_page_and_token() {
         let q = Params::from_body(b"PageSize=3&Page=2&PageToken=PT6").expect("parse");
         let paging = Paging::from_query(&q, &[]).expect("paging");
-        assert_eq!(
-            paging.window(),
-            Window {
-                offset: 6,
-                limit: 3
-            }
-        );
+        assert_eq!(paging.window(), Window { offset: 6, limit: 3 });
         let q = Params::from_body(b"PageSize=3&Page=2").expect("parse");
-        assert_eq!(
-            Paging::from_query(&q, &[]).expect("paging").window().offset,
-            6
-        );
-        for bad in [
-            &b"PageSize=0"[..],
-            b"PageSize=1001",
-            b"Page=-1",
-            b"PageToken=zz",
-        ] {
+        assert_eq!(Paging::from_query(&q, &[]).expect("paging").window().offset, 6);
+        for bad in [&b"PageSize=0"[..], b"PageSize=1001", b"Page=-1", b"PageToken=zz"] {
             let q = Params::from_body(bad).expect("parse");
             assert!(Paging::from_query(&q, &[]).is_err(), "{bad:?}");
         }

@@ -6,10 +6,7 @@ use sha2::{Digest, Sha256};
 
 /// The key a blob is stored under.
 pub fn hash(data: &[u8]) -> String {
-    Sha256::digest(data)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Sha256::digest(data).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Stores `data` unless the same bytes are already stored; returns its hash.
@@ -25,9 +22,7 @@ pub fn put(conn: &Connection, data: &[u8]) -> Result<String, StoreError> {
 /// The bytes stored under `hash`.
 pub fn get(conn: &Connection, hash: &str) -> Result<Vec<u8>, StoreError> {
     crate::store::found(
-        conn.query_row("SELECT data FROM blobs WHERE hash = ?1", [hash], |r| {
-            r.get(0)
-        }),
+        conn.query_row("SELECT data FROM blobs WHERE hash = ?1", [hash], |r| r.get(0)),
         || format!("/Blobs/{hash}"),
     )
 }

@@ -86,8 +86,7 @@ pub struct NewBuild {
     pub runtime: String,
 }
 
-const COLUMNS: &str =
-    "sid, service_sid, status, dependencies, runtime, failure_reason, date_created, date_updated";
+const COLUMNS: &str = "sid, service_sid, status, dependencies, runtime, failure_reason, date_created, date_updated";
 
 fn from_row(r: &Row) -> rusqlite::Result<Build> {
     Ok(Build {
@@ -188,9 +187,7 @@ pub fn create(conn: &Connection, new: &NewBuild, now: i64) -> Result<Build, Stor
     }
     let sid = sid::generate(sid::prefix::BUILD);
     conn.execute(
-        &format!(
-            "INSERT INTO builds ({COLUMNS}) VALUES (?1, ?2, 'building', ?3, ?4, NULL, ?5, ?5)"
-        ),
+        &format!("INSERT INTO builds ({COLUMNS}) VALUES (?1, ?2, 'building', ?3, ?4, NULL, ?5, ?5)"),
         (&sid, &new.service_sid, &new.dependencies, &new.runtime, now),
     )?;
     let mut insert = conn.prepare(
@@ -229,10 +226,7 @@ pub fn get(conn: &Connection, service_sid: &str, sid: &str) -> Result<Build, Sto
 }
 
 /// The runtime of the service's newest completed build, which an omitted `Runtime` inherits.
-pub fn last_completed_runtime(
-    conn: &Connection,
-    service_sid: &str,
-) -> Result<Option<String>, StoreError> {
+pub fn last_completed_runtime(conn: &Connection, service_sid: &str) -> Result<Option<String>, StoreError> {
     use rusqlite::OptionalExtension;
     Ok(conn
         .query_row(
@@ -244,11 +238,7 @@ pub fn last_completed_runtime(
         .optional()?)
 }
 
-pub fn list(
-    conn: &Connection,
-    service_sid: &str,
-    window: Window,
-) -> Result<Page<Build>, StoreError> {
+pub fn list(conn: &Connection, service_sid: &str, window: Window) -> Result<Page<Build>, StoreError> {
     let mut stmt = conn.prepare(&format!(
         "SELECT {COLUMNS} FROM builds WHERE service_sid = ?1 ORDER BY seq LIMIT ?2 OFFSET ?3"
     ))?;
@@ -262,12 +252,7 @@ pub fn list(
 }
 
 /// Ends a build: `completed`, or `failed` with the reason.
-pub fn finish(
-    conn: &Connection,
-    sid: &str,
-    result: Result<(), String>,
-    now: i64,
-) -> Result<(), StoreError> {
+pub fn finish(conn: &Connection, sid: &str, result: Result<(), String>, now: i64) -> Result<(), StoreError> {
     let (status, reason) = match result {
         Ok(()) => (Status::Completed, None),
         Err(reason) => (Status::Failed, Some(reason)),
@@ -303,10 +288,23 @@ pub fn delete(conn: &Connection, service_sid: &str, sid: &str) -> Result<(), Sto
 
 /// Builds left `building` by a previous run that stopped mid-way; the caller restarts them.
 pub fn unfinished(conn: &Connection) -> Result<Vec<(String, String)>, StoreError> {
-    let mut stmt =
-        conn.prepare("SELECT service_sid, sid FROM builds WHERE status = 'building' ORDER BY seq")?;
+    let mut stmt = conn.prepare("SELECT service_sid, sid FROM builds WHERE status = 'building' ORDER BY seq")?;
     let rows = stmt
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
+}
+
+/// Every build's SID.
+pub fn all_sids(conn: &Connection) -> Result<std::collections::HashSet<String>, StoreError> {
+    let mut stmt = conn.prepare("SELECT sid FROM builds")?;
+    let sids = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+    Ok(sids)
+}
+
+/// The SIDs of the builds some environment serves.
+pub fn active_sids(conn: &Connection) -> Result<std::collections::HashSet<String>, StoreError> {
+    let mut stmt = conn.prepare("SELECT DISTINCT build_sid FROM environments WHERE build_sid IS NOT NULL")?;
+    let sids = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+    Ok(sids)
 }

@@ -40,9 +40,8 @@ pub fn create(
 ) -> Result<Deployment, StoreError> {
     let environment = super::environments::get(conn, service_sid, environment_sid)?;
     if let Some(build_sid) = build_sid {
-        let build = super::builds::get(conn, service_sid, build_sid).map_err(|_| {
-            StoreError::Invalid(format!("Build {build_sid} was not found in this Service"))
-        })?;
+        let build = super::builds::get(conn, service_sid, build_sid)
+            .map_err(|_| StoreError::Invalid(format!("Build {build_sid} was not found in this Service")))?;
         if build.status != Status::Completed {
             return Err(StoreError::Invalid(format!(
                 "Build {build_sid} is {} and cannot be deployed",
@@ -64,17 +63,10 @@ pub fn create(
     get(conn, service_sid, environment_sid, &sid)
 }
 
-pub fn get(
-    conn: &Connection,
-    service_sid: &str,
-    environment_sid: &str,
-    sid: &str,
-) -> Result<Deployment, StoreError> {
+pub fn get(conn: &Connection, service_sid: &str, environment_sid: &str, sid: &str) -> Result<Deployment, StoreError> {
     found(
         conn.query_row(
-            &format!(
-                "SELECT {COLUMNS} FROM deployments WHERE service_sid = ?1 AND environment_sid = ?2 AND sid = ?3"
-            ),
+            &format!("SELECT {COLUMNS} FROM deployments WHERE service_sid = ?1 AND environment_sid = ?2 AND sid = ?3"),
             (service_sid, environment_sid, sid),
             from_row,
         ),

@@ -107,11 +107,7 @@ pub fn by_domain(conn: &Connection, domain_name: &str) -> Result<Option<Environm
 }
 
 /// Environments of a service in creation order.
-pub fn list(
-    conn: &Connection,
-    service_sid: &str,
-    window: Window,
-) -> Result<Page<Environment>, StoreError> {
+pub fn list(conn: &Connection, service_sid: &str, window: Window) -> Result<Page<Environment>, StoreError> {
     let mut stmt = conn.prepare(&format!(
         "SELECT {COLUMNS} FROM environments WHERE service_sid = ?1 ORDER BY seq LIMIT ?2 OFFSET ?3"
     ))?;
@@ -122,12 +118,7 @@ pub fn list(
 }
 
 /// Points the environment at `build_sid` (or at nothing).
-pub fn set_build(
-    conn: &Connection,
-    sid: &str,
-    build_sid: Option<&str>,
-    now: i64,
-) -> Result<(), StoreError> {
+pub fn set_build(conn: &Connection, sid: &str, build_sid: Option<&str>, now: i64) -> Result<(), StoreError> {
     conn.execute(
         "UPDATE environments SET build_sid = ?2, date_updated = ?3 WHERE sid = ?1",
         (sid, build_sid, now),

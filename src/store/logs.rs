@@ -28,8 +28,7 @@ pub struct LogFilter {
     pub end: i64,
 }
 
-const COLUMNS: &str =
-    "sid, service_sid, environment_sid, build_sid, deployment_sid, function_sid, request_sid, \
+const COLUMNS: &str = "sid, service_sid, environment_sid, build_sid, deployment_sid, function_sid, request_sid, \
                        level, message, date_created";
 
 fn from_row(r: &Row) -> rusqlite::Result<Log> {
@@ -68,12 +67,7 @@ pub fn insert(conn: &Connection, mut log: Log) -> Result<Log, StoreError> {
     Ok(log)
 }
 
-pub fn get(
-    conn: &Connection,
-    service_sid: &str,
-    environment_sid: &str,
-    sid: &str,
-) -> Result<Log, StoreError> {
+pub fn get(conn: &Connection, service_sid: &str, environment_sid: &str, sid: &str) -> Result<Log, StoreError> {
     found(
         conn.query_row(
             &format!("SELECT {COLUMNS} FROM logs WHERE service_sid = ?1 AND environment_sid = ?2 AND sid = ?3"),

@@ -8,11 +8,7 @@ const CLOCK_OFFSET: &str = "clock_offset";
 /// The persisted clock offset in seconds (0 when never moved).
 pub fn clock_offset(conn: &Connection) -> Result<i64, StoreError> {
     let value: Option<String> = conn
-        .query_row(
-            "SELECT value FROM meta WHERE key = ?1",
-            [CLOCK_OFFSET],
-            |r| r.get(0),
-        )
+        .query_row("SELECT value FROM meta WHERE key = ?1", [CLOCK_OFFSET], |r| r.get(0))
         .optional()?;
     Ok(value.and_then(|v| v.parse().ok()).unwrap_or(0))
 }

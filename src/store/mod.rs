@@ -137,10 +137,7 @@ impl<T> Page<T> {
 }
 
 /// Maps "no row" to `StoreError::NotFound` naming the API path.
-pub(crate) fn found<T>(
-    result: rusqlite::Result<T>,
-    path: impl FnOnce() -> String,
-) -> Result<T, StoreError> {
+pub(crate) fn found<T>(result: rusqlite::Result<T>, path: impl FnOnce() -> String) -> Result<T, StoreError> {
     match result {
         Ok(v) => Ok(v),
         Err(rusqlite::Error::QueryReturnedNoRows) => Err(StoreError::NotFound(path())),

@@ -42,9 +42,8 @@ impl Kind {
 /// Reads a `kind` column.
 pub(crate) fn kind_column(r: &Row, index: usize) -> rusqlite::Result<Kind> {
     let text: String = r.get(index)?;
-    Kind::parse(&text).ok_or_else(|| {
-        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, text.into())
-    })
+    Kind::parse(&text)
+        .ok_or_else(|| rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, text.into()))
 }
 
 #[derive(Debug, Clone)]
@@ -89,17 +88,10 @@ pub fn create(
     get(conn, kind, service_sid, &sid)
 }
 
-pub fn get(
-    conn: &Connection,
-    kind: Kind,
-    service_sid: &str,
-    sid: &str,
-) -> Result<Resource, StoreError> {
+pub fn get(conn: &Connection, kind: Kind, service_sid: &str, sid: &str) -> Result<Resource, StoreError> {
     found(
         conn.query_row(
-            &format!(
-                "SELECT {COLUMNS} FROM resources WHERE service_sid = ?1 AND kind = ?2 AND sid = ?3"
-            ),
+            &format!("SELECT {COLUMNS} FROM resources WHERE service_sid = ?1 AND kind = ?2 AND sid = ?3"),
             (service_sid, kind.as_str(), sid),
             from_row,
         ),
@@ -107,20 +99,12 @@ pub fn get(
     )
 }
 
-pub fn list(
-    conn: &Connection,
-    kind: Kind,
-    service_sid: &str,
-    window: Window,
-) -> Result<Page<Resource>, StoreError> {
+pub fn list(conn: &Connection, kind: Kind, service_sid: &str, window: Window) -> Result<Page<Resource>, StoreError> {
     let mut stmt = conn.prepare(&format!(
         "SELECT {COLUMNS} FROM resources WHERE service_sid = ?1 AND kind = ?2 ORDER BY seq LIMIT ?3 OFFSET ?4"
     ))?;
     let rows = stmt
-        .query_map(
-            (service_sid, kind.as_str(), window.limit + 1, window.offset),
-            from_row,
-        )?
+        .query_map((service_sid, kind.as_str(), window.limit + 1, window.offset), from_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(Page::from_overfetch(rows, window))
 }
@@ -144,12 +128,7 @@ pub fn rename(
 /// Deletes the resource and its versions, unless one of its versions is in a build that an
 /// environment is serving ("You can only delete a Function resource if there is no Function
 /// Version that's currently active").
-pub fn delete(
-    conn: &Connection,
-    kind: Kind,
-    service_sid: &str,
-    sid: &str,
-) -> Result<(), StoreError> {
+pub fn delete(conn: &Connection, kind: Kind, service_sid: &str, sid: &str) -> Result<(), StoreError> {
     get(conn, kind, service_sid, sid)?;
     let active: bool = conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM build_versions bv JOIN environments e ON e.build_sid = bv.build_sid

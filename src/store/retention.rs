@@ -42,10 +42,7 @@ pub fn sweep(conn: &Connection, now: i64) -> Result<Swept, StoreError> {
                            JOIN environments e ON e.build_sid = bv.build_sid)",
         [cutoff],
     )?;
-    let logs = conn.execute(
-        "DELETE FROM logs WHERE date_created <= ?1",
-        [now - LOGS_AFTER],
-    )?;
+    let logs = conn.execute("DELETE FROM logs WHERE date_created <= ?1", [now - LOGS_AFTER])?;
     let blobs = super::blobs::collect_garbage(conn)?;
     Ok(Swept {
         builds,

@@ -144,12 +144,7 @@ pub fn list(conn: &Connection, window: Window) -> Result<Page<Service>, StoreErr
 }
 
 /// Applies `changes` to the service `key`.
-pub fn update(
-    conn: &Connection,
-    key: &str,
-    changes: &ServiceChanges,
-    now: i64,
-) -> Result<Service, StoreError> {
+pub fn update(conn: &Connection, key: &str, changes: &ServiceChanges, now: i64) -> Result<Service, StoreError> {
     let current = get(conn, key)?;
     conn.execute(
         "UPDATE services SET friendly_name = ?2, include_credentials = ?3, ui_editable = ?4, date_updated = ?5

@@ -30,12 +30,7 @@ fn from_row(r: &Row) -> rusqlite::Result<Variable> {
     })
 }
 
-fn ensure_key_free(
-    conn: &Connection,
-    environment_sid: &str,
-    key: &str,
-    except: &str,
-) -> Result<(), StoreError> {
+fn ensure_key_free(conn: &Connection, environment_sid: &str, key: &str, except: &str) -> Result<(), StoreError> {
     let taken: bool = conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM variables WHERE environment_sid = ?1 AND key = ?2 AND sid != ?3)",
         (environment_sid, key, except),
@@ -67,17 +62,10 @@ pub fn create(
     get(conn, service_sid, environment_sid, &sid)
 }
 
-pub fn get(
-    conn: &Connection,
-    service_sid: &str,
-    environment_sid: &str,
-    sid: &str,
-) -> Result<Variable, StoreError> {
+pub fn get(conn: &Connection, service_sid: &str, environment_sid: &str, sid: &str) -> Result<Variable, StoreError> {
     found(
         conn.query_row(
-            &format!(
-                "SELECT {COLUMNS} FROM variables WHERE service_sid = ?1 AND environment_sid = ?2 AND sid = ?3"
-            ),
+            &format!("SELECT {COLUMNS} FROM variables WHERE service_sid = ?1 AND environment_sid = ?2 AND sid = ?3"),
             (service_sid, environment_sid, sid),
             from_row,
         ),
@@ -103,8 +91,7 @@ pub fn list(
 
 /// All variables of an environment as key/value pairs, for the runtime's `context`.
 pub fn all(conn: &Connection, environment_sid: &str) -> Result<Vec<(String, String)>, StoreError> {
-    let mut stmt =
-        conn.prepare("SELECT key, value FROM variables WHERE environment_sid = ?1 ORDER BY seq")?;
+    let mut stmt = conn.prepare("SELECT key, value FROM variables WHERE environment_sid = ?1 ORDER BY seq")?;
     let rows = stmt
         .query_map([environment_sid], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -131,12 +118,7 @@ pub fn update(
     get(conn, service_sid, environment_sid, sid)
 }
 
-pub fn delete(
-    conn: &Connection,
-    service_sid: &str,
-    environment_sid: &str,
-    sid: &str,
-) -> Result<(), StoreError> {
+pub fn delete(conn: &Connection, service_sid: &str, environment_sid: &str, sid: &str) -> Result<(), StoreError> {
     get(conn, service_sid, environment_sid, sid)?;
     conn.execute("DELETE FROM variables WHERE sid = ?1", [sid])?;
     Ok(())

@@ -56,9 +56,7 @@ pub fn create(conn: &Connection, new: &NewVersion, now: i64) -> Result<Version, 
     let hash = super::blobs::put(conn, &new.content)?;
     let sid = sid::generate(sid::prefix::VERSION);
     conn.execute(
-        &format!(
-            "INSERT INTO versions ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
-        ),
+        &format!("INSERT INTO versions ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
         (
             &sid,
             &new.service_sid,
@@ -101,18 +99,11 @@ pub fn get(
 }
 
 /// A version of `kind` anywhere in the service, for builds that name versions by SID alone.
-pub fn in_service(
-    conn: &Connection,
-    kind: Kind,
-    service_sid: &str,
-    sid: &str,
-) -> Result<Option<Version>, StoreError> {
+pub fn in_service(conn: &Connection, kind: Kind, service_sid: &str, sid: &str) -> Result<Option<Version>, StoreError> {
     use rusqlite::OptionalExtension;
     Ok(conn
         .query_row(
-            &format!(
-                "SELECT {COLUMNS} FROM versions WHERE service_sid = ?1 AND kind = ?2 AND sid = ?3"
-            ),
+            &format!("SELECT {COLUMNS} FROM versions WHERE service_sid = ?1 AND kind = ?2 AND sid = ?3"),
             (service_sid, kind.as_str(), sid),
             from_row,
         )

@@ -24,10 +24,7 @@ fn a_build_completes_asynchronously_and_deploys() {
     assert_eq!(created["status"], "building");
     assert_eq!(created["function_versions"][0]["sid"], d.version.as_str());
     assert_eq!(created["function_versions"][0]["path"], "/hello");
-    assert_eq!(
-        created["function_versions"][0]["function_sid"],
-        d.function.as_str()
-    );
+    assert_eq!(created["function_versions"][0]["function_sid"], d.function.as_str());
     let names: Vec<&str> = created["dependencies"]
         .as_array()
         .expect("array")
@@ -76,10 +73,7 @@ fn an_unsupported_runtime_fails_the_build_with_its_reason() {
         .json()
         .expect("json");
     assert!(
-        detail["failure_reason"]
-            .as_str()
-            .expect("reason")
-            .contains("node14"),
+        detail["failure_reason"].as_str().expect("reason").contains("node14"),
         "{detail}"
     );
     let env_path = format!("/v1/Services/{}/Environments/{}", d.service, d.environment);
@@ -150,10 +144,7 @@ fn retention_follows_the_clock_and_spares_the_active_deployment() {
     let idle_sid = idle["sid"].as_str().expect("sid");
     wait_for_build(&server, &d.service, idle_sid);
     let orphan_fn = server.create(&format!("{svc}/Functions"), &[("FriendlyName", "/orphan")]);
-    let orphan_path = format!(
-        "{svc}/Functions/{}",
-        orphan_fn["sid"].as_str().expect("sid")
-    );
+    let orphan_path = format!("{svc}/Functions/{}", orphan_fn["sid"].as_str().expect("sid"));
     let orphan_version = server
         .upload(&orphan_path, "/orphan", "public", b"x".to_vec())
         .json::<Value>()
@@ -183,10 +174,7 @@ fn retention_follows_the_clock_and_spares_the_active_deployment() {
     assert_eq!(status(format!("{svc}/Builds/{idle_sid}")), 404);
     assert_eq!(status(format!("{svc}/Builds/{deployed_sid}")), 200);
     assert_eq!(
-        status(format!(
-            "{svc}/Functions/{}/Versions/{}",
-            d.function, d.version
-        )),
+        status(format!("{svc}/Functions/{}/Versions/{}", d.function, d.version)),
         200
     );
     assert_eq!(
@@ -197,10 +185,7 @@ fn retention_follows_the_clock_and_spares_the_active_deployment() {
         404
     );
     assert_eq!(
-        status(format!(
-            "{svc}/Functions/{}",
-            empty_fn["sid"].as_str().expect("sid")
-        )),
+        status(format!("{svc}/Functions/{}", empty_fn["sid"].as_str().expect("sid"))),
         404
     );
     // The orphan function lost its only version in this pass, so it went too.

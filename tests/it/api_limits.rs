@@ -8,10 +8,7 @@ fn assert_refused(resp: reqwest::blocking::Response, status: u16, message_part: 
     assert_eq!(resp.status().as_u16(), status);
     let body: Value = resp.json().expect("json");
     assert!(
-        body["message"]
-            .as_str()
-            .expect("message")
-            .contains(message_part),
+        body["message"].as_str().expect("message").contains(message_part),
         "{body}"
     );
 }
@@ -31,22 +28,13 @@ fn one_hundred_function_versions_per_build() {
         );
         form.push((
             "FunctionVersions".into(),
-            resp.json::<Value>().expect("json")["sid"]
-                .as_str()
-                .expect("sid")
-                .into(),
+            resp.json::<Value>().expect("json")["sid"].as_str().expect("sid").into(),
         ));
     }
     let refs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let builds = format!("/v1/Services/{}/Builds", d.service);
     assert_refused(server.post(&builds, &refs), 400, "100 Function Versions");
-    assert_eq!(
-        server.fetch(&builds)["builds"]
-            .as_array()
-            .expect("array")
-            .len(),
-        0
-    );
+    assert_eq!(server.fetch(&builds)["builds"].as_array().expect("array").len(), 0);
     server.create(&builds, &refs[..100]);
 }
 
@@ -80,11 +68,7 @@ fn fifty_private_asset_versions_per_build() {
     }
     let form: Vec<(&str, &str)> = sids.iter().map(|s| ("AssetVersions", s.as_str())).collect();
     let builds = format!("/v1/Services/{}/Builds", d.service);
-    assert_refused(
-        server.post(&builds, &form),
-        400,
-        "50 private Asset Versions",
-    );
+    assert_refused(server.post(&builds, &form), 400, "50 private Asset Versions");
     server.create(&builds, &form[..50]);
 }
 

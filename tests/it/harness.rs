@@ -40,14 +40,7 @@ impl TestServer {
         let mut cmd = Command::new(twirl_bin());
         cmd.arg("serve")
             .arg(dir)
-            .args([
-                "--port",
-                "0",
-                "--account-sid",
-                ACCOUNT_SID,
-                "--auth-token",
-                AUTH_TOKEN,
-            ])
+            .args(["--port", "0", "--account-sid", ACCOUNT_SID, "--auth-token", AUTH_TOKEN])
             .args(extra);
         Self::spawn(cmd)
     }
@@ -155,13 +148,7 @@ impl TestServer {
     }
 
     /// Uploads a version the way `@twilio-labs/serverless-api` does: Path, Visibility, Content.
-    pub fn upload(
-        &self,
-        collection_path: &str,
-        path: &str,
-        visibility: &str,
-        content: Vec<u8>,
-    ) -> Response {
+    pub fn upload(&self, collection_path: &str, path: &str, visibility: &str, content: Vec<u8>) -> Response {
         let filename = path.rsplit('/').next().unwrap_or("file").to_string();
         let form = multipart::Form::new()
             .text("Path", path.to_string())
@@ -184,10 +171,7 @@ impl TestServer {
     /// Sends SIGTERM and waits for a clean exit.
     pub fn stop_gracefully(mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("kill -TERM");
+        Command::new("kill").args(["-TERM", &pid]).status().expect("kill -TERM");
         self.child.wait().expect("wait")
     }
 
@@ -214,10 +198,7 @@ pub struct Deployable {
 }
 
 pub fn deployable(server: &TestServer, name: &str) -> Deployable {
-    let service = server.create(
-        "/v1/Services",
-        &[("UniqueName", name), ("FriendlyName", name)],
-    )["sid"]
+    let service = server.create("/v1/Services", &[("UniqueName", name), ("FriendlyName", name)])["sid"]
         .as_str()
         .expect("sid")
         .to_string();
@@ -256,9 +237,9 @@ pub fn deployable(server: &TestServer, name: &str) -> Deployable {
 
 /// Polls the build's status until it leaves `building`; returns the final status.
 pub fn wait_for_build(server: &TestServer, service: &str, build: &str) -> String {
-    for _ in 0..200 {
-        let status = server.fetch(&format!("/v1/Services/{service}/Builds/{build}/Status"))
-            ["status"]
+    // The first build on a machine installs the default dependency set with npm.
+    for _ in 0..3600 {
+        let status = server.fetch(&format!("/v1/Services/{service}/Builds/{build}/Status"))["status"]
             .as_str()
             .expect("status")
             .to_string();
@@ -267,5 +248,5 @@ pub fn wait_for_build(server: &TestServer, service: &str, build: &str) -> String
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    panic!("build {build} still building after 10 s");
+    panic!("build {build} still building after 180 s");
 }

@@ -6,11 +6,7 @@ use std::process::Command;
 #[test]
 fn prints_listening_line_then_credentials() {
     let server = TestServer::start();
-    assert!(
-        server.url.starts_with("http://127.0.0.1:"),
-        "{}",
-        server.url
-    );
+    assert!(server.url.starts_with("http://127.0.0.1:"), "{}", server.url);
     let banner = server.banner().join("\n");
     assert!(banner.contains(ACCOUNT_SID), "{banner}");
     assert!(banner.contains(AUTH_TOKEN), "{banner}");
@@ -32,9 +28,7 @@ fn credentials_come_from_the_project_dotenv() {
     )
     .expect("write");
     let mut cmd = Command::new(crate::harness::twirl_bin());
-    cmd.arg("serve")
-        .arg(dir.path())
-        .args(["--port", "0", "--ephemeral"]);
+    cmd.arg("serve").arg(dir.path()).args(["--port", "0", "--ephemeral"]);
     let server = TestServer::spawn(cmd);
     let ok = server
         .client
@@ -56,20 +50,10 @@ fn environment_credentials_and_api_keys_authenticate() {
     let sid = "AC33333333333333333333333333333333";
     let key = "SK44444444444444444444444444444444";
     let mut cmd = Command::new(crate::harness::twirl_bin());
-    cmd.arg("serve").arg(dir.path()).args([
-        "--port",
-        "0",
-        "--ephemeral",
-        "--api-key",
-        &format!("{key}:key-secret"),
-    ]);
-    let server = TestServer::spawn_with_env(
-        cmd,
-        &[
-            ("TWILIO_ACCOUNT_SID", sid),
-            ("TWILIO_AUTH_TOKEN", "from-env"),
-        ],
-    );
+    cmd.arg("serve")
+        .arg(dir.path())
+        .args(["--port", "0", "--ephemeral", "--api-key", &format!("{key}:key-secret")]);
+    let server = TestServer::spawn_with_env(cmd, &[("TWILIO_ACCOUNT_SID", sid), ("TWILIO_AUTH_TOKEN", "from-env")]);
     let get = |user: &str, pass: &str| {
         server
             .client
@@ -88,10 +72,7 @@ fn environment_credentials_and_api_keys_authenticate() {
 fn state_persists_in_the_data_directory_across_restarts() {
     let dir = tempfile::tempdir().expect("dir");
     let server = TestServer::start_in(dir.path(), &[]);
-    let created = server.create(
-        "/v1/Services",
-        &[("UniqueName", "persisted"), ("FriendlyName", "P")],
-    );
+    let created = server.create("/v1/Services", &[("UniqueName", "persisted"), ("FriendlyName", "P")]);
     server.crash();
     assert!(dir.path().join(".twirl/twirl.db").exists());
     let server = TestServer::start_in(dir.path(), &[]);
@@ -105,10 +86,7 @@ fn data_flag_chooses_the_directory() {
     let dir = tempfile::tempdir().expect("dir");
     let data = dir.path().join("elsewhere");
     let server = TestServer::start_in(dir.path(), &["--data", data.to_str().expect("utf-8")]);
-    server.create(
-        "/v1/Services",
-        &[("UniqueName", "where"), ("FriendlyName", "W")],
-    );
+    server.create("/v1/Services", &[("UniqueName", "where"), ("FriendlyName", "W")]);
     assert!(data.join("twirl.db").exists());
     assert!(!dir.path().join(".twirl").exists());
 }

@@ -148,3 +148,32 @@ def api(twirl):
 @pytest.fixture(scope="module")
 def client(twirl):
     return twirl.client()
+
+
+class TwirlServerWithEnvironment(TwirlServer):
+    """A server started with extra `TWIRL_*` environment variables (every serve option has one),
+    e.g. {"TWIRL_MAX_CONCURRENCY": "2"}."""
+
+    def __init__(self, workdir, environment):
+        super().__init__(workdir)
+        self.environment = environment
+
+    def start(self):
+        saved = {key: os.environ.get(key) for key in self.environment}
+        os.environ.update(self.environment)
+        try:
+            return super().start()
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+
+def running_twirl_with_environment(workdir, **environment):
+    server = TwirlServerWithEnvironment(workdir, environment).start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -3,16 +3,19 @@ version uploads shaped like @twilio-labs/serverless-api, and Twilio error checks
 
 import itertools
 import json
+import mimetypes
 import re
 import secrets
 import time
 from operator import itemgetter
+from pathlib import Path
 
 import requests
 
 DATE_TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 BUILD_POLL_INTERVAL = 0.1
-BUILD_POLL_TIMEOUT = 10.0
+# The first build on a machine installs the default dependency set with npm.
+BUILD_POLL_TIMEOUT = 180.0
 ERROR_KEYS = {"code", "message", "more_info", "status"}
 MIB = 1024 * 1024
 
@@ -219,3 +222,182 @@ def assert_dependencies(dependencies, requested=()):
     assert ALWAYS_INCLUDED_DEPENDENCIES <= set(names), names
     for dependency in requested:
         assert dependency in dependencies, f"{dependency} missing from {dependencies}"
+
+
+# --- Deploying a Serverless Toolkit project -------------------------------------------------------
+
+DEPLOY_BUILD_TIMEOUT = 180.0  # the first build on a machine installs its dependency set with npm
+DEPLOY_POLL_INTERVAL = 0.25
+CREDENTIAL_KEYS = {"ACCOUNT_SID", "AUTH_TOKEN"}
+
+
+class ProjectFile:
+    """One function or asset of a project, named as the Serverless Toolkit names it."""
+
+    def __init__(self, kind, file, relative):
+        self.kind = kind
+        self.file = file
+        name = relative.as_posix()
+        if kind == "Functions":
+            stem, extension = name[:-len(".js")], ""
+        else:
+            dot = name.rfind(".")
+            stem, extension = (name[:dot], name[dot:]) if dot > name.rfind("/") + 1 else (name, "")
+        self.visibility = "public"
+        for visibility in ("protected", "private"):
+            if stem.endswith("." + visibility):
+                stem, self.visibility = stem[:-len(visibility) - 1], visibility
+        self.path = "/" + re.sub(r"\s", "-", stem + extension)
+
+    @property
+    def filename(self):
+        return self.path.rsplit("/", 1)[-1]
+
+    @property
+    def content_type(self):
+        if self.kind == "Functions":
+            return "application/javascript"
+        return mimetypes.guess_type(self.filename)[0] or "application/octet-stream"
+
+
+def project_files(project_dir):
+    """The functions (`functions/**/*.js`) and assets (`assets/**`) of a project directory."""
+    project_dir = Path(project_dir)
+    found = []
+    for kind, folder in (("Functions", "functions"), ("Assets", "assets")):
+        root = project_dir / folder
+        for file in sorted(root.rglob("*")) if root.is_dir() else ():
+            relative = file.relative_to(root)
+            if not file.is_file() or any(part.startswith(".") for part in relative.parts):
+                continue
+            if kind == "Functions" and file.suffix != ".js":
+                continue
+            found.append(ProjectFile(kind, file, relative))
+    return found
+
+
+def read_env_file(path):
+    """KEY=VALUE lines of a `.env` file, without comments, empty values and the account credentials
+    (what twilio-run deploys as variables)."""
+    variables = {}
+    if Path(path).is_file():
+        for line in Path(path).read_text().splitlines():
+            key, sep, value = line.strip().partition("=")
+            if sep and not key.startswith("#") and value and key not in CREDENTIAL_KEYS:
+                variables[key.strip()] = value.strip().strip('"')
+    return variables
+
+
+def package_dependencies(project_dir):
+    """package.json `dependencies` as the build's [{name, version}] list (empty version → `*`)."""
+    package = json.loads((Path(project_dir) / "package.json").read_text())
+    return [{"name": name, "version": version or "*"}
+            for name, version in package.get("dependencies", {}).items()]
+
+
+def wait_for_build_status(api, service_sid, build_sid, timeout=DEPLOY_BUILD_TIMEOUT):
+    """Poll `…/Builds/{ZB}/Status` until it leaves `building` (or `timeout` seconds pass)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status = api.fetch(f"/v1/Services/{service_sid}/Builds/{build_sid}/Status")
+        if status["status"] != "building" or time.monotonic() > deadline:
+            return status
+        time.sleep(DEPLOY_POLL_INTERVAL)
+
+
+class Deployed:
+    """What deploy_project created: SIDs, the environment's domain and the URL its site is served at."""
+
+    def __init__(self, api, service, environment, build, deployment, resources, versions):
+        self.service = service
+        self.environment = environment
+        self.build = build
+        self.deployment = deployment
+        self.service_sid = service["sid"]
+        self.environment_sid = environment["sid"]
+        self.build_sid = build["sid"]
+        self.deployment_sid = deployment["sid"]
+        self.domain_name = environment["domain_name"]
+        self.site_url = f"{api.base_url}/{self.domain_name}"
+        self.service_path = f"/v1/Services/{self.service_sid}"
+        self.environment_path = f"{self.service_path}/Environments/{self.environment_sid}"
+        self.resource_sids = resources  # path → ZH (functions and assets)
+        self.version_sids = versions    # path → ZN
+
+
+def _find_or_create_service(api, name, include_credentials):
+    response = api.post("/v1/Services", data={
+        "UniqueName": name, "FriendlyName": name,
+        "IncludeCredentials": str(include_credentials).lower(), "UiEditable": "false",
+    })
+    if response.status_code == 201:
+        return response.json()
+    for service in api.list_all("/v1/Services"):
+        if service["unique_name"] == name:
+            return service
+    assert_status(response, 201)
+
+
+def _find_or_create_environment(api, service_path, suffix):
+    for environment in api.list_all(f"{service_path}/Environments"):
+        if (environment["domain_suffix"] or "") == suffix:
+            return environment
+    data = {"UniqueName": f"{suffix}-environment" if suffix else "production"}
+    if suffix:
+        data["DomainSuffix"] = suffix
+    return api.create(f"{service_path}/Environments", data)
+
+
+def _upload_resources(api, service_sid, service_path, files):
+    """Create the functions/assets that are missing (FriendlyName = path) and upload a version of each."""
+    resources, versions = {}, {}
+    for kind in ("Functions", "Assets"):
+        existing = {item["friendly_name"]: item["sid"] for item in api.list_all(f"{service_path}/{kind}")}
+        for file in (f for f in files if f.kind == kind):
+            if file.path not in existing:
+                existing[file.path] = api.create(f"{service_path}/{kind}", {"FriendlyName": file.path})["sid"]
+            response = api.upload_version(service_sid, kind, existing[file.path], file.path, file.visibility,
+                                          file.file.read_bytes(), file.filename, file.content_type)
+            assert_status(response, 201)
+            resources[file.path], versions[file.path] = existing[file.path], response.json()["sid"]
+    return resources, versions
+
+
+def _set_variables(api, environment_path, variables):
+    existing = {item["key"]: item for item in api.list_all(f"{environment_path}/Variables")}
+    for key, value in variables.items():
+        if key not in existing:
+            api.create(f"{environment_path}/Variables", {"Key": key, "Value": value})
+        elif existing[key]["value"] != value:
+            assert_status(api.post(f"{environment_path}/Variables/{existing[key]['sid']}",
+                                   data={"Key": key, "Value": value}), 200)
+
+
+def deploy_project(api, project_dir, service_unique_name, environment_suffix="dev", variables=None,
+                   dependencies=None, include_credentials=True):
+    """Deploy a Serverless Toolkit project directory the way `twilio-run deploy` does: service
+    (reused when the unique name exists), environment `<suffix>-environment`, a version of every
+    function and asset, a build with package.json's dependencies, the `.env` variables (plus
+    `variables`), and a deployment. Returns a Deployed."""
+    project_dir = Path(project_dir)
+    service = _find_or_create_service(api, service_unique_name, include_credentials)
+    service_path = f"/v1/Services/{service['sid']}"
+    environment = _find_or_create_environment(api, service_path, environment_suffix)
+    files = project_files(project_dir)
+    resources, versions = _upload_resources(api, service["sid"], service_path, files)
+
+    if dependencies is None:
+        dependencies = package_dependencies(project_dir)
+    build = api.create(f"{service_path}/Builds", {
+        "Dependencies": json.dumps(dependencies),
+        "FunctionVersions": [versions[f.path] for f in files if f.kind == "Functions"],
+        "AssetVersions": [versions[f.path] for f in files if f.kind == "Assets"],
+    })
+    status = wait_for_build_status(api, service["sid"], build["sid"])
+    assert status["status"] == "completed", (
+        f"build {build['sid']} ended {status['status']}: {api.get('/_twirl/builds/' + build['sid']).text}")
+
+    environment_path = f"{service_path}/Environments/{environment['sid']}"
+    _set_variables(api, environment_path, {**read_env_file(project_dir / ".env"), **(variables or {})})
+    deployment = api.create(f"{environment_path}/Deployments", {"BuildSid": build["sid"]})
+    return Deployed(api, service, environment, build, deployment, resources, versions)

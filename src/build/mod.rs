@@ -1,10 +1,14 @@
 //! The build pipeline: a build is recorded `building` by the API, then finished here, off the
-//! request path, as `completed` or `failed` with its reason (shown in the terminal and kept with
-//! the build).
+//! request path: its dependency set is installed (or found in the cache), its files are
+//! materialized on disk, and it ends `completed`, or `failed` with its reason (shown in the
+//! terminal and kept with the build).
+
+pub mod deps;
+pub mod materialize;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::builds;
+use crate::store::{builds, retention};
 use serde::{Deserialize, Serialize};
 
 /// The runtime of a service's first build when none is given (Twilio's current default).
@@ -17,8 +21,7 @@ const KNOWN_RUNTIMES: &[&str] = &[
 const SUPPORTED_RUNTIMES: &[&str] = &["node18", "node20", "node22", "node24"];
 
 /// Dependencies Twilio always includes in a build, with the versions used when not given.
-const DEFAULT_DEPENDENCIES: &[(&str, &str)] =
-    &[("twilio", "^5.0.0"), ("@twilio/runtime-handler", "2.1.0")];
+const DEFAULT_DEPENDENCIES: &[(&str, &str)] = &[("twilio", "^5.0.0"), ("@twilio/runtime-handler", "2.1.0")];
 
 /// One `{"name","version"}` entry of a build's dependencies.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,8 +37,9 @@ impl Dependency {
     pub fn parse_param(value: Option<&str>) -> Result<Vec<Dependency>, ApiError> {
         let mut deps = match value.map(str::trim).filter(|v| !v.is_empty()) {
             None => Vec::new(),
-            Some(raw) => parse_list(raw)
-                .map_err(|why| ApiError::bad_request(format!("Invalid Dependencies: {why}")))?,
+            Some(raw) => {
+                parse_list(raw).map_err(|why| ApiError::bad_request(format!("Invalid Dependencies: {why}")))?
+            }
         };
         for (name, version) in DEFAULT_DEPENDENCIES {
             if !deps.iter().any(|d| d.name == *name) {
@@ -96,14 +100,20 @@ pub fn start(state: AppState, service_sid: String, build_sid: String) {
         }
         let now = state.clock.now();
         let sid = build_sid.clone();
-        if let Err(e) = state
-            .store
-            .call(move |c| builds::finish(c, &sid, outcome, now))
-            .await
-        {
+        if let Err(e) = state.store.call(move |c| builds::finish(c, &sid, outcome, now)).await {
             log::error!("cannot record the end of build {build_sid}: {e}");
         }
     });
+}
+
+/// One retention pass at the emulator's current time, then the removal of the files of the
+/// builds it deleted.
+pub async fn apply_retention(state: &AppState) -> Result<retention::Swept, crate::error::StoreError> {
+    let now = state.clock.now();
+    let swept = state.store.transaction(move |tx| retention::sweep(tx, now)).await?;
+    let known = state.store.call(|c| builds::all_sids(c)).await?;
+    materialize::remove_unknown(&state.paths.builds, &known, false);
+    Ok(swept)
 }
 
 /// Restarts the builds a previous run left `building` (it stopped before finishing them).
@@ -129,7 +139,19 @@ async fn run(state: &AppState, service_sid: &str, build_sid: &str) -> Result<(),
             SUPPORTED_RUNTIMES.join(", ")
         ));
     }
-    Ok(())
+    materialized(state, &build).await.map(|_| ())
+}
+
+/// The build's directory, written now if it is not on disk yet (a completed build whose
+/// directory was removed, or one loaded from elsewhere, is rebuilt from the store).
+pub async fn materialized(state: &AppState, build: &builds::Build) -> Result<std::path::PathBuf, String> {
+    let dir = materialize::build_dir(&state.paths.builds, &build.sid);
+    if dir.join("manifest.json").exists() {
+        return Ok(dir);
+    }
+    let deps: Vec<Dependency> = serde_json::from_str(&build.dependencies).map_err(|e| e.to_string())?;
+    let node_modules = state.paths.deps.ensure(&deps).await?;
+    materialize::materialize(&state.store, &state.paths.builds, build, &node_modules).await
 }
 
 #[cfg(test)]

@@ -1,0 +1,1086 @@
+"""The benchmark behind scripts/bench: twirl against `twilio-run start` (fork per request, and
+--no-fork-process --no-live) and a bare Node http server, on the same project, in one run.
+
+Standard library only. Every server it starts is stopped when it exits, however it exits; every
+request goes to 127.0.0.1.
+"""
+
+import argparse
+import base64
+import datetime
+import hashlib
+import json
+import mimetypes
+import os
+import platform
+import random
+import re
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+HERE = os.path.join(ROOT, "scripts", "bench.d")
+FIXTURE = os.path.join(ROOT, "fixtures", "bench-project")
+WORK = os.path.join(ROOT, "target", "bench")
+TOOLS = os.path.join(WORK, "tools")
+PROJECT = os.path.join(WORK, "project")
+TWIRL_BIN = os.path.join(ROOT, "target", "release", "twirl")
+BENCHMARKS_MD = os.path.join(ROOT, "BENCHMARKS.md")
+
+TWILIO_RUN_VERSION = "5.0.1"
+TOOLS_PACKAGES = [
+    "twilio-run@" + TWILIO_RUN_VERSION,
+    "@twilio/runtime-handler@2.1.0",
+    "twilio@5",
+]
+ONE_MB_SEED = 20240601
+
+CONNECTIONS = 10
+THREADS = 2
+WRK_TIMEOUT = "30s"
+WARM_SECONDS = 2
+
+SECTION_START = "<!-- bench:results:start -->"
+SECTION_END = "<!-- bench:results:end -->"
+
+
+def log(msg):
+    sys.stderr.write("bench: %s\n" % msg)
+    sys.stderr.flush()
+
+
+class BenchError(Exception):
+    pass
+
+
+# --- workloads and targets ---------------------------------------------------------------------
+
+class Workload:
+    def __init__(self, key, label, path, kind, check):
+        self.key, self.label, self.path, self.kind, self.check = key, label, path, kind, check
+
+
+def _expect_text(expected):
+    def check(body):
+        text = body.decode("utf-8", "replace")
+        return None if text == expected else "expected %r, got %r" % (expected, text[:200])
+    return check
+
+
+def _expect_contains(fragment):
+    def check(body):
+        text = body.decode("utf-8", "replace")
+        return None if fragment in text else "expected a body containing %r, got %r" % (
+            fragment, text[:200])
+    return check
+
+
+def _expect_file(path):
+    def check(body):
+        with open(path, "rb") as f:
+            want = f.read()
+        if body == want:
+            return None
+        return "expected the %d bytes of %s, got %d bytes (sha256 %s)" % (
+            len(want), os.path.basename(path), len(body), hashlib.sha256(body).hexdigest()[:16])
+    return check
+
+
+WORKLOADS = [
+    Workload("hello", "hello-world function", "/hello", "function",
+             _expect_text("Hello World")),
+    Workload("twiml", "TwiML function", "/twiml", "function",
+             _expect_contains("<Response><Message>hi</Message></Response>")),
+    Workload("asset-1kb", "1 KB asset", "/1kb.txt", "asset",
+             _expect_file(os.path.join(FIXTURE, "assets", "1kb.txt"))),
+    Workload("asset-1mb", "1 MB asset", "/1mb.bin", "asset",
+             _expect_file(os.path.join(FIXTURE, "assets", "1mb.bin"))),
+]
+WORKLOAD_BY_KEY = {w.key: w for w in WORKLOADS}
+
+TARGETS = [
+    # key, label, workloads
+    ("twirl", "twirl", ["hello", "twiml", "asset-1kb", "asset-1mb"]),
+    ("twilio-run-fast", "twilio-run --no-fork-process --no-live",
+     ["hello", "twiml", "asset-1kb", "asset-1mb"]),
+    ("twilio-run-default", "twilio-run (default: fork per request)",
+     ["hello", "twiml", "asset-1kb", "asset-1mb"]),
+    ("node", "bare Node http", ["hello"]),
+]
+TARGET_LABEL = {k: label for k, label, _ in TARGETS}
+
+
+# --- processes ---------------------------------------------------------------------------------
+
+_started = []  # Popen objects of every server started, stopped at exit
+
+
+def _children_map():
+    children = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2:].split()
+        children.setdefault(int(fields[1]), []).append(int(name))
+    return children
+
+
+def process_tree(pid):
+    """pid and all its descendants that are alive now."""
+    children = _children_map()
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, []))
+    return out
+
+
+def rss_kib(pid):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def tree_rss(pid):
+    """(total RSS in KiB, number of processes) of pid and its descendants."""
+    tree = [p for p in process_tree(pid) if os.path.exists("/proc/%d" % p)]
+    return sum(rss_kib(p) for p in tree), len(tree)
+
+
+def start_process(argv, cwd, log_path, env=None, stdout_pipe=False):
+    logf = open(log_path, "ab")
+    proc = subprocess.Popen(
+        argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE if stdout_pipe else logf, stderr=logf,
+        start_new_session=True)
+    proc.log_path = log_path
+    proc.logf = logf
+    _started.append(proc)
+    return proc
+
+
+def stop_process(proc):
+    if proc.poll() is None:
+        tree = process_tree(proc.pid)
+        for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+            try:
+                os.killpg(proc.pid, sig)
+            except OSError:
+                pass
+            if sig == signal.SIGKILL:
+                for p in tree:
+                    try:
+                        os.kill(p, signal.SIGKILL)
+                    except OSError:
+                        pass
+            try:
+                proc.wait(timeout=wait)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        # Descendants that left the group (or outlived the parent) go too.
+        for p in tree[1:]:
+            if os.path.exists("/proc/%d" % p):
+                try:
+                    os.kill(p, signal.SIGKILL)
+                except OSError:
+                    pass
+    else:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
+    try:
+        proc.logf.close()
+    except Exception:
+        pass
+    if proc in _started:
+        _started.remove(proc)
+
+
+def stop_all():
+    for proc in list(_started):
+        try:
+            stop_process(proc)
+        except Exception as e:  # keep stopping the others
+            log("could not stop pid %d: %s" % (proc.pid, e))
+
+
+def _on_signal(signum, _frame):
+    raise SystemExit(128 + signum)
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run(argv, cwd=None, quiet=False, timeout=None):
+    log("$ " + " ".join(shlex.quote(a) for a in argv))
+    kwargs = {}
+    if quiet:
+        kwargs = {"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT}
+    res = subprocess.run(argv, cwd=cwd, timeout=timeout, **kwargs)
+    if res.returncode != 0:
+        if quiet and res.stdout:
+            sys.stderr.write(res.stdout.decode("utf-8", "replace")[-4000:])
+        raise BenchError("command failed (exit %d): %s" % (res.returncode, " ".join(argv)))
+
+
+# --- HTTP --------------------------------------------------------------------------------------
+
+def http_get(url, timeout=60):
+    assert url.startswith("http://127.0.0.1:"), url
+    req = urllib.request.Request(url, method="GET")
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def wait_until_serving(url, proc, timeout):
+    deadline = time.time() + timeout
+    last = "no answer"
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise BenchError("the server exited (code %s) before answering %s; see %s" % (
+                proc.returncode, url, proc.log_path))
+        try:
+            status, body = http_get(url, timeout=30)
+            if status == 200:
+                return
+            last = "HTTP %d: %r" % (status, body[:200])
+        except (urllib.error.URLError, OSError) as e:
+            last = str(e)
+        time.sleep(0.2)
+    raise BenchError("%s did not answer 200 within %ds (last: %s)" % (url, timeout, last))
+
+
+def warm_and_check(base, workload, count):
+    """A few sequential requests; the first answer must be the right one."""
+    url = base + workload.path
+    for i in range(count):
+        status, body = http_get(url)
+        if status != 200:
+            raise BenchError("GET %s answered HTTP %d: %r" % (url, status, body[:300]))
+        if i == 0:
+            problem = workload.check(body)
+            if problem:
+                raise BenchError("GET %s answered the wrong body: %s" % (url, problem))
+
+
+# --- wrk ---------------------------------------------------------------------------------------
+
+_TIME_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0, "h": 3600000.0}
+
+
+def parse_time_ms(text):
+    m = re.fullmatch(r"([0-9.]+)(us|ms|s|m|h)", text.strip())
+    if not m:
+        raise ValueError("unreadable time %r" % text)
+    return float(m.group(1)) * _TIME_UNITS[m.group(2)]
+
+
+def parse_wrk(out):
+    """The figures of one `wrk --latency` run."""
+    res = {"rps": None, "p50_ms": None, "p99_ms": None, "requests": None,
+           "errors": 0, "non2xx": 0, "timeouts": 0}
+    m = re.search(r"^Requests/sec:\s+([0-9.]+)", out, re.M)
+    if m:
+        res["rps"] = float(m.group(1))
+    m = re.search(r"^\s*(\d+) requests in ([0-9.]+\w+),", out, re.M)
+    if m:
+        res["requests"] = int(m.group(1))
+        res["elapsed_ms"] = parse_time_ms(m.group(2))
+    for pct, key in (("50", "p50_ms"), ("99", "p99_ms")):
+        m = re.search(r"^\s*%s%%\s+([0-9.]+\w+)" % pct, out, re.M)
+        if m:
+            res[key] = parse_time_ms(m.group(1))
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    if m:
+        c, r, w, t = (int(x) for x in m.groups())
+        res["errors"] += c + r + w
+        res["timeouts"] = t
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if m:
+        res["non2xx"] = int(m.group(1))
+    if not res["requests"]:
+        # wrk reports 0.00us latencies when nothing completed
+        res["p50_ms"] = res["p99_ms"] = None
+    if res["rps"] is None:
+        raise ValueError("no Requests/sec line in wrk's output:\n" + out)
+    return res
+
+
+def run_wrk(url, duration):
+    assert url.startswith("http://127.0.0.1:"), url
+    argv = ["wrk", "--latency", "-c", str(CONNECTIONS), "-t", str(THREADS),
+            "-d", "%ds" % duration, "--timeout", WRK_TIMEOUT, url]
+    log("$ " + " ".join(argv))
+    res = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         timeout=duration + 120)
+    out = res.stdout.decode("utf-8", "replace")
+    if res.returncode != 0:
+        raise BenchError("wrk failed (exit %d):\n%s" % (res.returncode, out))
+    parsed = parse_wrk(out)
+    parsed["duration_s"] = duration
+    parsed["raw"] = out
+    return parsed
+
+
+class RssSampler:
+    """Peak RSS of a process tree while a load runs, sampled every 0.25 s."""
+
+    def __init__(self, pid):
+        self.pid, self.peak, self.procs = pid, 0, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self):
+        while not self._stop.is_set():
+            kib, n = tree_rss(self.pid)
+            if kib > self.peak:
+                self.peak, self.procs = kib, n
+            self._stop.wait(0.25)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+# --- preparation -------------------------------------------------------------------------------
+
+def ensure_one_mb_asset():
+    path = os.path.join(FIXTURE, "assets", "1mb.bin")
+    rng = random.Random(ONE_MB_SEED)
+    data = bytes(rng.getrandbits(8) for _ in range(1 << 20))
+    if not os.path.exists(path) or open(path, "rb").read() != data:
+        with open(path, "wb") as f:
+            f.write(data)
+        log("wrote %s (1 MiB)" % os.path.relpath(path, ROOT))
+
+
+def _stamp_ok(path, want):
+    try:
+        with open(path) as f:
+            return f.read() == want
+    except OSError:
+        return False
+
+
+def ensure_tools():
+    """twilio-run and the packages it loads, in a scratch directory."""
+    want = json.dumps(TOOLS_PACKAGES)
+    stamp = os.path.join(TOOLS, ".installed")
+    if os.path.exists(os.path.join(TOOLS, "node_modules", ".bin", "twilio-run")) and \
+            _stamp_ok(stamp, want):
+        return
+    os.makedirs(TOOLS, exist_ok=True)
+    with open(os.path.join(TOOLS, "package.json"), "w") as f:
+        json.dump({"name": "bench-tools", "private": True}, f)
+    run(["npm", "install", "--no-audit", "--no-fund", "--no-save"] + TOOLS_PACKAGES,
+        cwd=TOOLS, quiet=True, timeout=900)
+    with open(stamp, "w") as f:
+        f.write(want)
+
+
+def ensure_project_copy():
+    """A copy of the fixture with its node_modules installed, for twilio-run to serve."""
+    with open(os.path.join(FIXTURE, "package.json"), "rb") as f:
+        want = hashlib.sha256(f.read()).hexdigest()
+    stamp = os.path.join(WORK, "project.installed")
+    modules = os.path.join(PROJECT, "node_modules")
+    keep_modules = os.path.isdir(modules) and _stamp_ok(stamp, want)
+    if os.path.isdir(PROJECT):
+        for name in os.listdir(PROJECT):
+            if keep_modules and name in ("node_modules", "package-lock.json"):
+                continue
+            p = os.path.join(PROJECT, name)
+            shutil.rmtree(p) if os.path.isdir(p) and not os.path.islink(p) else os.remove(p)
+    os.makedirs(PROJECT, exist_ok=True)
+    for name in ("package.json", "functions", "assets"):
+        src = os.path.join(FIXTURE, name)
+        if os.path.isdir(src):
+            shutil.copytree(src, os.path.join(PROJECT, name))
+        else:
+            shutil.copy2(src, os.path.join(PROJECT, name))
+    if not keep_modules:
+        run(["npm", "install", "--no-audit", "--no-fund"], cwd=PROJECT, quiet=True, timeout=900)
+        with open(stamp, "w") as f:
+            f.write(want)
+
+
+# --- machine -----------------------------------------------------------------------------------
+
+def _cmd_out(argv):
+    try:
+        res = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
+        return res.stdout.decode("utf-8", "replace").strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return "?"
+
+
+def machine_info():
+    cpu = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    mem = "?"
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    mem = "%.1f GiB" % (int(line.split()[1]) / 1024 / 1024)
+    except OSError:
+        pass
+    wrk = _cmd_out(["wrk", "-v"]).splitlines()
+    commit = _cmd_out(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"])
+    dirty = _cmd_out(["git", "-C", ROOT, "status", "--porcelain", "--", "src", "Cargo.toml",
+                      "Cargo.lock"])
+    try:
+        with open("/proc/loadavg") as f:
+            load = " ".join(f.read().split()[:3])
+    except OSError:
+        load = "?"
+    return {
+        "load": load,
+        "cpus": str(os.cpu_count() or "?"),
+        "nproc": _cmd_out(["nproc"]),
+        "cpu": cpu,
+        "memory": mem,
+        "kernel": "%s %s" % (platform.system(), platform.release()),
+        "node": _cmd_out(["node", "--version"]),
+        "wrk": wrk[0].split(" [")[0] if wrk else "?",
+        "twirl": commit + (" (with uncommitted changes)" if dirty else ""),
+        "twilio_run": TWILIO_RUN_VERSION,
+    }
+
+
+# --- the targets -------------------------------------------------------------------------------
+
+class Target:
+    key = None
+
+    def __init__(self, opts):
+        self.opts = opts
+        self.proc = None
+        self.base = None
+        self.idle_rss = None
+
+    def start(self):
+        raise NotImplementedError
+
+    def duration_for(self, workload):
+        return self.opts.duration
+
+    def stop(self):
+        if self.proc is not None:
+            stop_process(self.proc)
+            self.proc = None
+
+    def settle(self):
+        """Called after each measured load."""
+
+
+class BareNode(Target):
+    key = "node"
+
+    def start(self):
+        port = free_port()
+        self.proc = start_process(
+            ["node", os.path.join(HERE, "bare-node.js"), str(port),
+             os.path.join(FIXTURE, "functions", "hello.js")],
+            cwd=WORK, log_path=os.path.join(WORK, "logs", "node.log"))
+        self.base = "http://127.0.0.1:%d" % port
+        wait_until_serving(self.base + "/", self.proc, 30)
+        self.base = self.base  # the handler answers every path
+
+
+class TwilioRun(Target):
+    def __init__(self, opts, fork):
+        super().__init__(opts)
+        self.fork = fork
+        self.key = "twilio-run-default" if fork else "twilio-run-fast"
+
+    def start(self):
+        port = free_port()
+        argv = [os.path.join(TOOLS, "node_modules", ".bin", "twilio-run"), "start",
+                "--port", str(port), "--cwd", PROJECT]
+        if not self.fork:
+            argv += ["--no-fork-process", "--no-live"]
+        env = dict(os.environ, NO_UPDATE_NOTIFIER="1", NODE_ENV="development")
+        self.proc = start_process(argv, cwd=PROJECT, env=env,
+                                  log_path=os.path.join(WORK, "logs", self.key + ".log"))
+        self.base = "http://127.0.0.1:%d" % port
+        wait_until_serving(self.base + "/hello", self.proc, 120)
+
+    def duration_for(self, workload):
+        if self.fork and workload.kind == "function":
+            return self.opts.fork_duration
+        return self.opts.duration
+
+    def settle(self):
+        # In fork mode the requests wrk left in flight still run their child processes: let them
+        # finish so they do not weigh on the next measurement.
+        if self.proc is None:
+            return
+        deadline = time.time() + 60
+        while time.time() < deadline and len(process_tree(self.proc.pid)) > 1 + self._helpers:
+            time.sleep(0.2)
+
+    _helpers = 0
+
+
+class Twirl(Target):
+    key = "twirl"
+
+    def __init__(self, opts, binary):
+        super().__init__(opts)
+        self.binary = binary
+        self.deploy_seconds = None
+        self.build_seconds = None
+
+    def start(self):
+        self.tmp = tempfile.mkdtemp(prefix="twirl-bench-")
+        env = dict(os.environ)
+        self.proc = start_process(
+            [self.binary, "serve", "--port", "0", "--ephemeral"], cwd=self.tmp, env=env,
+            log_path=os.path.join(WORK, "logs", "twirl.log"), stdout_pipe=True)
+        banner = self._read_banner()
+        m = re.match(r"twirl listening on (http://127\.0\.0\.1:(\d+))\s*$", banner[0])
+        if not m:
+            raise BenchError("twirl's first line is not `twirl listening on http://127.0.0.1:PORT`:"
+                             " %r" % banner[0])
+        self.api = m.group(1)
+        sid = token = None
+        for line in banner[1:]:
+            mm = re.match(r"\s*Account SID\s+(AC[0-9a-fA-F]{32})", line)
+            if mm:
+                sid = mm.group(1)
+            mm = re.match(r"\s*Auth Token\s+(\S+)", line)
+            if mm:
+                token = mm.group(1)
+        self.auth = (sid or "AC" + "0" * 32, token or "0" * 32)
+        t0 = time.time()
+        domain = deploy(self.api, self.auth, self.opts.build_timeout, self)
+        self.deploy_seconds = time.time() - t0
+        self.base = "%s/%s" % (self.api, domain)
+        wait_until_serving(self.base + "/hello", self.proc, 60)
+
+    def _read_banner(self):
+        """The first lines of twirl's stdout; the rest is copied to its log by a thread."""
+        lines, first = [], threading.Event()
+        proc = self.proc
+
+        def pump():
+            with open(proc.log_path, "ab") as logf:
+                for raw in iter(proc.stdout.readline, b""):
+                    logf.write(raw)
+                    logf.flush()
+                    if len(lines) < 8:
+                        lines.append(raw.decode("utf-8", "replace").rstrip("\n"))
+                        if len(lines) == 1:
+                            first.set()
+            first.set()
+
+        threading.Thread(target=pump, daemon=True).start()
+        if not first.wait(60) or not lines:
+            raise BenchError("twirl printed nothing within 60 s (exit code %s); see %s" % (
+                proc.poll(), proc.log_path))
+        time.sleep(0.3)  # the credential lines follow at once
+        return list(lines)
+
+
+# --- deploying to twirl through its Serverless API --------------------------------------------
+
+class Api:
+    def __init__(self, base, auth):
+        self.base = base
+        token = base64.b64encode(("%s:%s" % auth).encode()).decode()
+        self.headers = {"Authorization": "Basic " + token, "Accept": "application/json"}
+
+    def call(self, method, path, form=None, multipart=None):
+        url = self.base + path
+        assert url.startswith("http://127.0.0.1:"), url
+        headers = dict(self.headers)
+        data = None
+        shown = ""
+        if form is not None:
+            data = urllib.parse.urlencode(form).encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            shown = " " + urllib.parse.urlencode(form)
+        elif multipart is not None:
+            data, ctype = encode_multipart(multipart)
+            headers["Content-Type"] = ctype
+            shown = " (multipart: %s)" % ", ".join(
+                "%s=%s" % (k, v if isinstance(v, str) else "<file %s, %d bytes>" % (
+                    v[0], len(v[2]))) for k, v in multipart)
+        req = urllib.request.Request(url, data=data, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=120) as r:
+                body = r.read()
+                status = r.status
+        except urllib.error.HTTPError as e:
+            raise BenchError("twirl API: %s %s%s\n  -> HTTP %d %s" % (
+                method, url, shown, e.code, e.read().decode("utf-8", "replace")[:2000]))
+        except (urllib.error.URLError, OSError) as e:
+            raise BenchError("twirl API: %s %s%s\n  -> no answer: %s" % (method, url, shown, e))
+        try:
+            return json.loads(body)
+        except ValueError:
+            raise BenchError("twirl API: %s %s%s\n  -> HTTP %d, not JSON: %r" % (
+                method, url, shown, status, body[:2000]))
+
+
+def encode_multipart(parts):
+    boundary = "----bench" + uuid.uuid4().hex
+    out = []
+    for name, value in parts:
+        out.append(("--%s\r\n" % boundary).encode())
+        if isinstance(value, str):
+            out.append(('Content-Disposition: form-data; name="%s"\r\n\r\n' % name).encode())
+            out.append(value.encode() + b"\r\n")
+        else:
+            filename, ctype, content = value
+            out.append(('Content-Disposition: form-data; name="%s"; filename="%s"\r\n'
+                        'Content-Type: %s\r\n\r\n' % (name, filename, ctype)).encode())
+            out.append(content + b"\r\n")
+    out.append(("--%s--\r\n" % boundary).encode())
+    return b"".join(out), "multipart/form-data; boundary=%s" % boundary
+
+
+def _sid(obj, what):
+    sid = obj.get("sid") if isinstance(obj, dict) else None
+    if not sid:
+        raise BenchError("twirl API: the %s answer has no sid: %r" % (what, obj))
+    return sid
+
+
+def deploy(api_base, auth, build_timeout, target):
+    """Deploys fixtures/bench-project as the Serverless Toolkit would; returns its domain."""
+    api = Api(api_base, auth)
+    svc = _sid(api.call("POST", "/v1/Services", form={
+        "UniqueName": "bench-project", "FriendlyName": "bench project",
+        "IncludeCredentials": "true"}), "service")
+    env = _sid(api.call("POST", "/v1/Services/%s/Environments" % svc, form={
+        "UniqueName": "dev-environment", "DomainSuffix": "dev"}), "environment")
+    function_versions, asset_versions = [], []
+    for kind, folder, ctype_default in (("Functions", "functions", "application/javascript"),
+                                        ("Assets", "assets", "application/octet-stream")):
+        for name in sorted(os.listdir(os.path.join(FIXTURE, folder))):
+            path_on_disk = os.path.join(FIXTURE, folder, name)
+            route = "/" + (name[:-3] if kind == "Functions" else name)
+            res = _sid(api.call("POST", "/v1/Services/%s/%s" % (svc, kind),
+                                form={"FriendlyName": route}), kind[:-1].lower())
+            with open(path_on_disk, "rb") as f:
+                content = f.read()
+            ctype = ctype_default if kind == "Functions" else (
+                mimetypes.guess_type(name)[0] or ctype_default)
+            ver = _sid(api.call("POST", "/v1/Services/%s/%s/%s/Versions" % (svc, kind, res),
+                                multipart=[("Path", route), ("Visibility", "public"),
+                                           ("Content", (name, ctype, content))]),
+                       kind[:-1].lower() + " version")
+            (function_versions if kind == "Functions" else asset_versions).append(ver)
+    with open(os.path.join(FIXTURE, "package.json")) as f:
+        deps = json.load(f).get("dependencies", {})
+    form = [("FunctionVersions", v) for v in function_versions]
+    form += [("AssetVersions", v) for v in asset_versions]
+    form.append(("Dependencies", json.dumps([{"name": k, "version": v}
+                                             for k, v in sorted(deps.items())])))
+    t0 = time.time()
+    build = _sid(api.call("POST", "/v1/Services/%s/Builds" % svc, form=form), "build")
+    log("twirl: build %s started; waiting for it (the first build installs the dependencies)"
+        % build)
+    deadline = time.time() + build_timeout
+    while True:
+        status = api.call("GET", "/v1/Services/%s/Builds/%s/Status" % (svc, build)).get("status")
+        if status == "completed":
+            break
+        if status == "failed":
+            reason = ""
+            try:
+                status_url = "%s/_twirl/builds/%s" % (api_base, build)
+                reason = http_get(status_url)[1].decode("utf-8", "replace")
+            except Exception as e:
+                reason = str(e)
+            raise BenchError("twirl: build %s failed: %s" % (build, reason))
+        if time.time() > deadline:
+            raise BenchError("twirl: build %s still %r after %d s" % (build, status,
+                                                                    build_timeout))
+        time.sleep(1)
+    target.build_seconds = time.time() - t0
+    api.call("POST", "/v1/Services/%s/Environments/%s/Deployments" % (svc, env),
+             form={"BuildSid": build})
+    domain = api.call("GET", "/v1/Services/%s/Environments/%s" % (svc, env)).get("domain_name")
+    if not domain:
+        raise BenchError("twirl: environment %s has no domain_name" % env)
+    log("twirl: deployed build %s to %s" % (build, domain))
+    return domain
+
+
+# --- measuring ---------------------------------------------------------------------------------
+
+def measure_target(target, workload_keys, results, memory, failures):
+    label = TARGET_LABEL[target.key]
+    log("== %s" % label)
+    try:
+        target.start()
+    except BenchError as e:
+        failures.append((label, "start", str(e)))
+        log("%s failed to start:\n%s" % (label, e))
+        target.stop()
+        return
+    try:
+        forked = isinstance(target, TwilioRun) and target.fork
+        for key in workload_keys:
+            w = WORKLOAD_BY_KEY[key]
+            warm_and_check(target.base, w, 2 if (forked and w.kind == "function") else 30)
+        target.settle()
+        idle, procs = tree_rss(target.proc.pid)
+        mem = {"idle_kib": idle, "idle_procs": procs, "peak_kib": idle, "peak_procs": procs}
+        for key in workload_keys:
+            w = WORKLOAD_BY_KEY[key]
+            if not (forked and w.kind == "function"):
+                # a short unmeasured load first, so that every target is measured warm
+                with RssSampler(target.proc.pid) as sampler:
+                    run_wrk(target.base + w.path, WARM_SECONDS)
+                if sampler.peak > mem["peak_kib"]:
+                    mem["peak_kib"], mem["peak_procs"] = sampler.peak, sampler.procs
+            with RssSampler(target.proc.pid) as sampler:
+                res = run_wrk(target.base + w.path, target.duration_for(w))
+            target.settle()
+            if sampler.peak > mem["peak_kib"]:
+                mem["peak_kib"], mem["peak_procs"] = sampler.peak, sampler.procs
+            results[(target.key, key)] = res
+            log("   %-22s %10.1f req/s  p50 %s  p99 %s  (%s requests, %d errors, %d non-2xx,"
+                " %d timeouts)" % (w.label, res["rps"], fmt_ms(res["p50_ms"]),
+                                    fmt_ms(res["p99_ms"]), res["requests"], res["errors"],
+                                    res["non2xx"], res["timeouts"]))
+        memory[target.key] = mem
+    except BenchError as e:
+        failures.append((label, "measure", str(e)))
+        log("%s failed:\n%s" % (label, e))
+    finally:
+        target.stop()
+
+
+# --- report ------------------------------------------------------------------------------------
+
+def fmt_ms(v):
+    if v is None:
+        return "–"
+    if v >= 1000:
+        return "%.2f s" % (v / 1000)
+    if v >= 100:
+        return "%.0f ms" % v
+    if v >= 10:
+        return "%.1f ms" % v
+    return "%.2f ms" % v
+
+
+def fmt_rps(v):
+    if v is None:
+        return "–"
+    if v >= 100:
+        return "{:,.0f}".format(v)
+    return "%.2f" % v
+
+
+def fmt_ratio(v):
+    if v is None:
+        return "–"
+    if v >= 100:
+        return "{:,.0f}×".format(v)
+    if v >= 10:
+        return "%.1f×" % v
+    return "%.2f×" % v
+
+
+def fmt_mib(kib):
+    return "%.0f MiB" % (kib / 1024)
+
+
+def fmt_procs(n):
+    return "1 process" if n == 1 else "%d processes" % n
+
+
+def _rps(results, target, workload):
+    r = results.get((target, workload))
+    if not r or not r["rps"] or not r["requests"]:
+        return None
+    return r["rps"]
+
+
+def _ratio(a, b):
+    return a / b if a is not None and b else None
+
+
+def _errors(results, target, workload):
+    r = results.get((target, workload))
+    return (r["errors"] + r["non2xx"] + r["timeouts"]) if r else 0
+
+
+def ratios(results):
+    """Rows of (comparison, workload label, ratio text, target text, met)."""
+    rows = _ratios(results)
+    out = []
+    for comp, wl_label, val, tgt, met in rows:
+        wl = next(w.key for w in WORKLOADS if w.label == wl_label)
+        errs = _errors(results, "twirl", wl)
+        if errs and met is not None and not isinstance(met, str):
+            met = "**no**: twirl had %d failed requests" % errs
+        out.append((comp, wl_label, val, tgt, met))
+    return out
+
+
+def _ratios(results):
+    rows = []
+    tw = lambda w: _rps(results, "twirl", w)  # noqa: E731
+    for w in ("hello", "twiml"):
+        r = _ratio(tw(w), _rps(results, "twilio-run-fast", w))
+        rows.append(("twirl / twilio-run --no-fork-process --no-live", WORKLOAD_BY_KEY[w].label,
+                     fmt_ratio(r), "≥ 3×", None if r is None else r >= 3))
+    for w in ("hello", "twiml"):
+        r = _ratio(tw(w), _rps(results, "twilio-run-default", w))
+        rows.append(("twirl / twilio-run default (fork per request)", WORKLOAD_BY_KEY[w].label,
+                     fmt_ratio(r), "≥ 1000×", None if r is None else r >= 1000))
+    for w in ("asset-1kb", "asset-1mb"):
+        best = [x for x in (_rps(results, "twilio-run-fast", w),
+                            _rps(results, "twilio-run-default", w)) if x]
+        r = _ratio(tw(w), max(best) if best else None)
+        rows.append(("twirl / twilio-run (its faster mode)", WORKLOAD_BY_KEY[w].label,
+                     fmt_ratio(r), "≥ 10×", None if r is None else r >= 10))
+    r = _ratio(tw("hello"), _rps(results, "node", "hello"))
+    rows.append(("twirl / bare Node http (the limit)", WORKLOAD_BY_KEY["hello"].label,
+                 fmt_ratio(r), "–", "n/a"))
+    res = results.get(("twirl", "hello"))
+    p99 = res["p99_ms"] if res else None
+    rows.append(("twirl p99 latency", WORKLOAD_BY_KEY["hello"].label, fmt_ms(p99), "< 5 ms",
+                 None if p99 is None else p99 < 5))
+    return rows
+
+
+def report(info, opts, command, date, results, memory, failures, twirl_target):
+    L = []
+    L.append("### Run of %s" % date)
+    L.append("")
+    L.append("- command: `%s`" % command)
+    L.append("- machine: %s CPUs (`nproc` %s), %s, %s of memory, %s; load average %s before "
+             "the run" % (info["cpus"], info["nproc"], info["cpu"], info["memory"],
+                          info["kernel"], info["load"]))
+    L.append("- software: Node %s, twilio-run %s, %s, twirl %s" % (
+        info["node"], info["twilio_run"], info["wrk"], info["twirl"]))
+    L.append("- load: `wrk --latency -c %d -t %d -d %ds --timeout %s` per target and workload, "
+             "one target at a time, wrk on the same machine as the server" % (
+                 CONNECTIONS, THREADS, opts.duration, WRK_TIMEOUT))
+    if "twilio-run-default" in opts.only:
+        L.append("- twilio-run's default mode forks a Node process per function request: its "
+                 "function workloads run for %ds (`--duration` kept between 10 and 20 s, so the "
+                 "run stays bounded) and complete only a few rounds of 10 requests: their req/s "
+                 "is coarse and their p99 is in effect the slowest request; its assets are not "
+                 "forked and run for %ds" % (opts.fork_duration, opts.duration))
+    if twirl_target is not None and twirl_target.build_seconds is not None:
+        L.append("- twirl: deploy through the API took %.1f s, of which the build (dependency "
+                 "install) %.1f s" % (twirl_target.deploy_seconds, twirl_target.build_seconds))
+    L.append("")
+    L.append("| workload | target | req/s | p50 | p99 | requests | errors |")
+    L.append("|---|---|--:|--:|--:|--:|--:|")
+    for w in WORKLOADS:
+        for tkey, tlabel, wkeys in TARGETS:
+            if w.key not in wkeys:
+                continue
+            r = results.get((tkey, w.key))
+            if r is None:
+                if tkey in opts.only:
+                    L.append("| %s | %s | failed | | | | |" % (w.label, tlabel))
+                continue
+            errs = r["errors"] + r["non2xx"] + r["timeouts"]
+            L.append("| %s | %s | %s | %s | %s | %s | %s |" % (
+                w.label, tlabel, fmt_rps(r["rps"]), fmt_ms(r["p50_ms"]), fmt_ms(r["p99_ms"]),
+                "{:,}".format(r["requests"] or 0), errs))
+    L.append("")
+    if memory:
+        L.append("Memory (sum of the RSS of the server process and all its child processes, from "
+                 "/proc; shared pages are counted once per process):")
+        L.append("")
+        L.append("| target | idle, after the first requests | peak under load |")
+        L.append("|---|--:|--:|")
+        for tkey, tlabel, _ in TARGETS:
+            m = memory.get(tkey)
+            if m:
+                L.append("| %s | %s (%s) | %s (%s) |" % (
+                    tlabel, fmt_mib(m["idle_kib"]), fmt_procs(m["idle_procs"]),
+                    fmt_mib(m["peak_kib"]), fmt_procs(m["peak_procs"])))
+        L.append("")
+    L.append("Ratios of requests per second (twirl's figure divided by the other's), against the "
+             "targets:")
+    L.append("")
+    L.append("| comparison | workload | measured | target | met |")
+    L.append("|---|---|--:|--:|---|")
+    for comp, wl, val, tgt, met in ratios(results):
+        met_s = met if isinstance(met, str) else ("–" if met is None else
+                                                  ("yes" if met else "**no**"))
+        L.append("| %s | %s | %s | %s | %s |" % (comp, wl, val, tgt, met_s))
+    if failures:
+        L.append("")
+        L.append("Failures:")
+        L.append("")
+        for label, stage, msg in failures:
+            L.append("- %s (%s):" % (label, stage))
+            L.append("")
+            L.append("  ```")
+            for line in msg.splitlines():
+                L.append("  " + line)
+            L.append("  ```")
+    return "\n".join(L) + "\n"
+
+
+def write_benchmarks_md(section):
+    block = "%s\n%s%s\n" % (SECTION_START, section, SECTION_END)
+    if os.path.exists(BENCHMARKS_MD):
+        with open(BENCHMARKS_MD) as f:
+            text = f.read()
+    else:
+        text = "# Benchmarks\n\n"
+    if SECTION_START in text and SECTION_END in text:
+        head, rest = text.split(SECTION_START, 1)
+        tail = rest.split(SECTION_END, 1)[1]
+        text = head + block + tail.lstrip("\n")
+        if tail.strip():
+            text = head + block + "\n" + tail.lstrip("\n")
+    else:
+        text = text.rstrip("\n") + "\n\n## Latest results\n\n" + block
+    with open(BENCHMARKS_MD, "w") as f:
+        f.write(text)
+    log("wrote the results into BENCHMARKS.md")
+
+
+# --- main --------------------------------------------------------------------------------------
+
+def main(argv):
+    p = argparse.ArgumentParser(
+        prog="scripts/bench",
+        description="twirl against twilio-run (both modes) and a bare Node http server, on "
+                    "fixtures/bench-project, in one run; a Markdown report on stdout.")
+    p.add_argument("--duration", type=int, default=None, metavar="SECONDS",
+                   help="wrk duration per target and workload (default 10; 3 with --quick)")
+    p.add_argument("--fork-duration", type=int, default=None, metavar="SECONDS",
+                   help="wrk duration for twilio-run's fork-per-request mode on functions "
+                        "(default: --duration, kept between 10 and 20)")
+    p.add_argument("--quick", action="store_true", help="short runs, for a smoke check")
+    p.add_argument("--write", action="store_true",
+                   help="also put the report into BENCHMARKS.md (replacing the previous one)")
+    p.add_argument("--only", default=",".join(k for k, _, _ in TARGETS), metavar="TARGETS",
+                   help="comma-separated subset of: %s" % ", ".join(k for k, _, _ in TARGETS))
+    p.add_argument("--no-build", action="store_true",
+                   help="use target/release/twirl as it is (no cargo build --release)")
+    p.add_argument("--twirl-bin", metavar="PATH",
+                   help="measure this twirl binary instead of building target/release/twirl")
+    p.add_argument("--build-timeout", type=int, default=900, metavar="SECONDS",
+                   help="how long to wait for twirl's build to complete (default 900)")
+    opts = p.parse_args(argv)
+    if opts.duration is None:
+        opts.duration = 3 if opts.quick else 10
+    if opts.fork_duration is None:
+        opts.fork_duration = min(20, max(opts.duration, 10))
+    opts.only = [t.strip() for t in opts.only.split(",") if t.strip()]
+    unknown = [t for t in opts.only if t not in TARGET_LABEL]
+    if unknown:
+        p.error("unknown target(s) %s" % ", ".join(unknown))
+    if opts.duration < 1 or opts.fork_duration < 1:
+        p.error("durations are whole seconds, at least 1")
+
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _on_signal)
+
+    command = "scripts/bench " + " ".join(shlex.quote(a) for a in argv)
+    command = command.strip()
+    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    os.makedirs(os.path.join(WORK, "logs"), exist_ok=True)
+    for name in os.listdir(os.path.join(WORK, "logs")):
+        os.remove(os.path.join(WORK, "logs", name))
+
+    results, memory, failures = {}, {}, []
+    twirl_target = None
+    try:
+        ensure_one_mb_asset()
+        if "twilio-run-fast" in opts.only or "twilio-run-default" in opts.only:
+            ensure_tools()
+            ensure_project_copy()
+        twirl_bin = os.path.abspath(opts.twirl_bin) if opts.twirl_bin else TWIRL_BIN
+        if "twirl" in opts.only and not opts.no_build and not opts.twirl_bin:
+            run(["cargo", "build", "--release"], cwd=ROOT)
+        info = machine_info()
+        for tkey, _label, wkeys in TARGETS:
+            if tkey not in opts.only:
+                continue
+            if tkey == "twirl":
+                if not os.access(twirl_bin, os.X_OK):
+                    failures.append(("twirl", "start", "no binary at %s" % twirl_bin))
+                    continue
+                target = twirl_target = Twirl(opts, twirl_bin)
+            elif tkey == "node":
+                target = BareNode(opts)
+            else:
+                target = TwilioRun(opts, fork=(tkey == "twilio-run-default"))
+            measure_target(target, wkeys, results, memory, failures)
+            time.sleep(1)
+    finally:
+        stop_all()
+
+    section = report(info, opts, command, date, results, memory, failures, twirl_target)
+    sys.stdout.write(section)
+    sys.stdout.flush()
+    with open(os.path.join(WORK, "results.json"), "w") as f:
+        json.dump({"date": date, "command": command, "machine": info,
+                   "results": {"%s/%s" % k: {kk: vv for kk, vv in v.items() if kk != "raw"}
+                               for k, v in results.items()},
+                   "memory": memory, "failures": failures}, f, indent=2)
+    if opts.write:
+        write_benchmarks_md(section)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except BenchError as e:
+        log(str(e))
+        stop_all()
+        sys.exit(1)
+    except KeyboardInterrupt:
+        stop_all()
+        sys.exit(130)

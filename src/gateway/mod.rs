@@ -1,0 +1,331 @@
+//! The gateway: serves each environment's active build at its domain, mirrored locally as
+//! `/{domain_name}/…` or reached through the Host header (`{domain_name}` or
+//! `{domain_base}[-{suffix}].localhost`). It enforces visibility, signatures, methods and header
+//! limits, serves assets from disk, and hands function requests to the runtime.
+
+mod event;
+pub mod signature;
+mod site;
+
+use crate::error::{ApiError, ErrorKind};
+use crate::runtime::{Done, Invocation, InvokeError, LogTag};
+use crate::sid;
+use crate::state::AppState;
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::{Method, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+use base64::Engine;
+use serde_json::{json, Map, Value};
+use site::{Site, Target};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+
+/// Twilio's request header limits: 90 headers, 15 kB in all.
+const MAX_HEADERS: usize = 90;
+const MAX_HEADER_BYTES: usize = 15 * 1024;
+
+/// The cache of loaded sites, by domain name. Any write to the API empties it, so the next
+/// request sees the new deployment, variables or service settings.
+#[derive(Default)]
+pub struct Gateway {
+    sites: RwLock<HashMap<String, Arc<Site>>>,
+    generation: AtomicU64,
+}
+
+impl Gateway {
+    /// Forgets every loaded site.
+    pub fn invalidate(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.sites.write().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    async fn site(&self, state: &AppState, domain: &str) -> Result<Option<Arc<Site>>, ApiError> {
+        if let Some(site) = self.sites.read().unwrap_or_else(|e| e.into_inner()).get(domain) {
+            return Ok(Some(site.clone()));
+        }
+        let generation = self.generation.load(Ordering::SeqCst);
+        let Some(site) = site::load(state, domain).await?.map(Arc::new) else {
+            return Ok(None);
+        };
+        // A write that landed while this site was loading may have made it stale: cache it only
+        // if none did (this request still gets it; the next one reloads).
+        let mut sites = self.sites.write().unwrap_or_else(|e| e.into_inner());
+        if self.generation.load(Ordering::SeqCst) == generation {
+            sites.insert(domain.to_string(), site.clone());
+        }
+        Ok(Some(site))
+    }
+
+    /// Loads a domain's site ahead of its first request, so its workers are warm.
+    pub fn warm(state: AppState, domain: String) {
+        tokio::spawn(async move {
+            if let Err(e) = state.gateway.site(&state, &domain).await {
+                log::warn!("cannot prepare {domain}: {e}");
+            }
+        });
+    }
+}
+
+/// Where a request is going: an environment's domain and the path within it.
+struct Destination {
+    domain: String,
+    path: String,
+    /// What `context.DOMAIN_NAME` is: the host (and prefix) the site is reachable at here.
+    reachable_at: String,
+}
+
+fn destination(req: &HttpRequest) -> Option<Destination> {
+    let host = req.connection_info().host().to_string();
+    let hostname = host.rsplit_once(':').map_or(host.as_str(), |(h, p)| {
+        if p.bytes().all(|b| b.is_ascii_digit()) {
+            h
+        } else {
+            host.as_str()
+        }
+    });
+    let path = decode_path(req.path());
+    if hostname.ends_with(".twil.io") {
+        return Some(Destination {
+            domain: hostname.to_string(),
+            path,
+            reachable_at: host,
+        });
+    }
+    if let Some(label) = hostname.strip_suffix(".localhost") {
+        return Some(Destination {
+            domain: format!("{label}.twil.io"),
+            path,
+            reachable_at: host,
+        });
+    }
+    let rest = path.strip_prefix('/')?;
+    let (domain, inner) = rest.split_once('/').map_or((rest, ""), |(d, i)| (d, i));
+    domain.ends_with(".twil.io").then(|| Destination {
+        domain: domain.to_string(),
+        path: format!("/{inner}"),
+        reachable_at: format!("{host}/{domain}"),
+    })
+}
+
+fn decode_path(raw: &str) -> String {
+    percent_encoding::percent_decode_str(raw)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// Whether this request is for an environment's domain (else it belongs to the live project).
+pub fn is_site_request(req: &HttpRequest) -> bool {
+    destination(req).is_some()
+}
+
+/// Largest request body a function accepts (the Toolkit's parser limit).
+const MAX_BODY: usize = 6 * 1024 * 1024;
+
+async fn read_body(mut payload: web::Payload) -> Result<web::BytesMut, ApiError> {
+    use futures_util::StreamExt;
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::bad_request(format!("Cannot read the request body: {e}")))?;
+        if body.len() + chunk.len() > MAX_BODY {
+            return Err(ApiError::new(
+                ErrorKind::PayloadTooLarge,
+                "The request body is larger than 6 MB",
+            ));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// Serves one request to an environment's domain, and prints its request line.
+pub async fn handle(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
+    let started = Instant::now();
+    let response = match read_body(payload).await {
+        Ok(body) => serve(&req, &body, &state).await,
+        Err(e) => Err(e),
+    }
+    .unwrap_or_else(|e| e.error_response());
+    log::info!(
+        target: "twirl::requests",
+        "{} {} {} {:.1}ms",
+        req.method(),
+        req.uri(),
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+    response
+}
+
+async fn serve(req: &HttpRequest, body: &[u8], state: &AppState) -> Result<HttpResponse, ApiError> {
+    let dest = destination(req).ok_or_else(|| ApiError::not_found(req.path()))?;
+    check_header_limits(req)?;
+    let not_found = || ApiError::not_found(&dest.path);
+    let site = state.gateway.site(state, &dest.domain).await?.ok_or_else(not_found)?;
+    let target = site.resolve(&dest.path);
+    let method = req.method();
+    if method == Method::OPTIONS {
+        return target.map(|_| preflight()).ok_or_else(not_found);
+    }
+    if ![Method::GET, Method::HEAD, Method::POST].contains(method) {
+        return Err(ApiError::new(
+            ErrorKind::MethodNotAllowed,
+            format!("Method {method} is not allowed"),
+        ));
+    }
+    let target = target.ok_or_else(not_found)?;
+    if target.route().visibility == "protected" {
+        check_signature(req, body, state)?;
+    }
+    match target {
+        Target::Asset(route) => serve_asset(req, &site, route).await,
+        Target::Function(route) => {
+            if method != Method::POST && !body.is_empty() {
+                return Err(ApiError::new(
+                    ErrorKind::Forbidden,
+                    "A GET request must not have a body",
+                ));
+            }
+            invoke(req, body, state, &site, &dest, route).await
+        }
+    }
+}
+
+fn check_header_limits(req: &HttpRequest) -> Result<(), ApiError> {
+    let headers = req.headers();
+    let bytes: usize = headers.iter().map(|(k, v)| k.as_str().len() + v.len()).sum();
+    if headers.len() > MAX_HEADERS || bytes > MAX_HEADER_BYTES {
+        return Err(ApiError::new(
+            ErrorKind::HeadersTooLarge,
+            "Request headers or cookies too long",
+        ));
+    }
+    Ok(())
+}
+
+/// Production answers preflights itself; functions never see OPTIONS.
+fn preflight() -> HttpResponse {
+    HttpResponse::NoContent()
+        .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
+        .insert_header((header::ACCESS_CONTROL_ALLOW_HEADERS, "*"))
+        .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, "GET, POST, OPTIONS"))
+        .insert_header((header::ACCESS_CONTROL_MAX_AGE, "86400"))
+        .finish()
+}
+
+fn check_signature(req: &HttpRequest, body: &[u8], state: &AppState) -> Result<(), ApiError> {
+    let invalid = || ApiError::bad_request("The X-Twilio-Signature header is missing or invalid");
+    let signature = req
+        .headers()
+        .get("x-twilio-signature")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(invalid)?;
+    let info = req.connection_info();
+    let url = format!("{}://{}{}", info.scheme(), info.host(), req.uri());
+    let params = event::form_params(req.headers(), body);
+    if signature::is_valid(&state.credentials.auth_token, &url, &params, body, signature) {
+        Ok(())
+    } else {
+        Err(invalid())
+    }
+}
+
+async fn serve_asset(
+    req: &HttpRequest,
+    site: &Site,
+    route: &crate::build::materialize::Route,
+) -> Result<HttpResponse, ApiError> {
+    let file = actix_files::NamedFile::open_async(site.dir.join(&route.file))
+        .await
+        .map_err(|e| {
+            log::error!(
+                "asset {} of build {} is missing on disk: {e}",
+                route.path,
+                site.build_sid
+            );
+            ApiError::internal()
+        })?;
+    let mime = route
+        .content_type
+        .parse()
+        .unwrap_or(mime_guess::mime::APPLICATION_OCTET_STREAM);
+    Ok(file
+        .set_content_type(mime)
+        .disable_content_disposition()
+        .into_response(req))
+}
+
+async fn invoke(
+    req: &HttpRequest,
+    body: &[u8],
+    state: &AppState,
+    site: &Site,
+    dest: &Destination,
+    route: &crate::build::materialize::Route,
+) -> Result<HttpResponse, ApiError> {
+    let event = event::build(req.query_string(), req.headers(), body)?;
+    let invocation = Invocation {
+        path: &route.path,
+        file: &route.file,
+        context: context(state, site, dest),
+        event,
+        tag: LogTag {
+            service_sid: site.service_sid.clone(),
+            environment_sid: site.environment_sid.clone(),
+            build_sid: site.build_sid.clone(),
+            deployment_sid: site.deployment_sid.clone(),
+            function_sid: route.resource_sid.clone(),
+            request_sid: sid::generate(sid::prefix::REQUEST),
+        },
+    };
+    match state.runtime.invoke(&site.pool, invocation).await {
+        Ok(done) => Ok(to_http(done)),
+        Err(InvokeError::Busy) => Err(ApiError::new(ErrorKind::TooManyRequests, "Too many requests")),
+        Err(InvokeError::Timeout) => Err(ApiError::new(
+            ErrorKind::FunctionTimeout,
+            "runtime application timed out",
+        )),
+        Err(e) => Err(ApiError::new(ErrorKind::FunctionCrashed, e.to_string())),
+    }
+}
+
+/// The function's `context`: built-ins, credentials when the service includes them, then the
+/// environment's variables (which win, as in the Toolkit's runtime).
+fn context(state: &AppState, site: &Site, dest: &Destination) -> Value {
+    let mut ctx = Map::new();
+    ctx.insert("PATH".into(), json!(dest.path));
+    ctx.insert("DOMAIN_NAME".into(), json!(dest.reachable_at));
+    ctx.insert("SERVICE_SID".into(), json!(site.service_sid));
+    ctx.insert("ENVIRONMENT_SID".into(), json!(site.environment_sid));
+    if site.include_credentials {
+        ctx.insert("ACCOUNT_SID".into(), json!(state.credentials.account_sid));
+        ctx.insert("AUTH_TOKEN".into(), json!(state.credentials.auth_token));
+    }
+    for (key, value) in &site.variables {
+        ctx.insert(key.clone(), json!(value));
+    }
+    Value::Object(ctx)
+}
+
+/// The function's response as HTTP; headers a client could not accept are dropped.
+fn to_http(done: Done) -> HttpResponse {
+    let status = StatusCode::from_u16(done.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = HttpResponse::build(status);
+    for (name, value) in &done.headers {
+        match (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value)) {
+            (Ok(name), Ok(value)) => {
+                response.append_header((name, value));
+            }
+            _ => log::warn!(target: "twirl::functions", "dropped an invalid response header {name:?}"),
+        }
+    }
+    let body = if done.b64 {
+        base64::engine::general_purpose::STANDARD
+            .decode(done.body.as_bytes())
+            .unwrap_or_default()
+    } else {
+        done.body.into_bytes()
+    };
+    response.body(body)
+}

@@ -1,0 +1,102 @@
+//! A site: what one environment's domain serves right now — its active build's routes, the
+//! environment's variables, and the build's worker pool.
+
+use crate::build::materialize::{Manifest, Route};
+use crate::error::ApiError;
+use crate::runtime::Pool;
+use crate::state::AppState;
+use crate::store::{builds, deployments, environments, services, variables};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub struct Site {
+    pub service_sid: String,
+    pub environment_sid: String,
+    pub build_sid: String,
+    pub deployment_sid: String,
+    pub include_credentials: bool,
+    pub variables: Vec<(String, String)>,
+    pub dir: PathBuf,
+    pub pool: Arc<Pool>,
+    functions: HashMap<String, Route>,
+    assets: HashMap<String, Route>,
+}
+
+/// What a request path resolves to.
+pub enum Target<'a> {
+    Function(&'a Route),
+    Asset(&'a Route),
+}
+
+impl Target<'_> {
+    pub fn route(&self) -> &Route {
+        match self {
+            Target::Function(r) | Target::Asset(r) => r,
+        }
+    }
+}
+
+/// Where `/` falls back to when nothing is deployed at `/` (as production does).
+const ROOT_FALLBACK: &str = "/assets/index.html";
+
+impl Site {
+    /// The public or protected function or asset at `path`; private ones are not reachable.
+    pub fn resolve(&self, path: &str) -> Option<Target<'_>> {
+        let reachable = |r: &&Route| r.visibility != "private";
+        let at = |p: &str| {
+            self.functions
+                .get(p)
+                .filter(reachable)
+                .map(Target::Function)
+                .or_else(|| self.assets.get(p).filter(reachable).map(Target::Asset))
+        };
+        at(path).or_else(|| if path == "/" { at(ROOT_FALLBACK) } else { None })
+    }
+}
+
+/// Loads the site of `domain_name`: `None` when no environment has that domain or it has no
+/// build deployed.
+pub async fn load(state: &AppState, domain_name: &str) -> Result<Option<Site>, ApiError> {
+    let domain = domain_name.to_string();
+    let found = state
+        .store
+        .call(move |c| {
+            let Some(env) = environments::by_domain(c, &domain)? else {
+                return Ok(None);
+            };
+            let Some(build_sid) = env.build_sid.clone() else {
+                return Ok(None);
+            };
+            let service = services::get(c, &env.service_sid)?;
+            let build = builds::get(c, &service.sid, &build_sid)?;
+            let deployment = deployments::latest(c, &env.sid)?.map(|d| d.sid).unwrap_or_default();
+            let vars = variables::all(c, &env.sid)?;
+            Ok(Some((env, service, build, deployment, vars)))
+        })
+        .await?;
+    let Some((env, service, build, deployment_sid, vars)) = found else {
+        return Ok(None);
+    };
+    let dir = crate::build::materialized(state, &build).await.map_err(|e| {
+        log::error!("cannot prepare build {}: {e}", build.sid);
+        ApiError::internal()
+    })?;
+    let manifest = Manifest::read(&dir).map_err(|e| {
+        log::error!("cannot read the manifest of build {}: {e}", build.sid);
+        ApiError::internal()
+    })?;
+    let by_path = |routes: Vec<Route>| routes.into_iter().map(|r| (r.path.clone(), r)).collect();
+    Ok(Some(Site {
+        service_sid: service.sid,
+        environment_sid: env.sid,
+        pool: state.runtime.pool(&build.sid, &dir),
+        build_sid: build.sid,
+        deployment_sid,
+        include_credentials: service.include_credentials,
+        variables: vars,
+        dir,
+        functions: by_path(manifest.functions),
+        assets: by_path(manifest.assets),
+    }))
+}

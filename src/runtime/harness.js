@@ -1,0 +1,269 @@
+// The worker harness: one long-lived Node.js process serving invocations of one build's
+// functions, one at a time, over newline-delimited JSON frames.
+//
+//   stdin  (twirl → worker): {"t":"invoke","id","path","file","context","event","tag"}
+//   stdout (worker → twirl): {"t":"ready"} | {"t":"log","tag","level","msg"} |
+//                            {"t":"done","id","status","headers":[[k,v]…],"body","b64"}
+//
+// Only this file writes to file descriptor 1; user writes to process.stdout/stderr and console
+// calls become log frames, so user output can never corrupt the protocol.
+'use strict';
+
+const fs = require('fs');
+const path = require('path');
+const util = require('util');
+const readline = require('readline');
+const { AsyncLocalStorage } = require('async_hooks');
+const { createRequire } = require('module');
+
+const buildDir = path.resolve(process.argv[2] || '.');
+const manifest = JSON.parse(fs.readFileSync(path.join(buildDir, 'manifest.json'), 'utf8'));
+const requireFromBuild = createRequire(path.join(buildDir, 'package.json'));
+const invocation = new AsyncLocalStorage();
+const MAX_LOG_MESSAGE = 16 * 1024;
+
+function send(frame) {
+  fs.writeSync(1, JSON.stringify(frame) + '\n');
+}
+
+// ---- Logs -------------------------------------------------------------------------------
+
+function log(level, args) {
+  let msg = util.format(...args);
+  if (msg.length > MAX_LOG_MESSAGE) msg = msg.slice(0, MAX_LOG_MESSAGE) + '… [truncated]';
+  const current = invocation.getStore();
+  send({ t: 'log', tag: current ? current.tag : null, level, msg });
+}
+
+console.log = (...a) => log('info', a);
+console.info = (...a) => log('info', a);
+console.debug = (...a) => log('info', a);
+console.warn = (...a) => log('warn', a);
+console.error = (...a) => log('error', a);
+console.trace = (...a) => log('error', [util.format(...a), new Error().stack.split('\n').slice(2).join('\n')]);
+
+function captureStream(stream, level) {
+  stream.write = (chunk, encoding, cb) => {
+    const text = Buffer.isBuffer(chunk) ? chunk.toString('utf8') : String(chunk);
+    const trimmed = text.endsWith('\n') ? text.slice(0, -1) : text;
+    if (trimmed.length) log(level, [trimmed]);
+    const done = typeof encoding === 'function' ? encoding : cb;
+    if (done) done();
+    return true;
+  };
+}
+captureStream(process.stdout, 'info');
+captureStream(process.stderr, 'error');
+
+// ---- Twilio.Response ------------------------------------------------------------------
+
+class Response {
+  constructor(options = {}) {
+    this._statusCode = options.statusCode || 200;
+    this._body = options.body === undefined ? null : options.body;
+    this._headers = { 'Set-Cookie': [] };
+    if (options.headers) this.setHeaders(options.headers);
+  }
+  setStatusCode(code) { this._statusCode = code; return this; }
+  setBody(body) { this._body = body; return this; }
+  setHeaders(headers = {}) {
+    const cookies = [];
+    this._headers = {};
+    for (const [key, value] of Object.entries(headers)) {
+      if (key.toLowerCase() === 'set-cookie') cookies.push(...[].concat(value));
+      else this._headers[key] = value;
+    }
+    this._headers['Set-Cookie'] = cookies;
+    return this;
+  }
+  appendHeader(key, value) {
+    if (value !== null && typeof value === 'object') throw new TypeError('Header value cannot be an object');
+    if (key.toLowerCase() === 'set-cookie') {
+      this._headers['Set-Cookie'].push(value);
+    } else if (key in this._headers) {
+      this._headers[key] = [].concat(this._headers[key], value);
+    } else {
+      this._headers[key] = value;
+    }
+    return this;
+  }
+  setCookie(key, value, attributes = []) {
+    this._headers['Set-Cookie'].push([`${key}=${value}`, ...attributes].join(';'));
+    return this;
+  }
+  removeCookie(key) {
+    this._headers['Set-Cookie'] = this._headers['Set-Cookie'].filter((c) => !c.startsWith(`${key}=`));
+    this._headers['Set-Cookie'].push(`${key}=;Max-Age=0`);
+    return this;
+  }
+}
+
+// ---- Globals: Twilio and Runtime, usable at module load ----------------------------------
+
+function loadTwilio() {
+  try {
+    return requireFromBuild('twilio');
+  } catch (err) {
+    log('warn', [`the twilio module is not installed in this build: ${err.message}`]);
+    return {};
+  }
+}
+
+const twilioModule = loadTwilio();
+global.Twilio = Object.assign(Object.create(null), twilioModule, { Response });
+if (typeof twilioModule === 'function') global.Twilio = Object.assign(twilioModule, { Response });
+
+function credentials() {
+  const current = invocation.getStore();
+  return current ? current.context : {};
+}
+
+function makeTwilioClient(context, options = {}) {
+  if (!context.ACCOUNT_SID || !context.AUTH_TOKEN) {
+    throw new Error('getTwilioClient() needs the account credentials: enable IncludeCredentials on the Service');
+  }
+  return twilioModule(context.ACCOUNT_SID, context.AUTH_TOKEN, { lazyLoading: true, ...options });
+}
+
+const functionsByName = {};
+for (const f of manifest.functions) functionsByName[f.path.replace(/^\//, '')] = { path: path.join(buildDir, f.file) };
+const privateAssets = {};
+for (const a of manifest.assets.filter((x) => x.visibility === 'private')) {
+  const file = path.join(buildDir, a.file);
+  privateAssets[a.path] = { path: file, open: () => fs.readFileSync(file, 'utf8') };
+}
+
+global.Runtime = {
+  getFunctions: () => functionsByName,
+  getAssets: () => privateAssets,
+  getSync: ({ serviceName = 'default', ...options } = {}) => {
+    const service = makeTwilioClient(credentials(), options).sync.v1.services(serviceName);
+    service.maps = service.syncMaps;
+    service.lists = service.syncLists;
+    return service;
+  },
+};
+
+// ---- Turning a handler's result into an HTTP response --------------------------------------
+
+const TWIML = new Set(['VoiceResponse', 'MessagingResponse', 'FaxResponse']);
+
+function bodyFrame(body) {
+  if (Buffer.isBuffer(body)) return { body: body.toString('base64'), b64: true };
+  return { body: String(body), b64: false };
+}
+
+function headerPairs(headers) {
+  const pairs = [];
+  for (const [key, value] of Object.entries(headers)) {
+    for (const v of [].concat(value)) pairs.push([key, String(v)]);
+  }
+  return pairs;
+}
+
+function fromResponse(res) {
+  const headers = headerPairs(res._headers);
+  const has = (name) => headers.some(([k]) => k.toLowerCase() === name);
+  let body = res._body;
+  if (body === null || body === undefined) body = '';
+  else if (!Buffer.isBuffer(body) && typeof body === 'object') {
+    body = JSON.stringify(body);
+    if (!has('content-type')) headers.push(['Content-Type', 'application/json']);
+  }
+  return { status: res._statusCode, headers, ...bodyFrame(body) };
+}
+
+function toHttp(payload) {
+  if (payload === undefined || payload === null) {
+    return { status: 200, headers: [['Content-Type', 'application/json']], body: '', b64: false };
+  }
+  if (payload instanceof Response) return fromResponse(payload);
+  if (typeof payload === 'string') {
+    return { status: 200, headers: [['Content-Type', 'text/plain; charset=utf-8']], body: payload, b64: false };
+  }
+  if (Buffer.isBuffer(payload)) {
+    return { status: 200, headers: [['Content-Type', 'application/octet-stream']], ...bodyFrame(payload) };
+  }
+  if (payload && payload.constructor && TWIML.has(payload.constructor.name) && typeof payload.toString === 'function') {
+    return { status: 200, headers: [['Content-Type', 'text/xml']], body: payload.toString(), b64: false };
+  }
+  return { status: 200, headers: [['Content-Type', 'application/json']], body: JSON.stringify(payload), b64: false };
+}
+
+function errorHttp(err) {
+  if (err instanceof Error) {
+    log('error', [err.stack || String(err)]);
+    const body = JSON.stringify({ message: err.message, name: err.name, stack: err.stack });
+    return { status: 500, headers: [['Content-Type', 'application/json']], body, b64: false };
+  }
+  log('error', [typeof err === 'string' ? err : util.inspect(err)]);
+  if (typeof err === 'string') {
+    return { status: 500, headers: [['Content-Type', 'text/plain; charset=utf-8']], body: err, b64: false };
+  }
+  return { status: 500, headers: [['Content-Type', 'application/json']], body: JSON.stringify(err), b64: false };
+}
+
+// ---- Invocations ----------------------------------------------------------------------------
+
+let current = null;
+
+function finish(id, response) {
+  if (!current || current.id !== id) return;
+  current = null;
+  send({ t: 'done', id, ...response });
+}
+
+function invoke(frame) {
+  const { id, file, tag } = frame;
+  current = { id };
+  const context = {
+    ...frame.context,
+    getTwilioClient: (options) => makeTwilioClient(frame.context, options),
+  };
+  let settled = false;
+  const callback = (err, payload) => {
+    if (settled) return;
+    settled = true;
+    let response;
+    try {
+      response = err ? errorHttp(err) : toHttp(payload);
+    } catch (e) {
+      response = errorHttp(e);
+    }
+    finish(id, response);
+  };
+  invocation.run({ tag, context: frame.context }, () => {
+    try {
+      const mod = require(path.join(buildDir, file));
+      if (!mod || typeof mod.handler !== 'function') {
+        throw new Error(`${frame.path} does not export a handler function`);
+      }
+      const result = mod.handler(context, frame.event, callback);
+      if (result && typeof result.then === 'function') {
+        result.then((value) => callback(null, value), (err) => callback(err || new Error('Promise rejected')));
+      }
+    } catch (err) {
+      callback(err);
+    }
+  });
+}
+
+// A crash outside the handler's reach ends the current invocation with an error, then the
+// process: its state can no longer be trusted, and twirl replaces it.
+function fatal(err) {
+  if (current) finish(current.id, { ...errorHttp(err instanceof Error ? err : new Error(String(err))), fatal: true });
+  else log('error', [err && err.stack ? err.stack : String(err)]);
+  process.exit(70);
+}
+process.on('uncaughtException', fatal);
+process.on('unhandledRejection', fatal);
+
+const input = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
+input.on('line', (line) => {
+  if (!line) return;
+  const frame = JSON.parse(line);
+  if (frame.t === 'invoke') invoke(frame);
+});
+input.on('close', () => process.exit(0));
+
+send({ t: 'ready' });

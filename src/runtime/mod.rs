@@ -1,0 +1,167 @@
+//! The function runtime: warm Node.js worker pools, one per active build, supervised by twirl.
+//! Each invocation takes one of the account's concurrency permits and one idle worker; a worker
+//! that crashes, exits or overruns the execution limit is killed and replaced.
+
+mod logs;
+mod pool;
+mod protocol;
+mod worker;
+
+pub use logs::LogSink;
+pub use pool::Pool;
+pub use protocol::{Done, LogTag};
+pub use worker::InvokeError;
+
+use protocol::ToWorker;
+use serde_json::Value;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::Semaphore;
+use worker::WorkerSpec;
+
+/// The embedded worker harness, written to disk at start-up.
+pub const HARNESS: &str = include_str!("harness.js");
+/// Execution limit per invocation (DESIGN §7).
+pub const EXECUTION_LIMIT: Duration = Duration::from_secs(10);
+/// Memory cap of each worker's JavaScript heap.
+const WORKER_MEMORY_MB: u32 = 256;
+/// Idle workers beyond the first are stopped after this long.
+const IDLE_FOR: Duration = Duration::from_secs(60);
+
+/// What to run for one request.
+pub struct Invocation<'a> {
+    pub path: &'a str,
+    pub file: &'a str,
+    pub context: Value,
+    pub event: Value,
+    pub tag: LogTag,
+}
+
+/// Runtime settings.
+#[derive(Debug, Clone)]
+pub struct RuntimeConfig {
+    pub node: PathBuf,
+    pub harness: PathBuf,
+    /// Concurrent executions per account; beyond it callers get 429.
+    pub max_concurrency: usize,
+    /// `None` suspends the execution limit (a debugger is attached).
+    pub limit: Option<Duration>,
+}
+
+/// A cheap-clone handle on the runtime.
+#[derive(Clone)]
+pub struct Runtime {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: RuntimeConfig,
+    logs: LogSink,
+    permits: Arc<Semaphore>,
+    pools: Mutex<HashMap<String, Arc<Pool>>>,
+}
+
+impl Runtime {
+    pub fn new(config: RuntimeConfig, logs: LogSink) -> Runtime {
+        let permits = Arc::new(Semaphore::new(config.max_concurrency));
+        Runtime {
+            inner: Arc::new(Inner {
+                config,
+                logs,
+                permits,
+                pools: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    fn pools(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Pool>>> {
+        self.inner.pools.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The pool of `build_sid`, created (with one worker warming up) on first use.
+    pub fn pool(&self, build_sid: &str, build_dir: &Path) -> Arc<Pool> {
+        let mut pools = self.pools();
+        if let Some(pool) = pools.get(build_sid) {
+            return pool.clone();
+        }
+        let spec = WorkerSpec {
+            node: self.inner.config.node.clone(),
+            harness: self.inner.config.harness.clone(),
+            build_dir: build_dir.to_path_buf(),
+            memory_mb: WORKER_MEMORY_MB,
+        };
+        let pool = Pool::new(spec, self.inner.logs.clone(), self.inner.config.max_concurrency);
+        pool.warm();
+        pools.insert(build_sid.to_string(), pool.clone());
+        pool
+    }
+
+    /// Runs one invocation on `pool`.
+    pub async fn invoke(&self, pool: &Arc<Pool>, request: Invocation<'_>) -> Result<Done, InvokeError> {
+        let _permit = self
+            .inner
+            .permits
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| InvokeError::Busy)?;
+        let mut worker = pool.checkout().await?;
+        // A worker can die while idle (a function that exits after answering): replace it once.
+        if !worker.is_alive() {
+            pool.discard(worker);
+            worker = pool.checkout().await?;
+        }
+        let frame = |id| ToWorker::Invoke {
+            id,
+            path: request.path,
+            file: request.file,
+            context: &request.context,
+            event: &request.event,
+            tag: &request.tag,
+        };
+        match worker.invoke(frame, self.inner.config.limit).await {
+            Ok(done) if done.fatal => {
+                pool.discard(worker);
+                Ok(done)
+            }
+            Ok(done) => {
+                pool.checkin(worker);
+                Ok(done)
+            }
+            Err(e) => {
+                log::warn!(target: "twirl::functions", "{} {}: {e}; replacing its worker", request.tag.request_sid, request.path);
+                pool.discard(worker);
+                Err(e)
+            }
+        }
+    }
+
+    /// Stops the pools of builds that no environment serves any more, and idle workers.
+    pub async fn retain(&self, active: &HashSet<String>) {
+        let stopped: Vec<Arc<Pool>> = {
+            let mut pools = self.pools();
+            let gone: Vec<String> = pools.keys().filter(|sid| !active.contains(*sid)).cloned().collect();
+            gone.iter().filter_map(|sid| pools.remove(sid)).collect()
+        };
+        for pool in stopped {
+            pool.shutdown().await;
+        }
+        for pool in self.pools().values() {
+            pool.reap(IDLE_FOR, 1);
+        }
+    }
+
+    /// Stops every worker.
+    pub async fn shutdown(&self) {
+        let pools: Vec<Arc<Pool>> = self.pools().drain().map(|(_, p)| p).collect();
+        for pool in pools {
+            pool.shutdown().await;
+        }
+    }
+
+    /// Workers alive or starting, across all pools.
+    pub fn workers(&self) -> usize {
+        self.pools().values().map(|p| p.size()).sum()
+    }
+}

@@ -1,0 +1,155 @@
+//! A pool of warm workers for one build. Each worker serves one invocation at a time; the pool
+//! grows on demand up to its cap, hands freed workers to waiting callers first, and reaps
+//! workers that sat idle too long.
+
+use super::logs::LogSink;
+use super::worker::{InvokeError, Worker, WorkerSpec};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
+
+type Waiter = oneshot::Sender<Result<Worker, InvokeError>>;
+
+pub struct Pool {
+    spec: WorkerSpec,
+    logs: LogSink,
+    max: usize,
+    state: Mutex<PoolState>,
+}
+
+#[derive(Default)]
+struct PoolState {
+    idle: Vec<Worker>,
+    /// Workers alive or starting, idle or busy.
+    total: usize,
+    waiters: VecDeque<Waiter>,
+}
+
+impl Pool {
+    pub fn new(spec: WorkerSpec, logs: LogSink, max: usize) -> Arc<Pool> {
+        Arc::new(Pool {
+            spec,
+            logs,
+            max: max.max(1),
+            state: Mutex::new(PoolState::default()),
+        })
+    }
+
+    fn state(&self) -> MutexGuard<'_, PoolState> {
+        // A panic while holding this lock cannot leave the state half-changed (every critical
+        // section is a few pushes and pops), so a poisoned lock is still usable.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Starts one worker now if none exists, so the first request finds it warm.
+    pub fn warm(self: &Arc<Self>) {
+        let mut state = self.state();
+        if state.total == 0 {
+            state.total += 1;
+            drop(state);
+            self.clone().spawn_worker();
+        }
+    }
+
+    /// An idle worker, or the first one freed or started for us.
+    pub async fn checkout(self: &Arc<Self>) -> Result<Worker, InvokeError> {
+        let rx = {
+            let mut state = self.state();
+            if let Some(worker) = state.idle.pop() {
+                return Ok(worker);
+            }
+            let (tx, rx) = oneshot::channel();
+            state.waiters.push_back(tx);
+            if state.total < self.max {
+                state.total += 1;
+                drop(state);
+                self.clone().spawn_worker();
+            }
+            rx
+        };
+        rx.await.unwrap_or(Err(InvokeError::Exited))
+    }
+
+    /// Returns a healthy worker after an invocation.
+    pub fn checkin(&self, worker: Worker) {
+        let mut worker = worker;
+        let mut state = self.state();
+        while let Some(waiter) = state.waiters.pop_front() {
+            match waiter.send(Ok(worker)) {
+                Ok(()) => return,
+                // That caller went away; try the next one.
+                Err(Ok(back)) => worker = back,
+                Err(Err(_)) => return,
+            }
+        }
+        state.idle.push(worker);
+    }
+
+    /// Forgets a worker that died or was killed, and kills it for good.
+    pub fn discard(self: &Arc<Self>, worker: Worker) {
+        self.state().total -= 1;
+        tokio::spawn(worker.kill());
+        // Someone may be waiting for a worker that will now never be freed.
+        let mut state = self.state();
+        if !state.waiters.is_empty() && state.total < self.max {
+            state.total += 1;
+            drop(state);
+            self.clone().spawn_worker();
+        }
+    }
+
+    fn spawn_worker(self: Arc<Self>) {
+        tokio::spawn(async move {
+            match Worker::spawn(&self.spec, self.logs.clone()).await {
+                Ok(worker) => self.checkin(worker),
+                Err(e) => {
+                    log::error!("{e}");
+                    let mut state = self.state();
+                    state.total -= 1;
+                    if let Some(waiter) = state.waiters.pop_front() {
+                        let _ = waiter.send(Err(e));
+                    }
+                }
+            }
+        });
+    }
+
+    /// Kills workers idle for longer than `idle_for`, keeping `keep` warm.
+    pub fn reap(&self, idle_for: Duration, keep: usize) {
+        let now = Instant::now();
+        let mut state = self.state();
+        let mut reaped = Vec::new();
+        let mut kept = Vec::new();
+        for worker in state.idle.drain(..) {
+            if now.duration_since(worker.last_used) > idle_for && kept.len() >= keep {
+                reaped.push(worker);
+            } else {
+                kept.push(worker);
+            }
+        }
+        state.idle = kept;
+        state.total -= reaped.len();
+        drop(state);
+        for worker in reaped {
+            tokio::spawn(worker.kill());
+        }
+    }
+
+    /// Kills every idle worker; busy ones are killed when they come back.
+    pub async fn shutdown(&self) {
+        let idle: Vec<Worker> = {
+            let mut state = self.state();
+            state.total -= state.idle.len();
+            state.idle.drain(..).collect()
+        };
+        for worker in idle {
+            worker.kill().await;
+        }
+    }
+
+    /// Workers alive or starting.
+    pub fn size(&self) -> usize {
+        self.state().total
+    }
+}

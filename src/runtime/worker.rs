@@ -1,0 +1,182 @@
+//! One Node.js worker process running the embedded harness for one build. It serves one
+//! invocation at a time; its stdout carries protocol frames, its stderr is drained as log lines.
+
+use super::logs::{LogLine, LogSink};
+use super::protocol::{Done, FromWorker, ToWorker};
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdin, Command};
+use tokio::sync::{mpsc, oneshot};
+
+/// How long a new worker may take to load the harness and the `twilio` module.
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Everything needed to start workers for one build.
+#[derive(Debug, Clone)]
+pub struct WorkerSpec {
+    pub node: PathBuf,
+    pub harness: PathBuf,
+    pub build_dir: PathBuf,
+    /// V8 old-space cap, so a memory bomb ends the worker rather than the machine.
+    pub memory_mb: u32,
+}
+
+/// Why an invocation produced no response from the function.
+#[derive(Debug, thiserror::Error)]
+pub enum InvokeError {
+    /// The execution limit passed; the worker was killed.
+    #[error("runtime application timed out")]
+    Timeout,
+    /// The worker exited or broke the protocol before answering.
+    #[error("the function's process exited before responding")]
+    Exited,
+    /// No worker could be started.
+    #[error("cannot start a worker: {0}")]
+    Spawn(String),
+    /// The account's concurrency limit is reached.
+    #[error("Too many requests")]
+    Busy,
+}
+
+pub struct Worker {
+    child: Child,
+    stdin: ChildStdin,
+    done: mpsc::UnboundedReceiver<Done>,
+    next_id: u64,
+    pub last_used: Instant,
+}
+
+impl Worker {
+    /// Starts a worker and waits until its harness is ready.
+    pub async fn spawn(spec: &WorkerSpec, logs: LogSink) -> Result<Worker, InvokeError> {
+        let mut child = Command::new(&spec.node)
+            .arg(format!("--max-old-space-size={}", spec.memory_mb))
+            .arg(&spec.harness)
+            .arg(&spec.build_dir)
+            .current_dir(&spec.build_dir)
+            // A scrubbed environment: twirl's own secrets and settings never reach user code.
+            .env_clear()
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+            .env("HOME", std::env::temp_dir())
+            .env("NODE_ENV", "production")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            // Its own process group, so whatever it starts is killed with it.
+            .process_group(0)
+            .spawn()
+            .map_err(|e| InvokeError::Spawn(format!("{}: {e}", spec.node.display())))?;
+        let stdin = child.stdin.take().ok_or(InvokeError::Exited)?;
+        let stdout = child.stdout.take().ok_or(InvokeError::Exited)?;
+        let stderr = child.stderr.take().ok_or(InvokeError::Exited)?;
+        let (ready_tx, ready_rx) = oneshot::channel();
+        let (done_tx, done) = mpsc::unbounded_channel();
+        tokio::spawn(read_frames(stdout, ready_tx, done_tx, logs.clone()));
+        tokio::spawn(drain_stderr(stderr, logs));
+        let worker = Worker {
+            child,
+            stdin,
+            done,
+            next_id: 0,
+            last_used: Instant::now(),
+        };
+        match tokio::time::timeout(READY_TIMEOUT, ready_rx).await {
+            Ok(Ok(())) => Ok(worker),
+            _ => {
+                worker.kill().await;
+                Err(InvokeError::Spawn("the worker did not become ready".into()))
+            }
+        }
+    }
+
+    /// Runs one invocation; `limit` is the execution limit (`None` while a debugger is attached).
+    pub async fn invoke<'a>(
+        &mut self,
+        frame: impl FnOnce(u64) -> ToWorker<'a>,
+        limit: Option<Duration>,
+    ) -> Result<Done, InvokeError> {
+        self.next_id += 1;
+        let id = self.next_id;
+        let mut line = serde_json::to_vec(&frame(id)).map_err(|_| InvokeError::Exited)?;
+        line.push(b'\n');
+        self.stdin.write_all(&line).await.map_err(|_| InvokeError::Exited)?;
+        self.stdin.flush().await.map_err(|_| InvokeError::Exited)?;
+        let answer = async {
+            loop {
+                match self.done.recv().await {
+                    Some(done) if done.id == id => return Ok(done),
+                    Some(_) => continue,
+                    None => return Err(InvokeError::Exited),
+                }
+            }
+        };
+        let result = match limit {
+            Some(limit) => tokio::time::timeout(limit, answer)
+                .await
+                .unwrap_or(Err(InvokeError::Timeout)),
+            None => answer.await,
+        };
+        self.last_used = Instant::now();
+        result
+    }
+
+    /// Whether the process is still running (a function may have ended it after answering).
+    pub fn is_alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Kills the worker's whole process group and reaps it.
+    pub async fn kill(mut self) {
+        if let Some(pid) = self.child.id() {
+            let _ = killpg(Pid::from_raw(pid as i32), Signal::SIGKILL);
+        }
+        let _ = self.child.kill().await;
+    }
+}
+
+async fn read_frames(
+    stdout: tokio::process::ChildStdout,
+    ready: oneshot::Sender<()>,
+    done: mpsc::UnboundedSender<Done>,
+    logs: LogSink,
+) {
+    let mut ready = Some(ready);
+    let mut lines = BufReader::new(stdout).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        match serde_json::from_str::<FromWorker>(&line) {
+            Ok(FromWorker::Ready) => {
+                if let Some(tx) = ready.take() {
+                    let _ = tx.send(());
+                }
+            }
+            Ok(FromWorker::Log { tag, level, msg }) => logs.send(LogLine { tag, level, msg }),
+            Ok(FromWorker::Done(d)) => {
+                if done.send(d).is_err() {
+                    break;
+                }
+            }
+            Err(e) => {
+                log::warn!("a worker sent a malformed frame ({e}); stopping it");
+                break;
+            }
+        }
+    }
+}
+
+/// Drains stderr from the moment of spawn (an undrained pipe would block the worker); what
+/// arrives here comes from Node itself (fatal errors, out-of-memory reports), not from user code.
+async fn drain_stderr(stderr: tokio::process::ChildStderr, logs: LogSink) {
+    let mut lines = BufReader::new(stderr).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        logs.send(LogLine {
+            tag: None,
+            level: "error".into(),
+            msg: line,
+        });
+    }
+}
