@@ -61,6 +61,24 @@ pub struct ServeArgs {
     #[arg(long, env = "TWIRL_CACHE")]
     pub cache: Option<PathBuf>,
 
+    /// Do not reload the project when its files change.
+    #[arg(long, env = "TWIRL_NO_WATCH")]
+    pub no_watch: bool,
+
+    /// Watch by polling, for file systems without change events.
+    #[arg(long, env = "TWIRL_POLL", conflicts_with = "no_watch")]
+    pub poll: bool,
+
+    /// Run the project's functions under Node's inspector, at HOST:PORT (default 127.0.0.1:9229);
+    /// the 10 s execution limit is suspended meanwhile.
+    #[arg(long, env = "TWIRL_INSPECT", num_args = 0..=1, default_missing_value = "127.0.0.1:9229", value_name = "HOST:PORT")]
+    pub inspect: Option<String>,
+
+    /// Serve protected functions and assets without checking X-Twilio-Signature (for trying
+    /// them by hand; never what Twilio does).
+    #[arg(long, env = "TWIRL_ALLOW_UNSIGNED")]
+    pub allow_unsigned: bool,
+
     /// Concurrent function executions per account; beyond it callers get 429.
     #[arg(long, env = "TWIRL_MAX_CONCURRENCY", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub max_concurrency: u32,

@@ -62,6 +62,18 @@ pub struct Config {
     pub npm: PathBuf,
     pub cache_dir: PathBuf,
     pub max_concurrency: usize,
+    pub watch: Watch,
+    /// Node's inspector address for the live project's worker.
+    pub inspect: Option<String>,
+    pub allow_unsigned: bool,
+}
+
+/// How the live project's files are watched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Watch {
+    Off,
+    Events,
+    Poll,
 }
 
 impl Config {
@@ -80,7 +92,9 @@ impl Config {
                 })?;
             DataDir::Ephemeral(dir)
         } else {
-            DataDir::Persistent(args.data.clone().unwrap_or_else(|| args.dir.join(".twirl")))
+            let dir = args.data.clone().unwrap_or_else(|| args.dir.join(".twirl"));
+            // Absolute, because workers run in other directories and are handed paths inside it.
+            DataDir::Persistent(std::path::absolute(&dir).unwrap_or(dir))
         };
         let node = args
             .node
@@ -103,6 +117,13 @@ impl Config {
             npm,
             cache_dir: args.cache.clone().unwrap_or_else(|| default_cache_dir(&env)),
             max_concurrency: args.max_concurrency as usize,
+            watch: match (args.no_watch, args.poll) {
+                (true, _) => Watch::Off,
+                (false, true) => Watch::Poll,
+                (false, false) => Watch::Events,
+            },
+            inspect: args.inspect.clone(),
+            allow_unsigned: args.allow_unsigned,
         })
     }
 }

@@ -9,11 +9,14 @@ pub mod config;
 pub mod control;
 pub mod error;
 pub mod gateway;
+pub mod live;
+pub mod project;
 pub mod runtime;
 pub mod server;
 pub mod sid;
 pub mod state;
 pub mod store;
+pub mod watch;
 
 use cli::{Cli, Command};
 use error::StartupError;

@@ -3,12 +3,13 @@
 
 use crate::build::deps::DepsCache;
 use crate::build::materialize;
-use crate::config::{Config, CredentialSource};
+use crate::config::{Config, CredentialSource, Watch};
 use crate::error::StartupError;
-use crate::runtime::{LogSink, Runtime, RuntimeConfig, EXECUTION_LIMIT, HARNESS};
+use crate::live::Live;
+use crate::runtime::{LogSink, Runtime, RuntimeConfig, HARNESS};
 use crate::state::{AppState, Paths};
 use crate::store::{meta, retention, Store};
-use crate::{api, build, clock::Clock, control, gateway};
+use crate::{api, build, clock::Clock, control, gateway, project, watch};
 use actix_web::{web, App, HttpServer};
 use std::io::Write;
 use std::net::TcpListener;
@@ -33,7 +34,9 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
         control_open: addr.ip().is_loopback(),
         ..state
     };
-    print_banner(&format!("http://{addr}"), &config);
+    let url = format!("http://{addr}");
+    print_banner(&url, &config);
+    let state = start_live_project(state, &config, &url).await?;
     build::resume_unfinished(&state).await?;
     tokio::spawn(housekeeping(state.clone()));
 
@@ -79,12 +82,12 @@ async fn prepare(config: &Config) -> Result<AppState, StartupError> {
             node: config.node.clone(),
             harness,
             max_concurrency: config.max_concurrency,
-            limit: Some(EXECUTION_LIMIT),
         },
         logs,
     );
     let paths = Paths {
         builds: data.join("builds"),
+        live: data.join("live"),
         deps: DepsCache {
             dir: config.cache_dir.join("deps"),
             npm: config.npm.clone(),
@@ -101,7 +104,51 @@ async fn prepare(config: &Config) -> Result<AppState, StartupError> {
         runtime,
         gateway: Arc::default(),
         paths: Arc::new(paths),
+        live: None,
+        allow_unsigned: config.allow_unsigned,
     })
+}
+
+/// The embedded demo project, served when `twirl serve` runs outside any project.
+static DEMO: include_dir::Dir<'_> = include_dir::include_dir!("$CARGO_MANIFEST_DIR/fixtures/demo");
+
+/// Starts the live project (the directory's own, or the demo), its watcher, and prints its routes.
+async fn start_live_project(state: AppState, config: &Config, url: &str) -> Result<AppState, StartupError> {
+    let data = config.data_dir.path();
+    let is_project = project::detect(&config.project_dir);
+    let dir = if is_project {
+        config.project_dir.clone()
+    } else {
+        let demo = data.join("demo");
+        let _ = std::fs::remove_dir_all(&demo);
+        std::fs::create_dir_all(&demo)
+            .and_then(|_| DEMO.extract(&demo))
+            .map_err(|source| StartupError::DataDir {
+                path: demo.display().to_string(),
+                source,
+            })?;
+        demo
+    };
+    let live = Live::start(&state, &dir, config.inspect.clone())
+        .await
+        .map_err(StartupError::Config)?;
+    let state = AppState {
+        live: Some(live.clone()),
+        ..state
+    };
+    let watching = is_project && config.watch != Watch::Off;
+    if watching {
+        if let Err(e) = watch::spawn(
+            state.clone(),
+            live.clone(),
+            data.to_path_buf(),
+            config.watch == Watch::Poll,
+        ) {
+            log::warn!("cannot watch {}: {e}; changes need a restart", dir.display());
+        }
+    }
+    print_project(url, config, &live, is_project, watching);
+    Ok(state)
 }
 
 /// `node --version`, which keys the dependency cache; functions cannot run without Node.js.
@@ -143,6 +190,50 @@ fn print_banner(url: &str, config: &Config) {
     let _ = writeln!(out, "  API          {url}/v1");
     let _ = writeln!(out, "  Domains      {url}/{{domain_name}}/…");
     let _ = writeln!(out, "  Data         {}", config.data_dir.path().display());
+    let _ = out.flush();
+}
+
+/// The route table, like `twilio-run start` prints it, and how the project is served.
+fn print_project(url: &str, config: &Config, live: &Live, is_project: bool, watching: bool) {
+    let snapshot = live.snapshot();
+    let mut out = std::io::stdout().lock();
+    if is_project {
+        let how = if watching { "reloads on change" } else { "not watched" };
+        let _ = writeln!(out, "  Project      {} ({how})", live.dir.display());
+    } else {
+        let _ = writeln!(out, "  Project      none here: serving the embedded demo project");
+    }
+    let _ = writeln!(out, "  Environment  {url}/{}/", snapshot.recorded.domain_name);
+    for (title, routes) in [
+        ("Functions", &snapshot.manifest.functions),
+        ("Assets", &snapshot.manifest.assets),
+    ] {
+        let _ = writeln!(out, "\n  {title}");
+        if routes.is_empty() {
+            let _ = writeln!(out, "    (none)");
+        }
+        for route in routes {
+            let place = if route.visibility == "private" {
+                route.path.clone()
+            } else {
+                format!("{url}{}", route.path)
+            };
+            let _ = writeln!(out, "    {:<10} {place}", route.visibility);
+        }
+    }
+    let _ = writeln!(out);
+    if let Some(address) = &config.inspect {
+        let _ = writeln!(
+            out,
+            "  Inspector    {address}: attach a debugger (chrome://inspect); the 10 s execution limit is suspended"
+        );
+    }
+    if config.allow_unsigned {
+        let _ = writeln!(
+            out,
+            "  WARNING      --allow-unsigned: protected functions and assets are served WITHOUT a signature check"
+        );
+    }
     let _ = out.flush();
 }
 

@@ -5,6 +5,7 @@ use crate::build::deps::DepsCache;
 use crate::clock::Clock;
 use crate::config::Credentials;
 use crate::gateway::Gateway;
+use crate::live::Live;
 use crate::runtime::Runtime;
 use crate::store::Store;
 use std::path::PathBuf;
@@ -20,6 +21,10 @@ pub struct AppState {
     pub runtime: Runtime,
     pub gateway: Arc<Gateway>,
     pub paths: Arc<Paths>,
+    /// The project `twirl serve` runs in, served at the root.
+    pub live: Option<Arc<Live>>,
+    /// Protected functions and assets are served without a signature check (local testing by hand).
+    pub allow_unsigned: bool,
 }
 
 /// Where builds and dependency sets live on disk.
@@ -27,5 +32,7 @@ pub struct AppState {
 pub struct Paths {
     /// Materialized builds, one directory each.
     pub builds: PathBuf,
+    /// The live project's manifest.
+    pub live: PathBuf,
     pub deps: DepsCache,
 }

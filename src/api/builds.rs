@@ -116,6 +116,7 @@ pub async fn create(
                 versions: resolved,
                 dependencies: Dependency::to_json(&dependencies),
                 runtime,
+                live: false,
             };
             builds::create(tx, &new, now)
         })

@@ -14,6 +14,7 @@ mod versions;
 pub mod wire;
 
 pub use auth::is_authorized;
+pub use versions::check_path;
 
 use crate::error::{ApiError, ErrorKind};
 use crate::store::resources::Kind;

@@ -42,13 +42,19 @@ impl DepsCache {
         hasher.finalize()[..16].iter().map(|b| format!("{b:02x}")).collect()
     }
 
+    /// The `node_modules` directory of `deps` if that set is already installed.
+    pub fn installed(&self, deps: &[Dependency]) -> Option<PathBuf> {
+        let target = self.dir.join(self.key(deps));
+        target.join(COMPLETE).exists().then(|| target.join("node_modules"))
+    }
+
     /// The `node_modules` directory of `deps`, installing the set first if needed.
     /// On failure, returns npm's explanation.
     pub async fn ensure(&self, deps: &[Dependency]) -> Result<PathBuf, String> {
-        let target = self.dir.join(self.key(deps));
-        if target.join(COMPLETE).exists() {
-            return Ok(target.join("node_modules"));
+        if let Some(modules) = self.installed(deps) {
+            return Ok(modules);
         }
+        let target = self.dir.join(self.key(deps));
         tokio::fs::create_dir_all(&self.dir)
             .await
             .map_err(|e| format!("cannot create {}: {e}", self.dir.display()))?;

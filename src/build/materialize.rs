@@ -65,16 +65,16 @@ fn route(v: &BuildVersion, file: String) -> Route {
         resource_sid: v.resource_sid.clone(),
         visibility: v.visibility.clone(),
         file,
-        content_type: content_type(v),
+        content_type: content_type_of(&v.path, &v.content_type),
     }
 }
 
 /// Assets are served with the type their extension names; the uploaded part's type is the
 /// fallback for names without a known extension.
-fn content_type(v: &BuildVersion) -> String {
-    match mime_guess::from_path(&v.path).first() {
+pub fn content_type_of(path: &str, uploaded: &str) -> String {
+    match mime_guess::from_path(path).first() {
         Some(mime) => mime.to_string(),
-        None => v.content_type.clone(),
+        None => uploaded.to_string(),
     }
 }
 

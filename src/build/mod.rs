@@ -35,12 +35,17 @@ impl Dependency {
     /// wrapped in one extra pair of double quotes as `@twilio-labs/serverless-api` sends it.
     /// The defaults Twilio always adds are appended when missing.
     pub fn parse_param(value: Option<&str>) -> Result<Vec<Dependency>, ApiError> {
-        let mut deps = match value.map(str::trim).filter(|v| !v.is_empty()) {
+        let deps = match value.map(str::trim).filter(|v| !v.is_empty()) {
             None => Vec::new(),
             Some(raw) => {
                 parse_list(raw).map_err(|why| ApiError::bad_request(format!("Invalid Dependencies: {why}")))?
             }
         };
+        Ok(Self::with_defaults(deps))
+    }
+
+    /// `deps` plus the dependencies Twilio always includes, where missing.
+    pub fn with_defaults(mut deps: Vec<Dependency>) -> Vec<Dependency> {
         for (name, version) in DEFAULT_DEPENDENCIES {
             if !deps.iter().any(|d| d.name == *name) {
                 deps.push(Dependency {
@@ -49,7 +54,7 @@ impl Dependency {
                 });
             }
         }
-        Ok(deps)
+        deps
     }
 
     /// The stored (and rendered) JSON form.

@@ -76,7 +76,7 @@ struct Destination {
     reachable_at: String,
 }
 
-fn destination(req: &HttpRequest) -> Option<Destination> {
+fn destination(req: &HttpRequest, state: &AppState) -> Option<Destination> {
     let host = req.connection_info().host().to_string();
     let hostname = host.rsplit_once(':').map_or(host.as_str(), |(h, p)| {
         if p.bytes().all(|b| b.is_ascii_digit()) {
@@ -100,12 +100,21 @@ fn destination(req: &HttpRequest) -> Option<Destination> {
             reachable_at: host,
         });
     }
-    let rest = path.strip_prefix('/')?;
+    let rest = path.strip_prefix('/').unwrap_or(&path);
     let (domain, inner) = rest.split_once('/').map_or((rest, ""), |(d, i)| (d, i));
-    domain.ends_with(".twil.io").then(|| Destination {
-        domain: domain.to_string(),
-        path: format!("/{inner}"),
-        reachable_at: format!("{host}/{domain}"),
+    if domain.ends_with(".twil.io") {
+        return Some(Destination {
+            domain: domain.to_string(),
+            path: format!("/{inner}"),
+            reachable_at: format!("{host}/{domain}"),
+        });
+    }
+    // Anything else is the live project's, at the root, as with `twilio-run start`.
+    let live = state.live.as_ref()?;
+    Some(Destination {
+        domain: live.snapshot().recorded.domain_name.clone(),
+        path,
+        reachable_at: host,
     })
 }
 
@@ -113,11 +122,6 @@ fn decode_path(raw: &str) -> String {
     percent_encoding::percent_decode_str(raw)
         .decode_utf8_lossy()
         .into_owned()
-}
-
-/// Whether this request is for an environment's domain (else it belongs to the live project).
-pub fn is_site_request(req: &HttpRequest) -> bool {
-    destination(req).is_some()
 }
 
 /// Largest request body a function accepts (the Toolkit's parser limit).
@@ -159,7 +163,7 @@ pub async fn handle(req: HttpRequest, payload: web::Payload, state: web::Data<Ap
 }
 
 async fn serve(req: &HttpRequest, body: &[u8], state: &AppState) -> Result<HttpResponse, ApiError> {
-    let dest = destination(req).ok_or_else(|| ApiError::not_found(req.path()))?;
+    let dest = destination(req, state).ok_or_else(|| ApiError::not_found(req.path()))?;
     check_header_limits(req)?;
     let not_found = || ApiError::not_found(&dest.path);
     let site = state.gateway.site(state, &dest.domain).await?.ok_or_else(not_found)?;
@@ -175,7 +179,7 @@ async fn serve(req: &HttpRequest, body: &[u8], state: &AppState) -> Result<HttpR
         ));
     }
     let target = target.ok_or_else(not_found)?;
-    if target.route().visibility == "protected" {
+    if target.route().visibility == "protected" && !state.allow_unsigned {
         check_signature(req, body, state)?;
     }
     match target {
@@ -268,6 +272,7 @@ async fn invoke(
     let invocation = Invocation {
         path: &route.path,
         file: &route.file,
+        generation: site.generation,
         context: context(state, site, dest),
         event,
         tag: LogTag {
@@ -280,6 +285,7 @@ async fn invoke(
         },
     };
     match state.runtime.invoke(&site.pool, invocation).await {
+        Ok(done) if done.error.is_some() && wants_html(req) => Ok(error_page(&route.path, &done)),
         Ok(done) => Ok(to_http(done)),
         Err(InvokeError::Busy) => Err(ApiError::new(ErrorKind::TooManyRequests, "Too many requests")),
         Err(InvokeError::Timeout) => Err(ApiError::new(
@@ -306,6 +312,34 @@ fn context(state: &AppState, site: &Site, dest: &Destination) -> Value {
         ctx.insert(key.clone(), json!(value));
     }
     Value::Object(ctx)
+}
+
+/// Browsers get an error page rather than the error's JSON.
+fn wants_html(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"))
+}
+
+fn error_page(path: &str, done: &Done) -> HttpResponse {
+    let error = done.error.as_ref();
+    let field = |name: &str| error.and_then(|e| e.get(name)).and_then(|v| v.as_str()).unwrap_or("");
+    let escape = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let html = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Runtime Error</title><style>\
+         body{{font-family:system-ui,sans-serif;margin:3rem auto;max-width:60rem;padding:0 1rem;color:#1f2330}}\
+         h1{{color:#f22f46}}pre{{background:#f4f4f6;padding:1rem;overflow:auto}}</style></head><body>\
+         <h1>Runtime Error</h1><p>The function <code>{}</code> failed: <strong>{}: {}</strong></p><pre>{}</pre>\
+         </body></html>",
+        escape(path),
+        escape(field("name")),
+        escape(field("message")),
+        escape(field("stack"))
+    );
+    HttpResponse::InternalServerError()
+        .content_type("text/html; charset=utf-8")
+        .body(html)
 }
 
 /// The function's response as HTTP; headers a client could not accept are dropped.

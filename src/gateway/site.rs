@@ -19,6 +19,8 @@ pub struct Site {
     pub variables: Vec<(String, String)>,
     pub dir: PathBuf,
     pub pool: Arc<Pool>,
+    /// The live project's file generation (0 for builds).
+    pub generation: u64,
     functions: HashMap<String, Route>,
     assets: HashMap<String, Route>,
 }
@@ -55,8 +57,12 @@ impl Site {
     }
 }
 
+fn by_path(routes: Vec<Route>) -> HashMap<String, Route> {
+    routes.into_iter().map(|r| (r.path.clone(), r)).collect()
+}
+
 /// Loads the site of `domain_name`: `None` when no environment has that domain or it has no
-/// build deployed.
+/// build deployed. The live project's environment serves the project's files in place.
 pub async fn load(state: &AppState, domain_name: &str) -> Result<Option<Site>, ApiError> {
     let domain = domain_name.to_string();
     let found = state
@@ -78,6 +84,22 @@ pub async fn load(state: &AppState, domain_name: &str) -> Result<Option<Site>, A
     let Some((env, service, build, deployment_sid, vars)) = found else {
         return Ok(None);
     };
+    let live = state.live.as_ref().map(|l| (l, l.snapshot()));
+    if let Some((live, snapshot)) = live.filter(|(_, s)| s.recorded.environment_sid == env.sid) {
+        return Ok(Some(Site {
+            service_sid: service.sid,
+            environment_sid: env.sid,
+            build_sid: snapshot.recorded.build_sid.clone(),
+            deployment_sid: snapshot.recorded.deployment_sid.clone(),
+            include_credentials: service.include_credentials,
+            variables: vars,
+            dir: live.dir.clone(),
+            pool: live.pool(),
+            generation: snapshot.generation,
+            functions: by_path(snapshot.manifest.functions.clone()),
+            assets: by_path(snapshot.manifest.assets.clone()),
+        }));
+    }
     let dir = crate::build::materialized(state, &build).await.map_err(|e| {
         log::error!("cannot prepare build {}: {e}", build.sid);
         ApiError::internal()
@@ -86,7 +108,6 @@ pub async fn load(state: &AppState, domain_name: &str) -> Result<Option<Site>, A
         log::error!("cannot read the manifest of build {}: {e}", build.sid);
         ApiError::internal()
     })?;
-    let by_path = |routes: Vec<Route>| routes.into_iter().map(|r| (r.path.clone(), r)).collect();
     Ok(Some(Site {
         service_sid: service.sid,
         environment_sid: env.sid,
@@ -95,6 +116,7 @@ pub async fn load(state: &AppState, domain_name: &str) -> Result<Option<Site>, A
         deployment_sid,
         include_credentials: service.include_credentials,
         variables: vars,
+        generation: 0,
         dir,
         functions: by_path(manifest.functions),
         assets: by_path(manifest.assets),

@@ -1,7 +1,7 @@
 // The worker harness: one long-lived Node.js process serving invocations of one build's
 // functions, one at a time, over newline-delimited JSON frames.
 //
-//   stdin  (twirl → worker): {"t":"invoke","id","path","file","context","event","tag"}
+//   stdin  (twirl → worker): {"t":"invoke","id","path","file","generation","context","event","tag"}
 //   stdout (worker → twirl): {"t":"ready"} | {"t":"log","tag","level","msg"} |
 //                            {"t":"done","id","status","headers":[[k,v]…],"body","b64"}
 //
@@ -16,8 +16,10 @@ const readline = require('readline');
 const { AsyncLocalStorage } = require('async_hooks');
 const { createRequire } = require('module');
 
+// argv: the directory the manifest's files are relative to, and the manifest (by default in it).
 const buildDir = path.resolve(process.argv[2] || '.');
-const manifest = JSON.parse(fs.readFileSync(path.join(buildDir, 'manifest.json'), 'utf8'));
+const manifestPath = process.argv[3] || path.join(buildDir, 'manifest.json');
+const readManifest = () => JSON.parse(fs.readFileSync(manifestPath, 'utf8'));
 const requireFromBuild = createRequire(path.join(buildDir, 'package.json'));
 const invocation = new AsyncLocalStorage();
 const MAX_LOG_MESSAGE = 16 * 1024;
@@ -125,12 +127,35 @@ function makeTwilioClient(context, options = {}) {
   return twilioModule(context.ACCOUNT_SID, context.AUTH_TOKEN, { lazyLoading: true, ...options });
 }
 
-const functionsByName = {};
-for (const f of manifest.functions) functionsByName[f.path.replace(/^\//, '')] = { path: path.join(buildDir, f.file) };
-const privateAssets = {};
-for (const a of manifest.assets.filter((x) => x.visibility === 'private')) {
-  const file = path.join(buildDir, a.file);
-  privateAssets[a.path] = { path: file, open: () => fs.readFileSync(file, 'utf8') };
+let functionsByName = {};
+let privateAssets = {};
+
+function loadManifest() {
+  const manifest = readManifest();
+  functionsByName = {};
+  for (const f of manifest.functions) functionsByName[f.path.replace(/^\//, '')] = { path: path.join(buildDir, f.file) };
+  privateAssets = {};
+  for (const a of manifest.assets.filter((x) => x.visibility === 'private')) {
+    const file = path.join(buildDir, a.file);
+    privateAssets[a.path] = { path: file, open: () => fs.readFileSync(file, 'utf8') };
+  }
+}
+loadManifest();
+
+// The live project changes under a running worker: each invocation carries the generation of
+// the files it expects. On a newer one, the routes are re-read and the project's own modules
+// (not its node_modules) are dropped from the require cache, so edits apply without a restart.
+let generation = 0;
+const ownModules = path.join(buildDir, path.sep);
+const dependencies = path.join(buildDir, 'node_modules', path.sep);
+
+function catchUp(wanted) {
+  if (!wanted || wanted <= generation) return;
+  generation = wanted;
+  loadManifest();
+  for (const key of Object.keys(require.cache)) {
+    if (key.startsWith(ownModules) && !key.startsWith(dependencies)) delete require.cache[key];
+  }
 }
 
 global.Runtime = {
@@ -193,8 +218,8 @@ function toHttp(payload) {
 function errorHttp(err) {
   if (err instanceof Error) {
     log('error', [err.stack || String(err)]);
-    const body = JSON.stringify({ message: err.message, name: err.name, stack: err.stack });
-    return { status: 500, headers: [['Content-Type', 'application/json']], body, b64: false };
+    const error = { message: err.message, name: err.name, stack: err.stack };
+    return { status: 500, headers: [['Content-Type', 'application/json']], body: JSON.stringify(error), b64: false, error };
   }
   log('error', [typeof err === 'string' ? err : util.inspect(err)]);
   if (typeof err === 'string') {
@@ -216,6 +241,7 @@ function finish(id, response) {
 function invoke(frame) {
   const { id, file, tag } = frame;
   current = { id };
+  catchUp(frame.generation);
   const context = {
     ...frame.context,
     getTwilioClient: (options) => makeTwilioClient(frame.context, options),

@@ -34,6 +34,8 @@ const IDLE_FOR: Duration = Duration::from_secs(60);
 pub struct Invocation<'a> {
     pub path: &'a str,
     pub file: &'a str,
+    /// The live project's file generation (0 for builds).
+    pub generation: u64,
     pub context: Value,
     pub event: Value,
     pub tag: LogTag,
@@ -46,8 +48,6 @@ pub struct RuntimeConfig {
     pub harness: PathBuf,
     /// Concurrent executions per account; beyond it callers get 429.
     pub max_concurrency: usize,
-    /// `None` suspends the execution limit (a debugger is attached).
-    pub limit: Option<Duration>,
 }
 
 /// A cheap-clone handle on the runtime.
@@ -60,7 +60,20 @@ struct Inner {
     config: RuntimeConfig,
     logs: LogSink,
     permits: Arc<Semaphore>,
+    /// Pools of deployed builds, by build SID.
     pools: Mutex<HashMap<String, Arc<Pool>>>,
+}
+
+/// How the live project's workers run.
+#[derive(Debug, Clone)]
+pub struct LiveOptions {
+    /// The project directory (its files and its own `node_modules`).
+    pub dir: PathBuf,
+    pub manifest: PathBuf,
+    /// Node's inspector address; with it, one worker and no execution limit.
+    pub inspect: Option<String>,
+    /// Where modules the project has not installed come from.
+    pub node_path: Option<PathBuf>,
 }
 
 impl Runtime {
@@ -76,6 +89,48 @@ impl Runtime {
         }
     }
 
+    /// The Node.js binary workers run on.
+    pub fn node(&self) -> &Path {
+        &self.inner.config.node
+    }
+
+    fn spec(&self, build_dir: &Path) -> WorkerSpec {
+        WorkerSpec {
+            node: self.inner.config.node.clone(),
+            harness: self.inner.config.harness.clone(),
+            build_dir: build_dir.to_path_buf(),
+            manifest: None,
+            memory_mb: WORKER_MEMORY_MB,
+            inspect: None,
+            node_path: None,
+        }
+    }
+
+    /// A new pool for the live project, with one worker warming up. Not tracked here: the live
+    /// project owns it and replaces it when the project's dependencies change.
+    pub fn live_pool(&self, options: &LiveOptions) -> Arc<Pool> {
+        let debugging = options.inspect.is_some();
+        let spec = WorkerSpec {
+            manifest: Some(options.manifest.clone()),
+            inspect: options.inspect.clone(),
+            node_path: options.node_path.clone(),
+            ..self.spec(&options.dir)
+        };
+        let max = if debugging {
+            1
+        } else {
+            self.inner.config.max_concurrency
+        };
+        let pool = Pool::new(
+            spec,
+            self.inner.logs.clone(),
+            max,
+            (!debugging).then_some(EXECUTION_LIMIT),
+        );
+        pool.warm();
+        pool
+    }
+
     fn pools(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Pool>>> {
         self.inner.pools.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -86,13 +141,13 @@ impl Runtime {
         if let Some(pool) = pools.get(build_sid) {
             return pool.clone();
         }
-        let spec = WorkerSpec {
-            node: self.inner.config.node.clone(),
-            harness: self.inner.config.harness.clone(),
-            build_dir: build_dir.to_path_buf(),
-            memory_mb: WORKER_MEMORY_MB,
-        };
-        let pool = Pool::new(spec, self.inner.logs.clone(), self.inner.config.max_concurrency);
+        let spec = self.spec(build_dir);
+        let pool = Pool::new(
+            spec,
+            self.inner.logs.clone(),
+            self.inner.config.max_concurrency,
+            Some(EXECUTION_LIMIT),
+        );
         pool.warm();
         pools.insert(build_sid.to_string(), pool.clone());
         pool
@@ -116,11 +171,12 @@ impl Runtime {
             id,
             path: request.path,
             file: request.file,
+            generation: request.generation,
             context: &request.context,
             event: &request.event,
             tag: &request.tag,
         };
-        match worker.invoke(frame, self.inner.config.limit).await {
+        match worker.invoke(frame, pool.limit).await {
             Ok(done) if done.fatal => {
                 pool.discard(worker);
                 Ok(done)

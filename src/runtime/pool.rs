@@ -15,6 +15,8 @@ pub struct Pool {
     spec: WorkerSpec,
     logs: LogSink,
     max: usize,
+    /// The execution limit of an invocation; `None` while a debugger may be paused in one.
+    pub limit: Option<Duration>,
     state: Mutex<PoolState>,
 }
 
@@ -27,11 +29,12 @@ struct PoolState {
 }
 
 impl Pool {
-    pub fn new(spec: WorkerSpec, logs: LogSink, max: usize) -> Arc<Pool> {
+    pub fn new(spec: WorkerSpec, logs: LogSink, max: usize, limit: Option<Duration>) -> Arc<Pool> {
         Arc::new(Pool {
             spec,
             logs,
             max: max.max(1),
+            limit,
             state: Mutex::new(PoolState::default()),
         })
     }

@@ -24,6 +24,8 @@ pub enum ToWorker<'a> {
         path: &'a str,
         /// The module file, relative to the build directory.
         file: &'a str,
+        /// The live project's file generation this invocation expects (0 for builds).
+        generation: u64,
         context: &'a Value,
         event: &'a Value,
         tag: &'a LogTag,
@@ -59,6 +61,10 @@ pub struct Done {
     /// The worker crashed and is exiting: it must not serve again.
     #[serde(default)]
     pub fatal: bool,
+    /// For a failed invocation, the error (`message`, `name`, `stack`), so browsers can be
+    /// shown an error page.
+    #[serde(default)]
+    pub error: Option<Value>,
 }
 
 #[cfg(test)]
@@ -98,6 +104,7 @@ mod tests {
             id: 1,
             path: "/a",
             file: "functions/a.js",
+            generation: 0,
             context: &v,
             event: &v,
             tag: &tag,

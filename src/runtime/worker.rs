@@ -21,8 +21,14 @@ pub struct WorkerSpec {
     pub node: PathBuf,
     pub harness: PathBuf,
     pub build_dir: PathBuf,
+    /// The manifest, when it is not `manifest.json` in `build_dir` (the live project's).
+    pub manifest: Option<PathBuf>,
     /// V8 old-space cap, so a memory bomb ends the worker rather than the machine.
     pub memory_mb: u32,
+    /// `host:port` for Node's inspector, so a debugger can attach.
+    pub inspect: Option<String>,
+    /// `NODE_PATH`: where modules not installed beside the code are found.
+    pub node_path: Option<PathBuf>,
 }
 
 /// Why an invocation produced no response from the function.
@@ -53,16 +59,23 @@ pub struct Worker {
 impl Worker {
     /// Starts a worker and waits until its harness is ready.
     pub async fn spawn(spec: &WorkerSpec, logs: LogSink) -> Result<Worker, InvokeError> {
-        let mut child = Command::new(&spec.node)
-            .arg(format!("--max-old-space-size={}", spec.memory_mb))
+        let mut command = Command::new(&spec.node);
+        command.arg(format!("--max-old-space-size={}", spec.memory_mb));
+        if let Some(address) = &spec.inspect {
+            command.arg(format!("--inspect={address}"));
+        }
+        command
             .arg(&spec.harness)
             .arg(&spec.build_dir)
+            .args(spec.manifest.iter());
+        let mut child = command
             .current_dir(&spec.build_dir)
             // A scrubbed environment: twirl's own secrets and settings never reach user code.
             .env_clear()
             .env("PATH", "/usr/local/bin:/usr/bin:/bin")
             .env("HOME", std::env::temp_dir())
             .env("NODE_ENV", "production")
+            .envs(spec.node_path.iter().map(|p| ("NODE_PATH", p)))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

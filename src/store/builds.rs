@@ -84,6 +84,9 @@ pub struct NewBuild {
     pub versions: Vec<Version>,
     pub dependencies: String,
     pub runtime: String,
+    /// Recorded by the live project rather than asked for through the API (then it is not
+    /// rate-limited).
+    pub live: bool,
 }
 
 const COLUMNS: &str = "sid, service_sid, status, dependencies, runtime, failure_reason, date_created, date_updated";
@@ -176,19 +179,26 @@ fn check_versions(versions: &[Version]) -> Result<(), StoreError> {
 pub fn create(conn: &Connection, new: &NewBuild, now: i64) -> Result<Build, StoreError> {
     check_versions(&new.versions)?;
     let recent: i64 = conn.query_row(
-        "SELECT count(*) FROM builds WHERE date_created > ?1",
+        "SELECT count(*) FROM builds WHERE date_created > ?1 AND origin = 'api'",
         [now - 3600],
         |r| r.get(0),
     )?;
-    if recent >= MAX_BUILDS_PER_HOUR {
+    if !new.live && recent >= MAX_BUILDS_PER_HOUR {
         return Err(StoreError::Invalid(format!(
             "Builds are limited to less than or equal to {MAX_BUILDS_PER_HOUR} per hour"
         )));
     }
     let sid = sid::generate(sid::prefix::BUILD);
     conn.execute(
-        &format!("INSERT INTO builds ({COLUMNS}) VALUES (?1, ?2, 'building', ?3, ?4, NULL, ?5, ?5)"),
-        (&sid, &new.service_sid, &new.dependencies, &new.runtime, now),
+        &format!("INSERT INTO builds ({COLUMNS}, origin) VALUES (?1, ?2, 'building', ?3, ?4, NULL, ?5, ?5, ?6)"),
+        (
+            &sid,
+            &new.service_sid,
+            &new.dependencies,
+            &new.runtime,
+            now,
+            if new.live { "live" } else { "api" },
+        ),
     )?;
     let mut insert = conn.prepare(
         "INSERT INTO build_versions

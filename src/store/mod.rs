@@ -30,7 +30,10 @@ pub struct Store {
 }
 
 /// Ordered migrations; only ever append.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_init.sql"),
+    include_str!("migrations/0002_build_origin.sql"),
+];
 
 impl Store {
     /// Opens (creating if needed) the database at `path` and migrates it to the latest schema.

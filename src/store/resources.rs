@@ -99,6 +99,26 @@ pub fn get(conn: &Connection, kind: Kind, service_sid: &str, sid: &str) -> Resul
     )
 }
 
+/// The first resource of `kind` named `friendly_name` (clients name them by path).
+pub fn find_by_name(
+    conn: &Connection,
+    kind: Kind,
+    service_sid: &str,
+    friendly_name: &str,
+) -> Result<Option<Resource>, StoreError> {
+    use rusqlite::OptionalExtension;
+    Ok(conn
+        .query_row(
+            &format!(
+                "SELECT {COLUMNS} FROM resources WHERE service_sid = ?1 AND kind = ?2 AND friendly_name = ?3
+                 ORDER BY seq LIMIT 1"
+            ),
+            (service_sid, kind.as_str(), friendly_name),
+            from_row,
+        )
+        .optional()?)
+}
+
 pub fn list(conn: &Connection, kind: Kind, service_sid: &str, window: Window) -> Result<Page<Resource>, StoreError> {
     let mut stmt = conn.prepare(&format!(
         "SELECT {COLUMNS} FROM resources WHERE service_sid = ?1 AND kind = ?2 ORDER BY seq LIMIT ?3 OFFSET ?4"

@@ -98,6 +98,38 @@ pub fn all(conn: &Connection, environment_sid: &str) -> Result<Vec<(String, Stri
     Ok(rows)
 }
 
+/// Makes the environment's variables exactly `pairs`: adds, changes and deletes as needed.
+pub fn replace_all(
+    conn: &Connection,
+    service_sid: &str,
+    environment_sid: &str,
+    pairs: &[(String, String)],
+    now: i64,
+) -> Result<(), StoreError> {
+    let current = all(conn, environment_sid)?;
+    for (key, _) in current.iter().filter(|(k, _)| !pairs.iter().any(|(p, _)| p == k)) {
+        conn.execute(
+            "DELETE FROM variables WHERE environment_sid = ?1 AND key = ?2",
+            (environment_sid, key),
+        )?;
+    }
+    for (key, value) in pairs {
+        match current.iter().find(|(k, _)| k == key) {
+            Some((_, old)) if old == value => {}
+            Some(_) => {
+                conn.execute(
+                    "UPDATE variables SET value = ?3, date_updated = ?4 WHERE environment_sid = ?1 AND key = ?2",
+                    (environment_sid, key, value, now),
+                )?;
+            }
+            None => {
+                create(conn, service_sid, environment_sid, key, value, now)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 #[allow(clippy::too_many_arguments)]
 pub fn update(
     conn: &Connection,

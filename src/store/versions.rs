@@ -110,6 +110,26 @@ pub fn in_service(conn: &Connection, kind: Kind, service_sid: &str, sid: &str) -
         .optional()?)
 }
 
+/// The newest version of a resource if it has exactly this path, visibility and content, so an
+/// unchanged file is not stored again.
+pub fn latest_if_same(
+    conn: &Connection,
+    resource_sid: &str,
+    path: &str,
+    visibility: &str,
+    blob_hash: &str,
+) -> Result<Option<Version>, StoreError> {
+    use rusqlite::OptionalExtension;
+    let latest = conn
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM versions WHERE resource_sid = ?1 ORDER BY seq DESC LIMIT 1"),
+            [resource_sid],
+            from_row,
+        )
+        .optional()?;
+    Ok(latest.filter(|v| v.path == path && v.visibility == visibility && v.blob_hash == blob_hash))
+}
+
 /// Versions of one resource in creation order.
 pub fn list(
     conn: &Connection,

@@ -1,0 +1,152 @@
+//! Recording the live project in the store: every sync becomes an ordinary build of the live
+//! service, deployed to its live environment, with the `.env` variables as that environment's
+//! variables — so the API and console show it like any deployment, and it can be promoted.
+
+use crate::build::{Dependency, DEFAULT_RUNTIME};
+use crate::error::StoreError;
+use crate::project::Project;
+use crate::store::builds::{self, NewBuild};
+use crate::store::resources::{self, Kind};
+use crate::store::versions::{self, NewVersion};
+use crate::store::{blobs, deployments, environments, services, variables};
+use rusqlite::Connection;
+
+/// The unique name, environment and suffix the live project uses.
+pub const ENVIRONMENT: &str = "live-environment";
+pub const SUFFIX: &str = "live";
+
+/// Where a project's live build went.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub service_sid: String,
+    pub environment_sid: String,
+    pub domain_name: String,
+    pub build_sid: String,
+    pub deployment_sid: String,
+}
+
+/// A unique name a service can have (letters, digits, dashes; at most 50) from a package name.
+pub fn unique_name(package_name: &str) -> String {
+    let base = package_name.rsplit('/').next().unwrap_or(package_name);
+    let mut name: String = base
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    name.truncate(50);
+    let name = name.trim_matches('-').to_string();
+    if name.is_empty() {
+        "project".into()
+    } else {
+        name
+    }
+}
+
+/// The live service and environment, created on first use.
+fn service_and_environment(
+    conn: &Connection,
+    project: &Project,
+    now: i64,
+) -> Result<(services::Service, environments::Environment), StoreError> {
+    let name = unique_name(&project.name);
+    let service = match services::get(conn, &name) {
+        Ok(service) => service,
+        Err(StoreError::NotFound(_)) => services::create(
+            conn,
+            &services::NewService {
+                unique_name: name,
+                friendly_name: project.name.clone(),
+                include_credentials: true,
+                ui_editable: false,
+            },
+            now,
+        )?,
+        Err(e) => return Err(e),
+    };
+    let existing = environments::list(conn, &service.sid, crate::store::Window { offset: 0, limit: 1000 })?
+        .items
+        .into_iter()
+        .find(|e| e.unique_name == ENVIRONMENT);
+    let environment = match existing {
+        Some(env) => env,
+        None => environments::create(conn, &service.sid, &service.domain_base, ENVIRONMENT, Some(SUFFIX), now)?,
+    };
+    Ok((service, environment))
+}
+
+/// Records `project` (whose file contents are `contents`, in the order of `project.files`) as a
+/// new completed build and deploys it to the live environment.
+pub fn record(conn: &Connection, project: &Project, contents: &[Vec<u8>], now: i64) -> Result<Recorded, StoreError> {
+    let (service, environment) = service_and_environment(conn, project, now)?;
+    let mut versions_in_build = Vec::with_capacity(project.files.len());
+    for (file, content) in project.files.iter().zip(contents) {
+        let resource = match resources::find_by_name(conn, file.kind, &service.sid, &file.path)? {
+            Some(r) => r,
+            None => resources::create(conn, file.kind, &service.sid, &file.path, now)?,
+        };
+        let hash = blobs::hash(content);
+        let version = match versions::latest_if_same(conn, &resource.sid, &file.path, file.visibility, &hash)? {
+            Some(v) => v,
+            None => versions::create(
+                conn,
+                &NewVersion {
+                    kind: file.kind,
+                    service_sid: service.sid.clone(),
+                    resource_sid: resource.sid.clone(),
+                    path: file.path.clone(),
+                    visibility: file.visibility.to_string(),
+                    content_type: content_type(file.kind, &file.path),
+                    content: content.clone(),
+                },
+                now,
+            )?,
+        };
+        versions_in_build.push(version);
+    }
+    let dependencies = Dependency::with_defaults(project.dependencies.clone());
+    let build = builds::create(
+        conn,
+        &NewBuild {
+            service_sid: service.sid.clone(),
+            versions: versions_in_build,
+            dependencies: Dependency::to_json(&dependencies),
+            runtime: DEFAULT_RUNTIME.to_string(),
+            live: true,
+        },
+        now,
+    )?;
+    builds::finish(conn, &build.sid, Ok(()), now)?;
+    let deployment = deployments::create(conn, &service.sid, &environment.sid, Some(&build.sid), now)?;
+    variables::replace_all(conn, &service.sid, &environment.sid, &project.variables, now)?;
+    Ok(Recorded {
+        service_sid: service.sid,
+        environment_sid: environment.sid,
+        domain_name: environment.domain_name,
+        build_sid: build.sid,
+        deployment_sid: deployment.sid,
+    })
+}
+
+fn content_type(kind: Kind, path: &str) -> String {
+    match kind {
+        Kind::Function => "application/javascript".into(),
+        Kind::Asset => mime_guess::from_path(path).first_or_octet_stream().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn package_names_become_unique_names() {
+        assert_eq!(unique_name("my-app"), "my-app");
+        assert_eq!(unique_name("@acme/Voice_Bot"), "voice-bot");
+        assert_eq!(unique_name("___"), "project");
+    }
+}
