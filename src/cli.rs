@@ -61,6 +61,10 @@ pub struct ServeArgs {
     #[arg(long, env = "TWIRL_CACHE")]
     pub cache: Option<PathBuf>,
 
+    /// Open the console in the browser once listening.
+    #[arg(long, env = "TWIRL_OPEN")]
+    pub open: bool,
+
     /// Do not reload the project when its files change.
     #[arg(long, env = "TWIRL_NO_WATCH")]
     pub no_watch: bool,

@@ -66,6 +66,8 @@ pub struct Config {
     /// Node's inspector address for the live project's worker.
     pub inspect: Option<String>,
     pub allow_unsigned: bool,
+    /// Open the console in the browser once listening.
+    pub open: bool,
 }
 
 /// How the live project's files are watched.
@@ -124,6 +126,7 @@ impl Config {
             },
             inspect: args.inspect.clone(),
             allow_unsigned: args.allow_unsigned,
+            open: args.open,
         })
     }
 }

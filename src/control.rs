@@ -21,6 +21,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/clock", web::get().to(clock))
             .route("/clock", web::post().to(advance_clock))
             .route("/builds/{sid}", web::get().to(build_detail))
+            .configure(crate::console::configure)
             .default_service(web::to(|req: actix_web::HttpRequest| async move {
                 ApiError::not_found(req.path())
             })),

@@ -5,6 +5,7 @@ use crate::build::deps::DepsCache;
 use crate::build::materialize;
 use crate::config::{Config, CredentialSource, Watch};
 use crate::error::StartupError;
+use crate::events::Events;
 use crate::live::Live;
 use crate::runtime::{LogSink, Runtime, RuntimeConfig, HARNESS};
 use crate::state::{AppState, Paths};
@@ -39,6 +40,12 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
     let state = start_live_project(state, &config, &url).await?;
     build::resume_unfinished(&state).await?;
     tokio::spawn(housekeeping(state.clone()));
+    if config.open {
+        // Never fatal: a machine without a browser still serves.
+        if let Err(e) = open::that_detached(format!("{url}/_twirl/")) {
+            log::warn!("cannot open the console in a browser: {e}");
+        }
+    }
 
     let data = web::Data::new(state.clone());
     let server = HttpServer::new(move || {
@@ -76,7 +83,8 @@ async fn prepare(config: &Config) -> Result<AppState, StartupError> {
     let harness = data.join("harness.js");
     std::fs::write(&harness, HARNESS).map_err(data_error)?;
     let node_version = node_version(&config.node).await;
-    let logs = LogSink::start(store.clone(), clock.clone());
+    let events = Events::default();
+    let logs = LogSink::start(store.clone(), clock.clone(), events.clone());
     let runtime = Runtime::new(
         RuntimeConfig {
             node: config.node.clone(),
@@ -106,6 +114,7 @@ async fn prepare(config: &Config) -> Result<AppState, StartupError> {
         paths: Arc::new(paths),
         live: None,
         allow_unsigned: config.allow_unsigned,
+        events,
     })
 }
 
@@ -189,6 +198,7 @@ fn print_banner(url: &str, config: &Config) {
     }
     let _ = writeln!(out, "  API          {url}/v1");
     let _ = writeln!(out, "  Domains      {url}/{{domain_name}}/…");
+    let _ = writeln!(out, "  Console      {url}/_twirl/");
     let _ = writeln!(out, "  Data         {}", config.data_dir.path().display());
     let _ = out.flush();
 }

@@ -4,6 +4,7 @@
 use crate::build::deps::DepsCache;
 use crate::clock::Clock;
 use crate::config::Credentials;
+use crate::events::Events;
 use crate::gateway::Gateway;
 use crate::live::Live;
 use crate::runtime::Runtime;
@@ -25,6 +26,8 @@ pub struct AppState {
     pub live: Option<Arc<Live>>,
     /// Protected functions and assets are served without a signature check (local testing by hand).
     pub allow_unsigned: bool,
+    /// Live events for the console.
+    pub events: Events,
 }
 
 /// Where builds and dependency sets live on disk.

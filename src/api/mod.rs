@@ -112,7 +112,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// After any successful write, the gateway forgets what it loaded, so the next request to a
-/// domain sees the new deployment, variables or service settings.
+/// domain sees the new deployment, variables or service settings; the console is told too.
 async fn invalidate_sites(
     req: actix_web::dev::ServiceRequest,
     next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
@@ -122,6 +122,7 @@ async fn invalidate_sites(
     let response = next.call(req).await?;
     if let (true, Some(state)) = (writes && response.status().is_success(), state) {
         state.gateway.invalidate();
+        state.events.send(crate::events::Event::Changed);
     }
     Ok(response)
 }

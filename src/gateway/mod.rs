@@ -8,6 +8,7 @@ pub mod signature;
 mod site;
 
 use crate::error::{ApiError, ErrorKind};
+use crate::events::Event;
 use crate::runtime::{Done, Invocation, InvokeError, LogTag};
 use crate::sid;
 use crate::state::AppState;
@@ -151,14 +152,16 @@ pub async fn handle(req: HttpRequest, payload: web::Payload, state: web::Data<Ap
         Err(e) => Err(e),
     }
     .unwrap_or_else(|e| e.error_response());
-    log::info!(
-        target: "twirl::requests",
-        "{} {} {} {:.1}ms",
-        req.method(),
-        req.uri(),
-        response.status().as_u16(),
-        started.elapsed().as_secs_f64() * 1000.0
-    );
+    let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    log::info!(target: "twirl::requests", "{} {} {} {duration_ms:.1}ms", req.method(), req.uri(), response.status().as_u16());
+    state.events.send(Event::Request {
+        method: req.method().to_string(),
+        path: req.uri().to_string(),
+        domain: destination(&req, &state).map(|d| d.domain).unwrap_or_default(),
+        status: response.status().as_u16(),
+        duration_ms,
+        date: crate::clock::format_timestamp(state.clock.now()),
+    });
     response
 }
 

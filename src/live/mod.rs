@@ -88,7 +88,7 @@ impl Live {
             checked: Mutex::new(HashMap::new()),
             syncing: tokio::sync::Mutex::new(()),
         });
-        live.report_problems(&[]);
+        live.report_problems(&state.events, &[]);
         live.clone().check_syntax(state.clone(), project);
         live.clone().provide_missing_modules(state.clone());
         Ok(live)
@@ -128,7 +128,8 @@ impl Live {
             Err(e) => log::error!(target: "twirl::live", "cannot reload the project: {e}"),
         }
         let previous = std::mem::replace(&mut *lock_mut(&self.problems), project.problems.clone());
-        self.report_problems(&previous);
+        self.report_problems(&state.events, &previous);
+        state.events.send(crate::events::Event::Changed);
         self.clone().check_syntax(state.clone(), project);
     }
 
@@ -207,13 +208,17 @@ impl Live {
                 problems.extend(errors);
                 previous
             };
-            self.report_problems(&previous);
+            self.report_problems(&state.events, &previous);
         });
     }
 
-    /// Prints problems that are new since `previous`, and says so when all are fixed.
-    fn report_problems(&self, previous: &[String]) {
+    /// Prints problems that are new since `previous`, says so when all are fixed, and tells the
+    /// console.
+    fn report_problems(&self, events: &crate::events::Events, previous: &[String]) {
         let now = self.problems();
+        if now != previous {
+            events.send(crate::events::Event::Problems { problems: now.clone() });
+        }
         for problem in now.iter().filter(|p| !previous.contains(p)) {
             log::error!(target: "twirl::live", "{problem}");
         }

@@ -4,6 +4,7 @@
 
 use super::protocol::LogTag;
 use crate::clock::Clock;
+use crate::events::{Event, Events};
 use crate::store::logs::{self, Log};
 use crate::store::Store;
 use tokio::sync::mpsc;
@@ -31,9 +32,9 @@ pub struct LogSink {
 
 impl LogSink {
     /// Starts the writer task.
-    pub fn start(store: Store, clock: Clock) -> LogSink {
+    pub fn start(store: Store, clock: Clock, events: Events) -> LogSink {
         let (tx, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(write_batches(rx, store, clock));
+        tokio::spawn(write_batches(rx, store, clock, events));
         LogSink { tx }
     }
 
@@ -54,7 +55,7 @@ fn level(name: &str) -> &'static str {
     }
 }
 
-async fn write_batches(mut rx: mpsc::Receiver<LogLine>, store: Store, clock: Clock) {
+async fn write_batches(mut rx: mpsc::Receiver<LogLine>, store: Store, clock: Clock, events: Events) {
     let mut batch = Vec::with_capacity(BATCH);
     while rx.recv_many(&mut batch, BATCH).await > 0 {
         let now = clock.now();
@@ -82,22 +83,37 @@ async fn write_batches(mut rx: mpsc::Receiver<LogLine>, store: Store, clock: Clo
         }
         let result = store
             .transaction(move |tx| {
+                let mut stored = Vec::with_capacity(rows.len());
                 for row in rows {
                     // A log of an environment deleted meanwhile has nowhere to go.
                     match logs::insert(tx, row) {
                         Err(crate::error::StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)))
                             if e.code == rusqlite::ErrorCode::ConstraintViolation => {}
-                        other => {
-                            other?;
-                        }
+                        other => stored.push(other?),
                     }
                 }
-                Ok(())
+                Ok(stored)
             })
             .await;
-        if let Err(e) = result {
-            log::error!("cannot store function logs: {e}");
+        match result {
+            Ok(stored) => stored.into_iter().for_each(|log| events.send(log_event(log))),
+            Err(e) => log::error!("cannot store function logs: {e}"),
         }
+    }
+}
+
+fn log_event(l: Log) -> Event {
+    Event::Log {
+        sid: l.sid,
+        service_sid: l.service_sid,
+        environment_sid: l.environment_sid,
+        build_sid: l.build_sid,
+        deployment_sid: l.deployment_sid,
+        function_sid: l.function_sid,
+        request_sid: l.request_sid,
+        level: l.level,
+        message: l.message,
+        date_created: crate::clock::format_timestamp(l.date_created),
     }
 }
 

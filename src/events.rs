@@ -1,0 +1,64 @@
+//! Live events for the console: function log lines, request lines, live-project problems and
+//! "something changed" notices, fanned out to every open event stream.
+
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+/// Events a slow console may fall behind by before it misses some.
+const BACKLOG: usize = 1024;
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// A stored log line (its fields as the Log resource has them).
+    Log {
+        sid: String,
+        service_sid: String,
+        environment_sid: String,
+        build_sid: String,
+        deployment_sid: String,
+        function_sid: String,
+        request_sid: String,
+        level: String,
+        message: String,
+        date_created: String,
+    },
+    /// A request served at an environment's domain or the live project.
+    Request {
+        method: String,
+        path: String,
+        domain: String,
+        status: u16,
+        duration_ms: f64,
+        date: String,
+    },
+    /// The live project's current problems (empty when all are fixed).
+    Problems { problems: Vec<String> },
+    /// Stored state changed (an API write, a live reload): lists may be stale.
+    Changed,
+}
+
+/// A cheap-clone handle on the fan-out.
+#[derive(Clone)]
+pub struct Events {
+    tx: broadcast::Sender<Event>,
+}
+
+impl Default for Events {
+    fn default() -> Self {
+        Events {
+            tx: broadcast::channel(BACKLOG).0,
+        }
+    }
+}
+
+impl Events {
+    /// Sends to whoever listens; with nobody listening the event is simply dropped.
+    pub fn send(&self, event: Event) {
+        let _ = self.tx.send(event);
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.tx.subscribe()
+    }
+}

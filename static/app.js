@@ -1,0 +1,2 @@
+// The console application.
+document.getElementById("app").textContent = "twirl console";
