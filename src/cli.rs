@@ -16,6 +16,45 @@ pub struct Cli {
 pub enum Command {
     /// Serve the Serverless API, the environments' domains and the project in DIR.
     Serve(ServeArgs),
+    /// Start twirl with throwaway state on a free port, run a command against it, stop, and exit
+    /// with the command's status.
+    Exec(ExecArgs),
+    /// Reset a running twirl to the fixtures it was started with.
+    Reset(ControlArgs),
+    /// Print a running twirl's whole state as a fixture.
+    Export(ControlArgs),
+    /// Show a running twirl's clock, or move it forward (e.g. `--advance 7d`).
+    Clock(ClockArgs),
+    /// Check that a twirl is up.
+    Health(ControlArgs),
+}
+
+/// Options of `twirl exec`.
+#[derive(Debug, Clone, Args)]
+pub struct ExecArgs {
+    #[command(flatten)]
+    pub serve: ServeArgs,
+    /// The command to run, after `--`.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
+
+/// How to reach a running twirl.
+#[derive(Debug, Clone, Args)]
+pub struct ControlArgs {
+    /// twirl's address.
+    #[arg(long, env = "TWIRL_URL", default_value = "http://127.0.0.1:3000")]
+    pub url: String,
+}
+
+/// Options of `twirl clock`.
+#[derive(Debug, Clone, Args)]
+pub struct ClockArgs {
+    #[command(flatten)]
+    pub control: ControlArgs,
+    /// How far to move the clock: seconds, or a number with s, m, h or d.
+    #[arg(long, value_name = "DURATION")]
+    pub advance: Option<String>,
 }
 
 /// Options of `twirl serve`.
@@ -25,9 +64,9 @@ pub struct ServeArgs {
     #[arg(default_value = ".", env = "TWIRL_DIR")]
     pub dir: PathBuf,
 
-    /// Port to listen on; 0 picks any free port.
-    #[arg(long, env = "TWIRL_PORT", default_value_t = 3000)]
-    pub port: u16,
+    /// Port to listen on; 0 picks any free port [default: 3000, or 0 for exec].
+    #[arg(long, env = "TWIRL_PORT")]
+    pub port: Option<u16>,
 
     /// Address to listen on.
     #[arg(long, env = "TWIRL_HOST", default_value = "127.0.0.1")]
@@ -48,6 +87,10 @@ pub struct ServeArgs {
     /// Auth token clients authenticate with.
     #[arg(long, env = "TWIRL_AUTH_TOKEN")]
     pub auth_token: Option<String>,
+
+    /// A fixture to load at start-up and on reset (repeatable).
+    #[arg(long = "fixture", env = "TWIRL_FIXTURES", value_delimiter = ',', value_name = "FILE")]
+    pub fixtures: Vec<PathBuf>,
 
     /// An API key accepted for the account, as SK…:SECRET (repeatable).
     #[arg(long = "api-key", env = "TWIRL_API_KEYS", value_delimiter = ',')]

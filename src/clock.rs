@@ -29,6 +29,11 @@ impl Clock {
         self.offset.load(Ordering::SeqCst)
     }
 
+    /// Sets how far the clock is ahead of wall time.
+    pub fn set_offset(&self, seconds: i64) {
+        self.offset.store(seconds, Ordering::SeqCst);
+    }
+
     /// Moves the clock forward (or back) by `seconds`; returns the new offset.
     pub fn advance(&self, seconds: i64) -> i64 {
         self.offset.fetch_add(seconds, Ordering::SeqCst) + seconds

@@ -4,6 +4,7 @@
 
 use crate::cli::ServeArgs;
 use crate::error::StartupError;
+use crate::fixtures::Source;
 use crate::sid;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -19,6 +20,7 @@ pub enum CredentialSource {
     Flags,
     Environment,
     DotEnv,
+    Fixture,
     LocalDefault,
 }
 
@@ -55,6 +57,8 @@ pub struct Config {
     pub host: String,
     pub port: u16,
     pub project_dir: PathBuf,
+    /// Fixtures loaded at start-up and on reset.
+    pub fixtures: Vec<Source>,
     pub data_dir: DataDir,
     pub credentials: Credentials,
     /// The Node.js binary; `npm` is looked up beside it, then on `PATH`.
@@ -68,6 +72,8 @@ pub struct Config {
     pub allow_unsigned: bool,
     /// Open the console in the browser once listening.
     pub open: bool,
+    /// Serve the directory's project (or the demo) at the root; `exec` does not.
+    pub live_project: bool,
 }
 
 /// How the live project's files are watched.
@@ -81,10 +87,31 @@ pub enum Watch {
 impl Config {
     /// Resolves `serve` arguments against the process environment and the project's `.env`.
     pub fn from_serve_args(args: &ServeArgs) -> Result<Config, StartupError> {
+        Self::resolve(args, 3000, args.ephemeral, true)
+    }
+
+    /// `exec` runs on a free port with throwaway state unless told otherwise, and serves only
+    /// what its fixtures declare.
+    pub fn from_exec_args(args: &ServeArgs) -> Result<Config, StartupError> {
+        Self::resolve(args, 0, args.data.is_none(), false)
+    }
+
+    fn resolve(
+        args: &ServeArgs,
+        default_port: u16,
+        ephemeral: bool,
+        live_project: bool,
+    ) -> Result<Config, StartupError> {
         let env: HashMap<String, String> = std::env::vars().collect();
         let dotenv = read_dotenv(&args.dir.join(".env"));
-        let credentials = resolve_credentials(args, &env, &dotenv)?;
-        let data_dir = if args.ephemeral {
+        let fixtures = args
+            .fixtures
+            .iter()
+            .map(|path| Source::read(path).map_err(|e| StartupError::Config(format!("fixture {}", e))))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut credentials = resolve_credentials(args, &env, &dotenv)?;
+        apply_fixture_credentials(&mut credentials, &fixtures)?;
+        let data_dir = if ephemeral {
             let dir = tempfile::Builder::new()
                 .prefix("twirl-")
                 .tempdir()
@@ -111,8 +138,9 @@ impl Config {
             .unwrap_or_else(|| "npm".into());
         Ok(Config {
             host: args.host.clone(),
-            port: args.port,
+            port: args.port.unwrap_or(default_port),
             project_dir: args.dir.clone(),
+            fixtures,
             data_dir,
             credentials,
             node,
@@ -127,8 +155,37 @@ impl Config {
             inspect: args.inspect.clone(),
             allow_unsigned: args.allow_unsigned,
             open: args.open,
+            live_project,
         })
     }
+}
+
+/// Fixtures may declare the account and API keys: they win over everything but the flags.
+fn apply_fixture_credentials(credentials: &mut Credentials, fixtures: &[Source]) -> Result<(), StartupError> {
+    for source in fixtures {
+        let fixture = crate::fixtures::parse(source).map_err(|e| StartupError::Config(format!("fixture: {e}")))?;
+        if let Some(c) = fixture.credentials {
+            if !sid::is_sid(&c.account_sid, sid::prefix::ACCOUNT) {
+                return Err(StartupError::Config(
+                    "fixture: credentials.account_sid: not an AC SID".into(),
+                ));
+            }
+            if credentials.source != CredentialSource::Flags {
+                credentials.account_sid = sid::normalize(&c.account_sid);
+                credentials.auth_token = c.auth_token;
+                credentials.source = CredentialSource::Fixture;
+            }
+        }
+        for (i, key) in fixture.api_keys.into_iter().enumerate() {
+            if !sid::is_sid(&key.sid, sid::prefix::API_KEY) || key.secret.is_empty() {
+                return Err(StartupError::Config(format!(
+                    "fixture: api_keys[{i}]: needs an SK SID and a secret"
+                )));
+            }
+            credentials.api_keys.push((key.sid, key.secret));
+        }
+    }
+    Ok(())
 }
 
 /// The first executable called `name` in `PATH`.
@@ -227,6 +284,7 @@ mod tests {
         argv.extend_from_slice(extra);
         match crate::cli::Cli::parse_from(argv).command {
             crate::cli::Command::Serve(a) => a,
+            other => panic!("not serve: {other:?}"),
         }
     }
 

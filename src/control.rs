@@ -1,9 +1,11 @@
-//! Control endpoints under `/_twirl/` for tests and tools: health, the clock, build details.
+//! Control endpoints under `/_twirl/` for tests and tools: health, the clock, build details,
+//! reset, export, fixture loading, and the console.
 //! Open on loopback; on any other address they need the account's Basic credentials.
 
 use crate::api::{self, wire::Params};
 use crate::clock::format_timestamp;
 use crate::error::ApiError;
+use crate::fixtures;
 use crate::state::AppState;
 use crate::store::{builds, meta};
 use actix_web::body::MessageBody;
@@ -21,6 +23,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/clock", web::get().to(clock))
             .route("/clock", web::post().to(advance_clock))
             .route("/builds/{sid}", web::get().to(build_detail))
+            .route("/reset", web::post().to(reset))
+            .route("/export", web::get().to(export))
+            .route("/fixtures", web::post().to(load_fixture))
             .configure(crate::console::configure)
             .default_service(web::to(|req: actix_web::HttpRequest| async move {
                 ApiError::not_found(req.path())
@@ -77,6 +82,49 @@ async fn advance_clock(state: web::Data<AppState>, body: web::Bytes) -> Result<H
     let mut body = clock_body(&state);
     body["swept"] = json!(swept);
     Ok(HttpResponse::Ok().json(body))
+}
+
+/// Back to the state the fixtures given at start-up describe: everything else is deleted, the
+/// clock is reset, the fixtures are loaded again, and the live project is recorded anew.
+async fn reset(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    state
+        .store
+        .transaction(|tx| {
+            tx.execute("DELETE FROM services", [])?;
+            tx.execute("DELETE FROM blobs", [])?;
+            meta::set_clock_offset(tx, 0)
+        })
+        .await?;
+    state.clock.set_offset(0);
+    state.gateway.invalidate();
+    for source in state.fixtures.iter() {
+        fixtures::load(&state, source)
+            .await
+            .map_err(|e| ApiError::bad_request(format!("fixture: {e}")))?;
+    }
+    if let Some(live) = &state.live {
+        live.sync(&state, crate::live::Change::Files).await;
+    }
+    state.events.send(crate::events::Event::Changed);
+    Ok(HttpResponse::Ok().json(json!({ "status": "reset", "fixtures": state.fixtures.len() })))
+}
+
+/// The whole state as a fixture.
+async fn export(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(fixtures::export(&state).await?))
+}
+
+/// Loads the fixture in the body; its project paths are relative to twirl's working directory.
+async fn load_fixture(state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+    let source = fixtures::Source {
+        text: body.to_vec(),
+        base_dir: std::env::current_dir().unwrap_or_default(),
+    };
+    fixtures::load(&state, &source)
+        .await
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    state.events.send(crate::events::Event::Changed);
+    Ok(HttpResponse::Created().json(json!({ "status": "loaded" })))
 }
 
 /// A build's status with the reason it failed, which no API resource field carries.

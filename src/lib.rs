@@ -8,11 +8,15 @@ pub mod clock;
 pub mod config;
 pub mod console;
 pub mod control;
+pub mod deploy;
 pub mod error;
 pub mod events;
+pub mod exec;
+pub mod fixtures;
 pub mod gateway;
 pub mod live;
 pub mod project;
+pub mod remote;
 pub mod runtime;
 pub mod server;
 pub mod sid;
@@ -24,8 +28,22 @@ use cli::{Cli, Command};
 use error::StartupError;
 
 /// Runs the parsed command line.
-pub async fn run(cli: Cli) -> Result<(), StartupError> {
+/// Runs the parsed command line; returns the process's exit status.
+pub async fn run(cli: Cli) -> Result<u8, StartupError> {
     match cli.command {
-        Command::Serve(args) => server::serve(config::Config::from_serve_args(&args)?).await,
+        Command::Serve(args) => server::serve(config::Config::from_serve_args(&args)?).await.map(|_| 0),
+        Command::Exec(args) => exec::run(args).await,
+        Command::Reset(args) => blocking(move || remote::reset(&args)).await,
+        Command::Export(args) => blocking(move || remote::export(&args)).await,
+        Command::Clock(args) => blocking(move || remote::clock(&args)).await,
+        Command::Health(args) => blocking(move || remote::health(&args)).await,
     }
+}
+
+/// The control clients block; they run off the async threads.
+async fn blocking(f: impl FnOnce() -> Result<(), StartupError> + Send + 'static) -> Result<u8, StartupError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| StartupError::Config(e.to_string()))?
+        .map(|_| 0)
 }

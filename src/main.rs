@@ -6,11 +6,13 @@ use clap::Parser;
 async fn main() -> std::process::ExitCode {
     env_logger::Builder::from_env(env_logger::Env::new().default_filter_or("twirl=info")).init();
     let cli = twirl::cli::Cli::parse();
+    let is_exec = matches!(cli.command, twirl::cli::Command::Exec(_));
     match twirl::run(cli).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(code) => std::process::ExitCode::from(code),
         Err(err) => {
             eprintln!("twirl: {err}");
-            std::process::ExitCode::FAILURE
+            // Under exec, a failure of twirl itself must not look like the command's own status.
+            std::process::ExitCode::from(if is_exec { twirl::exec::TWIRL_FAILED } else { 1 })
         }
     }
 }

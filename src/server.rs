@@ -10,7 +10,7 @@ use crate::live::Live;
 use crate::runtime::{LogSink, Runtime, RuntimeConfig, HARNESS};
 use crate::state::{AppState, Paths};
 use crate::store::{meta, retention, Store};
-use crate::{api, build, clock::Clock, control, gateway, project, watch};
+use crate::{api, build, clock::Clock, control, fixtures, gateway, project, watch};
 use actix_web::{web, App, HttpServer};
 use std::io::Write;
 use std::net::TcpListener;
@@ -23,10 +23,48 @@ const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(10);
 /// Retention runs every this many housekeeping rounds (the clock control also runs it at once).
 const RETENTION_ROUNDS: u32 = 6;
 
+/// A started twirl: listening, its live project and fixtures loaded.
+pub struct Running {
+    pub url: String,
+    pub state: AppState,
+    handle: actix_web::dev::ServerHandle,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// Serves until the process is told to stop (Ctrl-C, SIGTERM), then stops every worker.
+    pub async fn wait(self) -> Result<(), StartupError> {
+        let result = self.server.await;
+        self.state.runtime.shutdown().await;
+        match result {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(source)) => Err(StartupError::Bind { addr: self.url, source }),
+            Err(e) => Err(StartupError::Config(format!("the server stopped unexpectedly: {e}"))),
+        }
+    }
+
+    /// Stops serving now, and every worker.
+    pub async fn stop(self) -> Result<(), StartupError> {
+        self.handle.stop(true).await;
+        self.wait().await
+    }
+}
+
 /// Runs `twirl serve` until the process is told to stop.
 pub async fn serve(config: Config) -> Result<(), StartupError> {
-    let state = prepare(&config).await?;
-    let listener = bind(&config)?;
+    start(&config).await?.wait().await
+}
+
+/// Opens the store, loads the fixtures, binds, prints the banner, starts the live project, and
+/// serves in the background.
+pub async fn start(config: &Config) -> Result<Running, StartupError> {
+    let state = prepare(config).await?;
+    for source in state.fixtures.iter() {
+        fixtures::load(&state, source)
+            .await
+            .map_err(|e| StartupError::Config(format!("fixture: {e}")))?;
+    }
+    let listener = bind(config)?;
     let addr = listener.local_addr().map_err(|source| StartupError::Bind {
         addr: config.host.clone(),
         source,
@@ -36,8 +74,8 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
         ..state
     };
     let url = format!("http://{addr}");
-    print_banner(&url, &config);
-    let state = start_live_project(state, &config, &url).await?;
+    print_banner(&url, config);
+    let state = start_live_project(state, config, &url).await?;
     build::resume_unfinished(&state).await?;
     tokio::spawn(housekeeping(state.clone()));
     if config.open {
@@ -46,7 +84,6 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
             log::warn!("cannot open the console in a browser: {e}");
         }
     }
-
     let data = web::Data::new(state.clone());
     let server = HttpServer::new(move || {
         App::new()
@@ -61,12 +98,14 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
     .map_err(|source| StartupError::Bind {
         addr: addr.to_string(),
         source,
-    })?;
-    let result = server.run().await;
-    state.runtime.shutdown().await;
-    result.map_err(|source| StartupError::Bind {
-        addr: addr.to_string(),
-        source,
+    })?
+    .run();
+    let handle = server.handle();
+    Ok(Running {
+        url,
+        state,
+        handle,
+        server: tokio::spawn(server),
     })
 }
 
@@ -115,16 +154,23 @@ async fn prepare(config: &Config) -> Result<AppState, StartupError> {
         live: None,
         allow_unsigned: config.allow_unsigned,
         events,
+        fixtures: Arc::new(config.fixtures.clone()),
     })
 }
 
 /// The embedded demo project, served when `twirl serve` runs outside any project.
 static DEMO: include_dir::Dir<'_> = include_dir::include_dir!("$CARGO_MANIFEST_DIR/fixtures/demo");
 
-/// Starts the live project (the directory's own, or the demo), its watcher, and prints its routes.
+/// Starts the live project (the directory's own, or the demo when there is neither a project nor
+/// a fixture), its watcher, and prints its routes.
 async fn start_live_project(state: AppState, config: &Config, url: &str) -> Result<AppState, StartupError> {
     let data = config.data_dir.path();
     let is_project = project::detect(&config.project_dir);
+    // Under `exec`, the state is exactly what the fixtures declare; with fixtures and no
+    // project, the demo would only add an unexpected service.
+    if !config.live_project || (!is_project && !config.fixtures.is_empty()) {
+        return Ok(state);
+    }
     let dir = if is_project {
         config.project_dir.clone()
     } else {
@@ -187,6 +233,7 @@ fn print_banner(url: &str, config: &Config) {
         CredentialSource::Flags => "from the command line",
         CredentialSource::Environment => "from TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN",
         CredentialSource::DotEnv => "from the project's .env",
+        CredentialSource::Fixture => "from the fixture",
         CredentialSource::LocalDefault => "the local default pair",
     };
     let mut out = std::io::stdout().lock();

@@ -3,6 +3,8 @@
 //! Lowercase hex matters: `@twilio-labs/serverless-api` recognises SIDs with `/^[A-Z]{2}[a-f0-9]{32}$/`.
 
 use rand::Rng;
+use sha2::{Digest, Sha256};
+use std::cell::RefCell;
 
 /// The prefixes of the resources twirl stores.
 pub mod prefix {
@@ -21,15 +23,78 @@ pub mod prefix {
     pub const API_KEY: &str = "SK";
 }
 
-/// A fresh random SID with the given prefix.
+/// While a fixture loads, SIDs (and the digits of domain bases) come from its content rather
+/// than from chance, so loading the same fixture always gives the same SIDs; a SID the fixture
+/// pins is used as is.
+struct Plan {
+    seed: [u8; 32],
+    counter: u64,
+    pinned: Option<String>,
+}
+
+thread_local! {
+    static PLAN: RefCell<Option<Plan>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with SIDs derived from `seed`. Fixtures load on the store's thread, inside one call,
+/// so the plan covers exactly their writes.
+pub fn deterministic<T>(seed: &[u8], f: impl FnOnce() -> T) -> T {
+    let seed: [u8; 32] = Sha256::digest(seed).into();
+    PLAN.with(|p| {
+        *p.borrow_mut() = Some(Plan {
+            seed,
+            counter: 0,
+            pinned: None,
+        })
+    });
+    let result = f();
+    PLAN.with(|p| *p.borrow_mut() = None);
+    result
+}
+
+/// Makes the next SID generated (inside `deterministic`) be `sid`.
+pub fn pin_next(sid: Option<&str>) {
+    PLAN.with(|p| {
+        if let Some(plan) = p.borrow_mut().as_mut() {
+            plan.pinned = sid.map(normalize);
+        }
+    });
+}
+
+/// 16 bytes: from the plan when one is active, else random.
+fn next_bytes() -> [u8; 16] {
+    let planned = PLAN.with(|p| {
+        p.borrow_mut().as_mut().map(|plan| {
+            plan.counter += 1;
+            let digest = Sha256::new()
+                .chain_update(plan.seed)
+                .chain_update(plan.counter.to_be_bytes())
+                .finalize();
+            let mut bytes = [0u8; 16];
+            bytes.copy_from_slice(&digest[..16]);
+            bytes
+        })
+    });
+    planned.unwrap_or_else(|| rand::rng().random())
+}
+
+/// A fresh SID with the given prefix: random, or planned while a fixture loads.
 pub fn generate(prefix: &str) -> String {
-    let bytes: [u8; 16] = rand::rng().random();
+    if let Some(pinned) = PLAN.with(|p| p.borrow_mut().as_mut().and_then(|plan| plan.pinned.take())) {
+        return pinned;
+    }
     let mut sid = String::with_capacity(34);
     sid.push_str(prefix);
-    for b in bytes {
+    for b in next_bytes() {
         sid.push_str(&format!("{b:02x}"));
     }
     sid
+}
+
+/// A number in `1000..=9999` for a domain base: random, or planned while a fixture loads.
+pub fn four_digits() -> u16 {
+    let bytes = next_bytes();
+    1000 + u16::from_be_bytes([bytes[0], bytes[1]]) % 9000
 }
 
 /// Whether `value` is a well-formed SID with `prefix` (hex of either case, as Twilio's patterns allow).
@@ -55,6 +120,19 @@ mod tests {
             .bytes()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
         assert_ne!(sid, generate(prefix::SERVICE));
+    }
+
+    #[test]
+    fn planned_sids_repeat_for_the_same_seed_and_honour_pins() {
+        let run = || deterministic(b"fixture", || (generate("ZS"), generate("ZE"), four_digits()));
+        assert_eq!(run(), run());
+        let pinned = deterministic(b"fixture", || {
+            pin_next(Some("ZS0123456789ABCDEF0123456789abcdef"));
+            (generate("ZS"), generate("ZS"))
+        });
+        assert_eq!(pinned.0, "ZS0123456789abcdef0123456789abcdef");
+        assert_ne!(pinned.1, pinned.0);
+        assert_ne!(generate("ZS"), generate("ZS"));
     }
 
     #[test]

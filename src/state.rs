@@ -5,6 +5,7 @@ use crate::build::deps::DepsCache;
 use crate::clock::Clock;
 use crate::config::Credentials;
 use crate::events::Events;
+use crate::fixtures::Source;
 use crate::gateway::Gateway;
 use crate::live::Live;
 use crate::runtime::Runtime;
@@ -28,6 +29,8 @@ pub struct AppState {
     pub allow_unsigned: bool,
     /// Live events for the console.
     pub events: Events,
+    /// The fixtures loaded at start-up, loaded again on reset.
+    pub fixtures: Arc<Vec<Source>>,
 }
 
 /// Where builds and dependency sets live on disk.

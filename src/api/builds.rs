@@ -116,7 +116,7 @@ pub async fn create(
                 versions: resolved,
                 dependencies: Dependency::to_json(&dependencies),
                 runtime,
-                live: false,
+                origin: builds::Origin::Api,
             };
             builds::create(tx, &new, now)
         })

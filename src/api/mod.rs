@@ -14,7 +14,7 @@ mod versions;
 pub mod wire;
 
 pub use auth::is_authorized;
-pub use versions::check_path;
+pub use versions::{check_path, check_size, check_visibility};
 
 use crate::error::{ApiError, ErrorKind};
 use crate::store::resources::Kind;

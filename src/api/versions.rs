@@ -238,7 +238,7 @@ pub fn check_path(path: &str) -> Result<(), ApiError> {
 }
 
 /// `public`, `protected` or `private`, in any case.
-fn check_visibility(value: &str) -> Result<&'static str, ApiError> {
+pub fn check_visibility(value: &str) -> Result<&'static str, ApiError> {
     ["public", "protected", "private"]
         .into_iter()
         .find(|v| v.eq_ignore_ascii_case(value))
@@ -249,7 +249,7 @@ fn check_visibility(value: &str) -> Result<&'static str, ApiError> {
         })
 }
 
-fn check_size(size: usize, visibility: &str) -> Result<(), ApiError> {
+pub fn check_size(size: usize, visibility: &str) -> Result<(), ApiError> {
     let (limit, label) = match visibility {
         "private" => (MAX_PRIVATE_SIZE, "10 MB for private"),
         _ => (MAX_PUBLIC_SIZE, "25 MB for public and protected"),

@@ -2,13 +2,12 @@
 //! service, deployed to its live environment, with the `.env` variables as that environment's
 //! variables — so the API and console show it like any deployment, and it can be promoted.
 
-use crate::build::{Dependency, DEFAULT_RUNTIME};
+use crate::build::DEFAULT_RUNTIME;
+use crate::deploy::{self, Bundle};
 use crate::error::StoreError;
 use crate::project::Project;
-use crate::store::builds::{self, NewBuild};
-use crate::store::resources::{self, Kind};
-use crate::store::versions::{self, NewVersion};
-use crate::store::{blobs, deployments, environments, services, variables};
+use crate::store::builds::Origin;
+use crate::store::{environments, services, variables};
 use rusqlite::Connection;
 
 /// The unique name, environment and suffix the live project uses.
@@ -80,63 +79,25 @@ fn service_and_environment(
 }
 
 /// Records `project` (whose file contents are `contents`, in the order of `project.files`) as a
-/// new completed build and deploys it to the live environment.
+/// new completed build and deploys it to the live environment, with `.env` as its variables.
 pub fn record(conn: &Connection, project: &Project, contents: &[Vec<u8>], now: i64) -> Result<Recorded, StoreError> {
     let (service, environment) = service_and_environment(conn, project, now)?;
-    let mut versions_in_build = Vec::with_capacity(project.files.len());
-    for (file, content) in project.files.iter().zip(contents) {
-        let resource = match resources::find_by_name(conn, file.kind, &service.sid, &file.path)? {
-            Some(r) => r,
-            None => resources::create(conn, file.kind, &service.sid, &file.path, now)?,
-        };
-        let hash = blobs::hash(content);
-        let version = match versions::latest_if_same(conn, &resource.sid, &file.path, file.visibility, &hash)? {
-            Some(v) => v,
-            None => versions::create(
-                conn,
-                &NewVersion {
-                    kind: file.kind,
-                    service_sid: service.sid.clone(),
-                    resource_sid: resource.sid.clone(),
-                    path: file.path.clone(),
-                    visibility: file.visibility.to_string(),
-                    content_type: content_type(file.kind, &file.path),
-                    content: content.clone(),
-                },
-                now,
-            )?,
-        };
-        versions_in_build.push(version);
-    }
-    let dependencies = Dependency::with_defaults(project.dependencies.clone());
-    let build = builds::create(
-        conn,
-        &NewBuild {
-            service_sid: service.sid.clone(),
-            versions: versions_in_build,
-            dependencies: Dependency::to_json(&dependencies),
-            runtime: DEFAULT_RUNTIME.to_string(),
-            live: true,
-        },
-        now,
-    )?;
-    builds::finish(conn, &build.sid, Ok(()), now)?;
-    let deployment = deployments::create(conn, &service.sid, &environment.sid, Some(&build.sid), now)?;
+    let bundle = Bundle {
+        files: &project.files,
+        contents,
+        dependencies: project.dependencies.clone(),
+        runtime: DEFAULT_RUNTIME.to_string(),
+        origin: Origin::Live,
+    };
+    let deployed = deploy::deploy(conn, &service.sid, &environment.sid, bundle, now)?;
     variables::replace_all(conn, &service.sid, &environment.sid, &project.variables, now)?;
     Ok(Recorded {
         service_sid: service.sid,
         environment_sid: environment.sid,
         domain_name: environment.domain_name,
-        build_sid: build.sid,
-        deployment_sid: deployment.sid,
+        build_sid: deployed.build_sid,
+        deployment_sid: deployed.deployment_sid,
     })
-}
-
-fn content_type(kind: Kind, path: &str) -> String {
-    match kind {
-        Kind::Function => "application/javascript".into(),
-        Kind::Asset => mime_guess::from_path(path).first_or_octet_stream().to_string(),
-    }
 }
 
 #[cfg(test)]

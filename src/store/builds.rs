@@ -84,9 +84,27 @@ pub struct NewBuild {
     pub versions: Vec<Version>,
     pub dependencies: String,
     pub runtime: String,
-    /// Recorded by the live project rather than asked for through the API (then it is not
-    /// rate-limited).
-    pub live: bool,
+    pub origin: Origin,
+}
+
+/// Who made a build: only API builds are rate-limited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Api,
+    /// Recorded by the live project on a change.
+    Live,
+    /// Loaded from a fixture.
+    Fixture,
+}
+
+impl Origin {
+    fn as_str(self) -> &'static str {
+        match self {
+            Origin::Api => "api",
+            Origin::Live => "live",
+            Origin::Fixture => "fixture",
+        }
+    }
 }
 
 const COLUMNS: &str = "sid, service_sid, status, dependencies, runtime, failure_reason, date_created, date_updated";
@@ -183,7 +201,7 @@ pub fn create(conn: &Connection, new: &NewBuild, now: i64) -> Result<Build, Stor
         [now - 3600],
         |r| r.get(0),
     )?;
-    if !new.live && recent >= MAX_BUILDS_PER_HOUR {
+    if new.origin == Origin::Api && recent >= MAX_BUILDS_PER_HOUR {
         return Err(StoreError::Invalid(format!(
             "Builds are limited to less than or equal to {MAX_BUILDS_PER_HOUR} per hour"
         )));
@@ -197,7 +215,7 @@ pub fn create(conn: &Connection, new: &NewBuild, now: i64) -> Result<Build, Stor
             &new.dependencies,
             &new.runtime,
             now,
-            if new.live { "live" } else { "api" },
+            new.origin.as_str(),
         ),
     )?;
     let mut insert = conn.prepare(

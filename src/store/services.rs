@@ -3,7 +3,6 @@
 use super::{found, Page, Window};
 use crate::error::StoreError;
 use crate::sid;
-use rand::Rng;
 use rusqlite::{Connection, OptionalExtension, Row};
 
 /// Services per account (DESIGN §7).
@@ -90,14 +89,10 @@ pub fn create(conn: &Connection, new: &NewService, now: i64) -> Result<Service, 
     get(conn, &sid)
 }
 
-/// `unique_name` lower-cased plus four random digits, retried until unused.
+/// `unique_name` lower-cased plus four digits, retried until unused.
 fn free_domain_base(conn: &Connection, unique_name: &str) -> Result<String, StoreError> {
     loop {
-        let candidate = format!(
-            "{}-{}",
-            unique_name.to_ascii_lowercase(),
-            rand::rng().random_range(1000..=9999)
-        );
+        let candidate = format!("{}-{}", unique_name.to_ascii_lowercase(), sid::four_digits());
         let taken: bool = conn.query_row(
             "SELECT EXISTS (SELECT 1 FROM services WHERE domain_base = ?1)",
             [&candidate],

@@ -1,3 +1,3 @@
--- Builds the live project records on every save do not count toward the hourly build limit,
--- which is about what clients ask for through the API.
-ALTER TABLE builds ADD COLUMN origin TEXT NOT NULL DEFAULT 'api' CHECK (origin IN ('api', 'live'));
+-- Where a build came from. Only builds asked for through the API count toward the hourly build
+-- limit; the live project records one on every save, and fixtures load theirs at start-up.
+ALTER TABLE builds ADD COLUMN origin TEXT NOT NULL DEFAULT 'api' CHECK (origin IN ('api', 'live', 'fixture'));
