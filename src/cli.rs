@@ -108,6 +108,11 @@ pub struct ServeArgs {
     #[arg(long, env = "TWIRL_OPEN")]
     pub open: bool,
 
+    /// Serve nothing at the root when DIR holds no project (instead of the embedded demo), so
+    /// the store starts empty.
+    #[arg(long, env = "TWIRL_NO_DEMO")]
+    pub no_demo: bool,
+
     /// Do not reload the project when its files change.
     #[arg(long, env = "TWIRL_NO_WATCH")]
     pub no_watch: bool,

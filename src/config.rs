@@ -74,6 +74,8 @@ pub struct Config {
     pub open: bool,
     /// Serve the directory's project (or the demo) at the root; `exec` does not.
     pub live_project: bool,
+    /// Never serve the embedded demo.
+    pub no_demo: bool,
 }
 
 /// How the live project's files are watched.
@@ -156,6 +158,7 @@ impl Config {
             allow_unsigned: args.allow_unsigned,
             open: args.open,
             live_project,
+            no_demo: args.no_demo,
         })
     }
 }

@@ -168,7 +168,7 @@ async fn start_live_project(state: AppState, config: &Config, url: &str) -> Resu
     let is_project = project::detect(&config.project_dir);
     // Under `exec`, the state is exactly what the fixtures declare; with fixtures and no
     // project, the demo would only add an unexpected service.
-    if !config.live_project || (!is_project && !config.fixtures.is_empty()) {
+    if !config.live_project || (!is_project && (config.no_demo || !config.fixtures.is_empty())) {
         return Ok(state);
     }
     let dir = if is_project {
@@ -239,7 +239,13 @@ fn print_banner(url: &str, config: &Config) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "twirl listening on {url}");
     let _ = writeln!(out, "  Account SID  {} ({source})", c.account_sid);
-    let _ = writeln!(out, "  Auth Token   {}", c.auth_token);
+    // The well-known local token is printed so it can be copied; a real one is only hinted at.
+    let token = if c.source == CredentialSource::LocalDefault {
+        c.auth_token.clone()
+    } else {
+        mask(&c.auth_token)
+    };
+    let _ = writeln!(out, "  Auth Token   {token}");
     for (key, _) in &c.api_keys {
         let _ = writeln!(out, "  API Key      {key}");
     }
@@ -248,6 +254,12 @@ fn print_banner(url: &str, config: &Config) {
     let _ = writeln!(out, "  Console      {url}/_twirl/");
     let _ = writeln!(out, "  Data         {}", config.data_dir.path().display());
     let _ = out.flush();
+}
+
+/// The first four characters of a secret, then an ellipsis.
+fn mask(secret: &str) -> String {
+    let shown: String = secret.chars().take(4).collect();
+    format!("{shown}… (hidden)")
 }
 
 /// The route table, like `twilio-run start` prints it, and how the project is served.

@@ -89,8 +89,8 @@ pub async fn load(state: &AppState, domain_name: &str) -> Result<Option<Site>, A
         return Ok(Some(Site {
             service_sid: service.sid,
             environment_sid: env.sid,
-            build_sid: snapshot.recorded.build_sid.clone(),
-            deployment_sid: snapshot.recorded.deployment_sid.clone(),
+            build_sid: snapshot.recorded.build_sid.clone().unwrap_or_default(),
+            deployment_sid: snapshot.recorded.deployment_sid.clone().unwrap_or_default(),
             include_credentials: service.include_credentials,
             variables: vars,
             dir: live.dir.clone(),

@@ -289,7 +289,10 @@ async fn capture(
 
 /// The routes of the recorded build, pointing at the project's own files.
 async fn manifest_of(state: &AppState, project: &Project, recorded: &Recorded) -> Result<Manifest, String> {
-    let (service, sid) = (recorded.service_sid.clone(), recorded.build_sid.clone());
+    let Some(sid) = recorded.build_sid.clone() else {
+        return Ok(Manifest::default());
+    };
+    let service = recorded.service_sid.clone();
     let build = state
         .store
         .call(move |c| crate::store::builds::get(c, &service, &sid))

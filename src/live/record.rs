@@ -7,7 +7,7 @@ use crate::deploy::{self, Bundle};
 use crate::error::StoreError;
 use crate::project::Project;
 use crate::store::builds::Origin;
-use crate::store::{environments, services, variables};
+use crate::store::{deployments, environments, services, variables};
 use rusqlite::Connection;
 
 /// The unique name, environment and suffix the live project uses.
@@ -20,8 +20,9 @@ pub struct Recorded {
     pub service_sid: String,
     pub environment_sid: String,
     pub domain_name: String,
-    pub build_sid: String,
-    pub deployment_sid: String,
+    /// `None` while the project has no function and no asset (nothing is deployed then).
+    pub build_sid: Option<String>,
+    pub deployment_sid: Option<String>,
 }
 
 /// A unique name a service can have (letters, digits, dashes; at most 50) from a package name.
@@ -89,14 +90,22 @@ pub fn record(conn: &Connection, project: &Project, contents: &[Vec<u8>], now: i
         runtime: DEFAULT_RUNTIME.to_string(),
         origin: Origin::Live,
     };
-    let deployed = deploy::deploy(conn, &service.sid, &environment.sid, bundle, now)?;
+    let deployed = if project.files.is_empty() {
+        // A build needs at least one version: an empty project is served as nothing deployed.
+        if environment.build_sid.is_some() {
+            deployments::create(conn, &service.sid, &environment.sid, None, now)?;
+        }
+        None
+    } else {
+        Some(deploy::deploy(conn, &service.sid, &environment.sid, bundle, now)?)
+    };
     variables::replace_all(conn, &service.sid, &environment.sid, &project.variables, now)?;
     Ok(Recorded {
         service_sid: service.sid,
         environment_sid: environment.sid,
         domain_name: environment.domain_name,
-        build_sid: deployed.build_sid,
-        deployment_sid: deployed.deployment_sid,
+        build_sid: deployed.as_ref().map(|d| d.build_sid.clone()),
+        deployment_sid: deployed.map(|d| d.deployment_sid),
     })
 }
 

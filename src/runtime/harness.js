@@ -23,6 +23,8 @@ const readManifest = () => JSON.parse(fs.readFileSync(manifestPath, 'utf8'));
 const requireFromBuild = createRequire(path.join(buildDir, 'package.json'));
 const invocation = new AsyncLocalStorage();
 const MAX_LOG_MESSAGE = 16 * 1024;
+// Largest response body a function may send (larger ones are refused with an error).
+const MAX_BODY = 20 * 1024 * 1024;
 
 function send(frame) {
   fs.writeSync(1, JSON.stringify(frame) + '\n');
@@ -235,6 +237,9 @@ let current = null;
 function finish(id, response) {
   if (!current || current.id !== id) return;
   current = null;
+  if (response.body.length > (response.b64 ? (MAX_BODY * 4) / 3 : MAX_BODY)) {
+    response = errorHttp(new Error(`The response body is larger than ${MAX_BODY / 1024 / 1024} MB`));
+  }
   send({ t: 'done', id, ...response });
 }
 

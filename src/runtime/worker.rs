@@ -5,7 +5,7 @@ use super::logs::{LogLine, LogSink};
 use super::protocol::{Done, FromWorker, ToWorker};
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -59,7 +59,7 @@ pub struct Worker {
 impl Worker {
     /// Starts a worker and waits until its harness is ready.
     pub async fn spawn(spec: &WorkerSpec, logs: LogSink) -> Result<Worker, InvokeError> {
-        let mut command = Command::new(&spec.node);
+        let mut command = orphan_proof(&spec.node);
         command.arg(format!("--max-old-space-size={}", spec.memory_mb));
         if let Some(address) = &spec.inspect {
             command.arg(format!("--inspect={address}"));
@@ -151,6 +151,22 @@ impl Worker {
         let _ = self.child.kill().await;
     }
 }
+
+/// Where available, runs `program` under util-linux's `setpriv --pdeathsig KILL`, so the kernel
+/// kills the worker if twirl dies without stopping it (kill -9, a crash) even while the worker
+/// is stuck in a loop and would never notice its closed stdin.
+fn orphan_proof(program: &Path) -> Command {
+    match SETPRIV.iter().find(|p| Path::new(p).is_file()) {
+        Some(setpriv) => {
+            let mut command = Command::new(setpriv);
+            command.args(["--pdeathsig", "KILL", "--"]).arg(program);
+            command
+        }
+        None => Command::new(program),
+    }
+}
+
+const SETPRIV: &[&str] = &["/usr/bin/setpriv", "/bin/setpriv"];
 
 async fn read_frames(
     stdout: tokio::process::ChildStdout,

@@ -105,7 +105,7 @@ fn an_omitted_runtime_inherits_the_last_completed_one() {
 #[test]
 fn reuploading_the_same_bytes_stores_one_blob() {
     let dir = tempfile::tempdir().expect("dir");
-    let server = TestServer::start_in(dir.path(), &[]);
+    let server = TestServer::start_in(dir.path(), &["--no-demo"]);
     let d = deployable(&server, "dedup");
     let function_path = format!("/v1/Services/{}/Functions/{}", d.service, d.function);
     let again = server.upload(

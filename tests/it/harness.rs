@@ -27,10 +27,11 @@ pub fn twirl_bin() -> PathBuf {
 }
 
 impl TestServer {
-    /// `twirl serve --port 0 --ephemeral` in a fresh empty directory, with the test credentials.
+    /// `twirl serve --port 0 --ephemeral --no-demo` (an empty store) in a fresh empty directory,
+    /// with the test credentials.
     pub fn start() -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut server = Self::start_in(dir.path(), &["--ephemeral"]);
+        let mut server = Self::start_in(dir.path(), &["--ephemeral", "--no-demo"]);
         server._dir = Some(dir);
         server
     }

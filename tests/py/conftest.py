@@ -36,7 +36,8 @@ def twirl_binary():
 
 
 class TwirlServer:
-    """One `twirl serve --port 0 --ephemeral` process with its own random credentials."""
+    """One `twirl serve --port 0 --ephemeral --no-demo` process (an empty store) with its own
+    random credentials."""
 
     def __init__(self, workdir):
         self.workdir = workdir
@@ -51,7 +52,7 @@ class TwirlServer:
 
     def start(self):
         command = [
-            str(twirl_binary()), "serve", "--port", "0", "--ephemeral",
+            str(twirl_binary()), "serve", "--port", "0", "--ephemeral", "--no-demo",
             "--account-sid", self.account_sid, "--auth-token", self.auth_token,
             "--api-key", f"{self.api_key_sid}:{self.api_key_secret}",
         ]
@@ -177,3 +178,126 @@ def running_twirl_with_environment(workdir, **environment):
         yield server
     finally:
         server.stop()
+
+
+class ProjectServer(TwirlServer):
+    """`twirl serve PROJECT_DIR --port 0 --ephemeral [extra arguments]`: a server whose live project
+    is `project_dir` (a directory without a project gives the embedded demo)."""
+
+    def __init__(self, workdir, project_dir, *extra_args):
+        super().__init__(workdir)
+        self.project_dir = project_dir
+        self.extra_args = [str(arg) for arg in extra_args]
+
+    def start(self):
+        command = [
+            str(twirl_binary()), "serve", str(self.project_dir), "--port", "0", "--ephemeral",
+            "--account-sid", self.account_sid, "--auth-token", self.auth_token, *self.extra_args,
+        ]
+        self.stdout_log = open(self.stdout_path, "w", encoding="utf-8")
+        with open(self.stderr_path, "w", encoding="utf-8") as stderr_log:
+            self.process = subprocess.Popen(command, cwd=self.workdir, stdout=subprocess.PIPE,
+                                            stderr=stderr_log, text=True, errors="replace")
+        first_line = queue.Queue()
+        self.drainer = threading.Thread(target=self._drain_stdout, args=(first_line,), daemon=True)
+        self.drainer.start()
+        try:
+            line = first_line.get(timeout=STARTUP_TIMEOUT)
+        except queue.Empty:
+            line = None
+        match = READY_RE.match(line or "")
+        if not match:
+            self.stop()
+            pytest.fail(f"twirl did not announce its address; first stdout line {line!r}; "
+                        f"exit code {self.process.returncode}; stderr:\n{self.stderr_path.read_text()}",
+                        pytrace=False)
+        self.url = match.group(1)
+        self.api = TwirlApi(self.url, (self.account_sid, self.auth_token))
+        return self
+
+    def stdout(self):
+        return self.stdout_path.read_text(encoding="utf-8", errors="replace")
+
+    def stderr(self):
+        return self.stderr_path.read_text(encoding="utf-8", errors="replace")
+
+
+def running_project_server(workdir, project_dir, *extra_args):
+    server = ProjectServer(workdir, project_dir, *extra_args).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+class FixtureServer(TwirlServer):
+    """`twirl serve --port 0 --ephemeral --fixture FILE… [extra arguments]`, run in `workdir` (no
+    project there, so nothing but the fixtures is served). The account is the fixtures' own
+    (`credentials`) unless `account_sid`/`auth_token` are given, which are then passed as flags."""
+
+    def __init__(self, workdir, fixtures, *extra_args, account_sid=None, auth_token=None):
+        super().__init__(workdir)
+        self.fixtures = [str(fixture) for fixture in fixtures]
+        self.extra_args = [str(arg) for arg in extra_args]
+        self.flags = []
+        if account_sid and auth_token:
+            self.account_sid, self.auth_token = account_sid, auth_token
+            self.flags = ["--account-sid", account_sid, "--auth-token", auth_token]
+        else:
+            self.account_sid = self.auth_token = None
+
+    def start(self):
+        command = [str(twirl_binary()), "serve", "--port", "0", "--ephemeral", *self.flags]
+        for fixture in self.fixtures:
+            command += ["--fixture", fixture]
+        command += self.extra_args
+        self.stdout_log = open(self.stdout_path, "w", encoding="utf-8")
+        with open(self.stderr_path, "w", encoding="utf-8") as stderr_log:
+            self.process = subprocess.Popen(command, cwd=self.workdir, stdout=subprocess.PIPE,
+                                            stderr=stderr_log, text=True, errors="replace")
+        first_line = queue.Queue()
+        self.drainer = threading.Thread(target=self._drain_stdout, args=(first_line,), daemon=True)
+        self.drainer.start()
+        try:
+            line = first_line.get(timeout=STARTUP_TIMEOUT)
+        except queue.Empty:
+            line = None
+        match = READY_RE.match(line or "")
+        if not match:
+            self.stop()
+            pytest.fail(f"twirl did not announce its address; first stdout line {line!r}; "
+                        f"exit code {self.process.returncode}; stderr:\n{self.stderr_path.read_text()}",
+                        pytrace=False)
+        self.url = match.group(1)
+        if self.account_sid is None:
+            account = re.search(r"Account SID\s+(AC[0-9a-f]{32})", self.stdout_path.read_text())
+            self.account_sid = account.group(1) if account else None
+        self.api = TwirlApi(self.url, (self.account_sid, self.auth_token))
+        return self
+
+    def authenticate(self, account_sid, auth_token):
+        """Use these credentials for `api` (the fixture's, which the banner does not print in full)."""
+        self.account_sid, self.auth_token = account_sid, auth_token
+        self.api = TwirlApi(self.url, (account_sid, auth_token))
+        return self
+
+    def stderr(self):
+        return self.stderr_path.read_text(encoding="utf-8", errors="replace")
+
+
+def running_fixture_server(workdir, fixtures, *extra_args, **credentials):
+    server = FixtureServer(workdir, fixtures, *extra_args, **credentials).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def run_twirl(*args, cwd=None, env=None, timeout=120):
+    """Runs the twirl binary to completion (a subcommand, or a start-up meant to fail); returns the
+    CompletedProcess with text stdout and stderr."""
+    environment = None
+    if env is not None:
+        environment = {**os.environ, **env}
+    return subprocess.run([str(twirl_binary()), *[str(arg) for arg in args]], cwd=cwd, env=environment,
+                          capture_output=True, text=True, errors="replace", timeout=timeout)
