@@ -74,8 +74,13 @@ pub async fn start(config: &Config) -> Result<Running, StartupError> {
         ..state
     };
     let url = format!("http://{addr}");
+    // The listening line means ready: the live project is loaded and watched before it is printed
+    // (connections wait in the listener's backlog meanwhile).
+    let (state, shown) = start_live_project(state, config).await?;
     print_banner(&url, config);
-    let state = start_live_project(state, config, &url).await?;
+    if let Some(shown) = shown {
+        print_project(&url, config, &shown);
+    }
     build::resume_unfinished(&state).await?;
     tokio::spawn(housekeeping(state.clone()));
     if config.open {
@@ -163,13 +168,20 @@ static DEMO: include_dir::Dir<'_> = include_dir::include_dir!("$CARGO_MANIFEST_D
 
 /// Starts the live project (the directory's own, or the demo when there is neither a project nor
 /// a fixture), its watcher, and prints its routes.
-async fn start_live_project(state: AppState, config: &Config, url: &str) -> Result<AppState, StartupError> {
+/// How the live project is served, for the terminal.
+struct Shown {
+    live: Arc<Live>,
+    is_project: bool,
+    watching: bool,
+}
+
+async fn start_live_project(state: AppState, config: &Config) -> Result<(AppState, Option<Shown>), StartupError> {
     let data = config.data_dir.path();
     let is_project = project::detect(&config.project_dir);
     // Under `exec`, the state is exactly what the fixtures declare; with fixtures and no
     // project, the demo would only add an unexpected service.
     if !config.live_project || (!is_project && (config.no_demo || !config.fixtures.is_empty())) {
-        return Ok(state);
+        return Ok((state, None));
     }
     let dir = if is_project {
         config.project_dir.clone()
@@ -202,8 +214,14 @@ async fn start_live_project(state: AppState, config: &Config, url: &str) -> Resu
             log::warn!("cannot watch {}: {e}; changes need a restart", dir.display());
         }
     }
-    print_project(url, config, &live, is_project, watching);
-    Ok(state)
+    Ok((
+        state,
+        Some(Shown {
+            live,
+            is_project,
+            watching,
+        }),
+    ))
 }
 
 /// `node --version`, which keys the dependency cache; functions cannot run without Node.js.
@@ -263,11 +281,16 @@ fn mask(secret: &str) -> String {
 }
 
 /// The route table, like `twilio-run start` prints it, and how the project is served.
-fn print_project(url: &str, config: &Config, live: &Live, is_project: bool, watching: bool) {
+fn print_project(url: &str, config: &Config, shown: &Shown) {
+    let Shown {
+        live,
+        is_project,
+        watching,
+    } = shown;
     let snapshot = live.snapshot();
     let mut out = std::io::stdout().lock();
-    if is_project {
-        let how = if watching { "reloads on change" } else { "not watched" };
+    if *is_project {
+        let how = if *watching { "reloads on change" } else { "not watched" };
         let _ = writeln!(out, "  Project      {} ({how})", live.dir.display());
     } else {
         let _ = writeln!(out, "  Project      none here: serving the embedded demo project");

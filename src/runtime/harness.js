@@ -196,6 +196,9 @@ function fromResponse(res) {
   else if (!Buffer.isBuffer(body) && typeof body === 'object') {
     body = JSON.stringify(body);
     if (!has('content-type')) headers.push(['Content-Type', 'application/json']);
+  } else if (!has('content-type')) {
+    // What the Toolkit's server (Express) sends for a text body with no type of its own.
+    headers.push(['Content-Type', Buffer.isBuffer(body) ? 'application/octet-stream' : 'text/html; charset=utf-8']);
   }
   return { status: res._statusCode, headers, ...bodyFrame(body) };
 }

@@ -401,3 +401,20 @@ def deploy_project(api, project_dir, service_unique_name, environment_suffix="de
     _set_variables(api, environment_path, {**read_env_file(project_dir / ".env"), **(variables or {})})
     deployment = api.create(f"{environment_path}/Deployments", {"BuildSid": build["sid"]})
     return Deployed(api, service, environment, build, deployment, resources, versions)
+
+
+# --- Waiting for a live project to reload ---------------------------------------------------------
+
+RELOAD_TIMEOUT = 5.0
+RELOAD_POLL_INTERVAL = 0.05
+
+
+def eventually(fetch, accept, timeout=RELOAD_TIMEOUT, interval=RELOAD_POLL_INTERVAL):
+    """Call fetch() until accept(result) holds or `timeout` seconds pass; returns the last result
+    (the caller asserts on it, so a failure shows what was last seen)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = fetch()
+        if accept(result) or time.monotonic() > deadline:
+            return result
+        time.sleep(interval)
