@@ -115,11 +115,21 @@ async fn export(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
 }
 
 /// Loads the fixture in the body; its project paths are relative to twirl's working directory.
+/// The account cannot change while running: credentials in it must be the ones in force.
 async fn load_fixture(state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
     let source = fixtures::Source {
         text: body.to_vec(),
         base_dir: std::env::current_dir().unwrap_or_default(),
     };
+    let fixture = fixtures::parse(&source).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    if let Some(c) = &fixture.credentials {
+        let running = &state.credentials;
+        if crate::sid::normalize(&c.account_sid) != running.account_sid || c.auth_token != running.auth_token {
+            return Err(ApiError::bad_request(
+                "credentials: only a fixture given at start-up can set them",
+            ));
+        }
+    }
     fixtures::load(&state, &source)
         .await
         .map_err(|e| ApiError::bad_request(e.to_string()))?;

@@ -32,6 +32,8 @@ function normalize(args) {
       hostname: url.hostname,
       port: url.port,
       path: url.pathname + url.search,
+      // Clients such as got put the Basic credentials in the URL.
+      ...(url.username ? { auth: `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}` } : {}),
       ...(typeof second === 'object' ? second : {}),
     };
     callback = typeof second === 'function' ? second : third;

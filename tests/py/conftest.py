@@ -270,10 +270,19 @@ class FixtureServer(TwirlServer):
                         pytrace=False)
         self.url = match.group(1)
         if self.account_sid is None:
-            account = re.search(r"Account SID\s+(AC[0-9a-f]{32})", self.stdout_path.read_text())
-            self.account_sid = account.group(1) if account else None
+            self.account_sid = self._banner_account_sid()
         self.api = TwirlApi(self.url, (self.account_sid, self.auth_token))
         return self
+
+    def _banner_account_sid(self, timeout=5.0):
+        """The account SID the banner prints (the banner's lines follow the first one shortly)."""
+        import time
+        deadline = time.monotonic() + timeout
+        while True:
+            account = re.search(r"Account SID\s+(AC[0-9a-f]{32})", self.stdout_path.read_text())
+            if account or time.monotonic() > deadline:
+                return account.group(1) if account else None
+            time.sleep(0.02)
 
     def authenticate(self, account_sid, auth_token):
         """Use these credentials for `api` (the fixture's, which the banner does not print in full)."""
