@@ -97,6 +97,13 @@ pub async fn start(config: &Config) -> Result<Running, StartupError> {
             .configure(control::configure)
             .default_service(web::to(gateway::handle))
     })
+    // Responses written in pieces (headers, then a file) must not wait on Nagle's algorithm
+    // for the client's delayed acknowledgement.
+    .on_connect(|connection, _| {
+        if let Some(tcp) = connection.downcast_ref::<actix_web::rt::net::TcpStream>() {
+            let _ = tcp.set_nodelay(true);
+        }
+    })
     // Idle keep-alive connections must not hold an exit for long.
     .shutdown_timeout(2)
     .listen(listener)

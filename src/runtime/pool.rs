@@ -25,8 +25,15 @@ struct PoolState {
     idle: Vec<Worker>,
     /// Workers alive or starting, idle or busy.
     total: usize,
+    /// Workers starting.
+    starting: usize,
     waiters: VecDeque<Waiter>,
 }
+
+/// How long a caller waits for a busy worker before the pool starts another: an invocation
+/// usually ends within milliseconds, far sooner than a new Node.js process is ready, so the pool
+/// only grows for work that really runs in parallel.
+const GROW_AFTER: Duration = Duration::from_millis(10);
 
 impl Pool {
     pub fn new(spec: WorkerSpec, logs: LogSink, max: usize, limit: Option<Duration>) -> Arc<Pool> {
@@ -50,6 +57,7 @@ impl Pool {
         let mut state = self.state();
         if state.total == 0 {
             state.total += 1;
+            state.starting += 1;
             drop(state);
             self.clone().spawn_worker();
         }
@@ -57,21 +65,33 @@ impl Pool {
 
     /// An idle worker, or the first one freed or started for us.
     pub async fn checkout(self: &Arc<Self>) -> Result<Worker, InvokeError> {
-        let rx = {
+        let (mut rx, none_alive) = {
             let mut state = self.state();
             if let Some(worker) = state.idle.pop() {
                 return Ok(worker);
             }
             let (tx, rx) = oneshot::channel();
             state.waiters.push_back(tx);
-            if state.total < self.max {
-                state.total += 1;
-                drop(state);
-                self.clone().spawn_worker();
-            }
-            rx
+            (rx, state.total == 0)
         };
+        if !none_alive {
+            if let Ok(result) = tokio::time::timeout(GROW_AFTER, &mut rx).await {
+                return result.unwrap_or(Err(InvokeError::Exited));
+            }
+        }
+        self.grow();
         rx.await.unwrap_or(Err(InvokeError::Exited))
+    }
+
+    /// Starts a worker if callers wait that no starting worker will serve, within the cap.
+    fn grow(self: &Arc<Self>) {
+        let mut state = self.state();
+        if state.total < self.max && state.starting < state.waiters.len() {
+            state.total += 1;
+            state.starting += 1;
+            drop(state);
+            self.clone().spawn_worker();
+        }
     }
 
     /// Returns a healthy worker after an invocation.
@@ -94,17 +114,14 @@ impl Pool {
         self.state().total -= 1;
         tokio::spawn(worker.kill());
         // Someone may be waiting for a worker that will now never be freed.
-        let mut state = self.state();
-        if !state.waiters.is_empty() && state.total < self.max {
-            state.total += 1;
-            drop(state);
-            self.clone().spawn_worker();
-        }
+        self.grow();
     }
 
     fn spawn_worker(self: Arc<Self>) {
         tokio::spawn(async move {
-            match Worker::spawn(&self.spec, self.logs.clone()).await {
+            let started = Worker::spawn(&self.spec, self.logs.clone()).await;
+            self.state().starting -= 1;
+            match started {
                 Ok(worker) => self.checkin(worker),
                 Err(e) => {
                     log::error!("{e}");
