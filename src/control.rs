@@ -4,7 +4,7 @@
 
 use crate::api::{self, wire::Params};
 use crate::clock::format_timestamp;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorKind};
 use crate::fixtures;
 use crate::state::AppState;
 use crate::store::{builds, meta};
@@ -37,13 +37,46 @@ async fn guard(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let allowed = req
-        .app_data::<web::Data<AppState>>()
-        .is_some_and(|s| s.control_open || api::is_authorized(req.headers(), &s.credentials));
-    if !allowed {
+    let Some(state) = req.app_data::<web::Data<AppState>>() else {
+        return Err(ApiError::internal().into());
+    };
+    if api::is_authorized(req.headers(), &state.credentials) {
+        return next.call(req).await;
+    }
+    if !state.control_open {
         return Err(ApiError::unauthorized().into());
     }
+    // Open on loopback, but only to this machine's own pages and tools: a page elsewhere must not
+    // reset the store (a cross-site POST) or read the session through a rebound DNS name.
+    if !is_loopback_name(req.connection_info().host()) || !same_origin(&req) {
+        return Err(ApiError::new(ErrorKind::Forbidden, "Cross-site requests to /_twirl/ are refused").into());
+    }
     next.call(req).await
+}
+
+/// `localhost`, `*.localhost`, `127.x.y.z` or `[::1]`, with or without a port.
+fn is_loopback_name(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(h, _)| h),
+    };
+    name == "localhost"
+        || name.ends_with(".localhost")
+        || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// A request without `Origin` (tools, same-origin GETs) or whose `Origin` is this very host.
+fn same_origin(req: &ServiceRequest) -> bool {
+    match req
+        .headers()
+        .get(actix_web::http::header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+    {
+        None => true,
+        Some(origin) => origin
+            .split_once("://")
+            .is_some_and(|(_, host)| host == req.connection_info().host()),
+    }
 }
 
 async fn health() -> HttpResponse {

@@ -72,6 +72,21 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// The kind for an HTTP error status produced outside twirl's handlers.
+    pub fn from_status(status: StatusCode) -> ErrorKind {
+        match status {
+            StatusCode::UNAUTHORIZED => ErrorKind::Unauthorized,
+            StatusCode::NOT_FOUND => ErrorKind::NotFound,
+            StatusCode::METHOD_NOT_ALLOWED => ErrorKind::MethodNotAllowed,
+            StatusCode::CONFLICT => ErrorKind::Conflict,
+            StatusCode::PAYLOAD_TOO_LARGE => ErrorKind::PayloadTooLarge,
+            StatusCode::TOO_MANY_REQUESTS => ErrorKind::TooManyRequests,
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => ErrorKind::HeadersTooLarge,
+            s if s.is_client_error() => ErrorKind::BadRequest,
+            _ => ErrorKind::Internal,
+        }
+    }
+
     fn status(self) -> StatusCode {
         match self {
             ErrorKind::BadRequest => StatusCode::BAD_REQUEST,

@@ -343,10 +343,7 @@ async fn housekeeping(state: AppState) {
     loop {
         tick.tick().await;
         round += 1;
-        match state.store.call(|c| crate::store::builds::active_sids(c)).await {
-            Ok(active) => state.runtime.retain(&active).await,
-            Err(e) => log::error!("cannot list active builds: {e}"),
-        }
+        state.stop_unused_workers().await;
         if round.is_multiple_of(RETENTION_ROUNDS) {
             match build::apply_retention(&state).await {
                 Ok(swept) if swept != retention::Swept::default() => log::info!("retention removed {swept:?}"),

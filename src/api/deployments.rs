@@ -51,6 +51,9 @@ pub async fn create(
     // Start the new build's workers now, so the first request after the switch finds them warm.
     state.gateway.invalidate();
     Gateway::warm(state.get_ref().clone(), domain);
+    // The build switched away from keeps its workers only until its last requests end.
+    let retiring = state.get_ref().clone();
+    tokio::spawn(async move { retiring.stop_unused_workers().await });
     Ok(created(render(&ctx, &deployment)))
 }
 

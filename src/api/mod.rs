@@ -26,6 +26,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     const SERVICE: &str = "/Services/{service}";
     const ENVIRONMENT: &str = "/Services/{service}/Environments/{environment}";
     let mut scope = web::scope("/v1")
+        .wrap(from_fn(twilio_shaped_errors))
         .wrap(from_fn(invalidate_sites))
         .wrap(from_fn(auth::require_credentials))
         .default_service(web::to(not_found))
@@ -109,6 +110,37 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             );
     }
     cfg.service(scope);
+}
+
+/// Errors actix-web answers by itself (an oversized body, an unsupported media type) come as plain
+/// text; clients expect Twilio's `{code, message, more_info, status}` for every failure.
+async fn twilio_shaped_errors(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    let response = next.call(req).await?;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json || !(status.is_client_error() || status.is_server_error()) {
+        return Ok(response.map_into_boxed_body());
+    }
+    let (req, res) = response.into_parts();
+    let body = actix_web::body::to_bytes(res.into_body()).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&body).trim().to_string();
+    let message = if text.is_empty() {
+        status.canonical_reason().unwrap_or("Error").to_string()
+    } else {
+        text
+    };
+    let error = ApiError::new(ErrorKind::from_status(status), message);
+    Ok(actix_web::dev::ServiceResponse::new(
+        req,
+        actix_web::ResponseError::error_response(&error),
+    ))
 }
 
 /// After any successful write, the gateway forgets what it loaded, so the next request to a

@@ -16,12 +16,27 @@ pub struct Params {
 }
 
 impl Params {
-    /// Parses an `application/x-www-form-urlencoded` body; invalid UTF-8 is refused.
+    /// Parses an `application/x-www-form-urlencoded` body; invalid UTF-8, raw or percent-encoded,
+    /// is refused rather than stored with replacement characters.
     pub fn from_body(body: &[u8]) -> Result<Params, ApiError> {
-        std::str::from_utf8(body).map_err(|_| ApiError::bad_request("The request body is not valid UTF-8"))?;
-        Ok(Params {
-            pairs: form_urlencoded::parse(body).into_owned().collect(),
-        })
+        let text =
+            std::str::from_utf8(body).map_err(|_| ApiError::bad_request("The request body is not valid UTF-8"))?;
+        let decode = |part: &str| {
+            let spaced = part.replace('+', " ");
+            percent_encoding::percent_decode_str(&spaced)
+                .decode_utf8()
+                .map(|s| s.into_owned())
+                .map_err(|_| ApiError::bad_request(format!("Parameter {part:?} is not valid UTF-8 once decoded")))
+        };
+        let pairs = text
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(|pair| {
+                let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+                Ok((decode(key)?, decode(value)?))
+            })
+            .collect::<Result<_, ApiError>>()?;
+        Ok(Params { pairs })
     }
 
     /// Parses the request's query string.
@@ -297,6 +312,8 @@ mod tests {
     #[test]
     fn invalid_utf8_and_bad_booleans_are_refused() {
         assert!(Params::from_body(b"A=\xff").is_err());
+        assert!(Params::from_body(b"A=x%FF").is_err());
+        assert_eq!(Params::from_body(b"A=a+b%20c").expect("parse").get("A"), Some("a b c"));
         let p = Params::from_body(b"Flag=maybe&Other=TRUE").expect("parse");
         assert!(p.bool("Flag").is_err());
         assert_eq!(p.bool("Other").expect("bool"), Some(true));

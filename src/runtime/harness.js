@@ -26,8 +26,21 @@ const MAX_LOG_MESSAGE = 16 * 1024;
 // Largest response body a function may send (larger ones are refused with an error).
 const MAX_BODY = 20 * 1024 * 1024;
 
+// Standard output may be a non-blocking pipe: a large frame goes out in pieces, and a full pipe
+// (EAGAIN) is waited out briefly rather than dropping the rest of the frame.
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
 function send(frame) {
-  fs.writeSync(1, JSON.stringify(frame) + '\n');
+  const bytes = Buffer.from(JSON.stringify(frame) + '\n');
+  let offset = 0;
+  while (offset < bytes.length) {
+    try {
+      offset += fs.writeSync(1, bytes, offset);
+    } catch (err) {
+      if (err.code !== 'EAGAIN') throw err;
+      Atomics.wait(pause, 0, 0, 1);
+    }
+  }
 }
 
 // ---- Logs -------------------------------------------------------------------------------

@@ -418,3 +418,59 @@ def eventually(fetch, accept, timeout=RELOAD_TIMEOUT, interval=RELOAD_POLL_INTER
         if accept(result) or time.monotonic() > deadline:
             return result
         time.sleep(interval)
+
+
+# --- Reliability and security tests: small projects written on the fly, worker processes ----------
+
+import os  # noqa: E402  (kept with the helpers that use it)
+
+FIXTURE_PACKAGE_JSON = Path(__file__).resolve().parents[2] / "fixtures" / "runtime-project" / "package.json"
+
+
+def write_function_project(directory, functions, assets=None):
+    """A Serverless Toolkit project in `directory`: the runtime fixture's package.json, then
+    `functions/{name}.js` for each {name: source} and `assets/{name}` for each {name: bytes or text}
+    (names may carry `.protected`/`.private` before the extension)."""
+    directory = Path(directory)
+    (directory / "functions").mkdir(parents=True, exist_ok=True)
+    (directory / "package.json").write_text(FIXTURE_PACKAGE_JSON.read_text())
+    for name, source in functions.items():
+        file = directory / "functions" / f"{name}.js"
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_text(source)
+    for name, content in (assets or {}).items():
+        file = directory / "assets" / name
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_bytes(content if isinstance(content, bytes) else content.encode())
+    return directory
+
+
+def _proc_stat(pid):
+    """(state, parent pid) of a process from /proc, or None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return fields[0], int(fields[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def proc_cmdline(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            return cmdline.read().split(b"\0")
+    except OSError:
+        return []
+
+
+def worker_pids(parent_pid):
+    """Live (non-zombie) Node workers started by the twirl process `parent_pid`."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        stat = _proc_stat(int(entry))
+        if stat and stat[1] == parent_pid and stat[0] != "Z" and \
+                any(part.endswith(b"harness.js") for part in proc_cmdline(int(entry))):
+            found.append(int(entry))
+    return found
