@@ -103,6 +103,7 @@ impl Runtime {
             memory_mb: WORKER_MEMORY_MB,
             inspect: None,
             node_path: None,
+            preload_twilio: true,
         }
     }
 
@@ -114,6 +115,8 @@ impl Runtime {
             manifest: Some(options.manifest.clone()),
             inspect: options.inspect.clone(),
             node_path: options.node_path.clone(),
+            // The live project's first request should not wait for a module it may not use.
+            preload_twilio: false,
             ..self.spec(&options.dir)
         };
         let max = if debugging {

@@ -29,6 +29,8 @@ pub struct WorkerSpec {
     pub inspect: Option<String>,
     /// `NODE_PATH`: where modules not installed beside the code are found.
     pub node_path: Option<PathBuf>,
+    /// Load the `twilio` module as soon as ready (workers started ahead of their traffic).
+    pub preload_twilio: bool,
 }
 
 /// Why an invocation produced no response from the function.
@@ -59,7 +61,7 @@ pub struct Worker {
 impl Worker {
     /// Starts a worker and waits until its harness is ready.
     pub async fn spawn(spec: &WorkerSpec, logs: LogSink) -> Result<Worker, InvokeError> {
-        let mut command = orphan_proof(&spec.node);
+        let mut command = confined(&spec.node);
         command.arg(format!("--max-old-space-size={}", spec.memory_mb));
         if let Some(address) = &spec.inspect {
             command.arg(format!("--inspect={address}"));
@@ -76,6 +78,7 @@ impl Worker {
             .env("HOME", std::env::temp_dir())
             .env("NODE_ENV", "production")
             .envs(spec.node_path.iter().map(|p| ("NODE_PATH", p)))
+            .envs(spec.preload_twilio.then_some(("TWIRL_PRELOAD_TWILIO", "1")))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -152,21 +155,31 @@ impl Worker {
     }
 }
 
-/// Where available, runs `program` under util-linux's `setpriv --pdeathsig KILL`, so the kernel
-/// kills the worker if twirl dies without stopping it (kill -9, a crash) even while the worker
-/// is stuck in a loop and would never notice its closed stdin.
-fn orphan_proof(program: &Path) -> Command {
-    match SETPRIV.iter().find(|p| Path::new(p).is_file()) {
-        Some(setpriv) => {
-            let mut command = Command::new(setpriv);
-            command.args(["--pdeathsig", "KILL", "--"]).arg(program);
-            command
-        }
-        None => Command::new(program),
+/// Runs `program` confined by util-linux's tools where they exist (each execs the next, so the
+/// worker keeps one PID): `prlimit --data` caps all of its memory, Buffers included, which
+/// V8's heap limit does not; `setpriv --pdeathsig KILL` has the kernel kill it if twirl dies
+/// without stopping it (kill -9, a crash), even while it is stuck in a loop and would never
+/// notice its closed stdin.
+fn confined(program: &Path) -> Command {
+    let mut chain: Vec<std::ffi::OsString> = Vec::new();
+    if let Some(prlimit) = find_tool("prlimit") {
+        chain.extend([prlimit.into(), format!("--data={WORKER_DATA_LIMIT}").into(), "--".into()]);
     }
+    if let Some(setpriv) = find_tool("setpriv") {
+        chain.extend([setpriv.into(), "--pdeathsig".into(), "KILL".into(), "--".into()]);
+    }
+    chain.push(program.into());
+    let mut command = Command::new(&chain[0]);
+    command.args(&chain[1..]);
+    command
 }
 
-const SETPRIV: &[&str] = &["/usr/bin/setpriv", "/bin/setpriv"];
+/// Memory a worker may have written to (heap, Buffers, stacks), in bytes.
+const WORKER_DATA_LIMIT: u64 = 1024 * 1024 * 1024;
+
+fn find_tool(name: &str) -> Option<PathBuf> {
+    ["/usr/bin", "/bin"].iter().map(|dir| Path::new(dir).join(name)).find(|p| p.is_file())
+}
 
 async fn read_frames(
     stdout: tokio::process::ChildStdout,

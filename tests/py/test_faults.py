@@ -270,9 +270,6 @@ def test_memory_bomb_ends_the_worker_not_the_server(api, deployed, site_url):
     assert_still_serves(site_url)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "SERVER PROBLEM: the worker memory cap (--max-old-space-size=256) bounds only the JavaScript "
-    "heap; Buffers live outside it, so a function holds 1.5 GiB and answers 200 (no RLIMIT/cgroup)"))
 def test_buffer_memory_bomb_is_capped(site_url):
     response, _, _ = call(site_url, "buffer-bomb")
     assert response.status_code == 500, f"{response.status_code} {response.text[:200]}"
