@@ -83,10 +83,12 @@ impl Pool {
         rx.await.unwrap_or(Err(InvokeError::Exited))
     }
 
-    /// Starts a worker if callers wait that no starting worker will serve, within the cap.
+    /// Starts a worker if callers wait and none is starting already, within the cap. One start
+    /// at a time: a start costs a core for a while, and on a small machine starting many at once
+    /// would slow the very invocations they are meant to relieve.
     fn grow(self: &Arc<Self>) {
         let mut state = self.state();
-        if state.total < self.max && state.starting < state.waiters.len() {
+        if state.total < self.max && state.starting == 0 && !state.waiters.is_empty() {
             state.total += 1;
             state.starting += 1;
             drop(state);

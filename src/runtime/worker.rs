@@ -163,7 +163,11 @@ impl Worker {
 fn confined(program: &Path) -> Command {
     let mut chain: Vec<std::ffi::OsString> = Vec::new();
     if let Some(prlimit) = find_tool("prlimit") {
-        chain.extend([prlimit.into(), format!("--data={WORKER_DATA_LIMIT}").into(), "--".into()]);
+        chain.extend([
+            prlimit.into(),
+            format!("--data={WORKER_DATA_LIMIT}").into(),
+            "--".into(),
+        ]);
     }
     if let Some(setpriv) = find_tool("setpriv") {
         chain.extend([setpriv.into(), "--pdeathsig".into(), "KILL".into(), "--".into()]);
@@ -178,7 +182,10 @@ fn confined(program: &Path) -> Command {
 const WORKER_DATA_LIMIT: u64 = 1024 * 1024 * 1024;
 
 fn find_tool(name: &str) -> Option<PathBuf> {
-    ["/usr/bin", "/bin"].iter().map(|dir| Path::new(dir).join(name)).find(|p| p.is_file())
+    ["/usr/bin", "/bin"]
+        .iter()
+        .map(|dir| Path::new(dir).join(name))
+        .find(|p| p.is_file())
 }
 
 async fn read_frames(
