@@ -1,5 +1,7 @@
 """The benchmark behind scripts/bench: twirl against `twilio-run start` (fork per request, and
---no-fork-process --no-live) and a bare Node http server, on the same project, in one run.
+--no-fork-process --no-live) and a bare Node http server, on the same project, in one run; then
+the live project (`twirl serve DIR` against `twilio-run start` in both modes): save-to-served
+latency over many edits of a function, and cold start to the first served request.
 
 Standard library only. Every server it starts is stopped when it exits, however it exits; every
 request goes to 127.0.0.1.
@@ -169,13 +171,18 @@ def tree_rss(pid):
     return sum(rss_kib(p) for p in tree), len(tree)
 
 
-def start_process(argv, cwd, log_path, env=None, stdout_pipe=False):
+def start_process(argv, cwd, log_path, env=None, stdout_path=None):
+    """Starts a server in a session of its own; stderr (and stdout, unless stdout_path is given)
+    go to log_path."""
     logf = open(log_path, "ab")
+    outf = open(stdout_path, "wb") if stdout_path else None
     proc = subprocess.Popen(
         argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE if stdout_pipe else logf, stderr=logf,
-        start_new_session=True)
+        stdout=outf or logf, stderr=logf, start_new_session=True)
+    if outf:
+        outf.close()
     proc.log_path = log_path
+    proc.stdout_path = stdout_path or log_path
     proc.logf = logf
     _started.append(proc)
     return proc
@@ -352,6 +359,54 @@ def run_wrk(url, duration):
     return parsed
 
 
+def _busy_ticks():
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    # user nice system idle iowait irq softirq steal ...
+    return v[0] + v[1] + v[2] + v[5] + v[6] + (v[7] if len(v) > 7 else 0)
+
+
+def _tree_ticks(pid):
+    total = 0
+    for p in process_tree(pid):
+        try:
+            with open("/proc/%d/stat" % p) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2:].split()
+        total += sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
+    return total
+
+
+class CpuAccount:
+    """The CPU time used during a load by everything else on the machine than the server, the
+    load generator and this script: how much other work disturbed the measurement."""
+
+    def __init__(self, pid):
+        self.pid = pid
+        self.hz = os.sysconf("SC_CLK_TCK")
+
+    def __enter__(self):
+        self.t0 = time.time()
+        self.busy0, self.tree0 = _busy_ticks(), _tree_ticks(self.pid)
+        import resource
+        self.kids0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self.self0 = os.times()
+        return self
+
+    def __exit__(self, *exc):
+        import resource
+        elapsed = max(time.time() - self.t0, 1e-6)
+        busy = (_busy_ticks() - self.busy0) / self.hz
+        tree = (_tree_ticks(self.pid) - self.tree0) / self.hz
+        kids1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        wrk = (kids1.ru_utime - self.kids0.ru_utime) + (kids1.ru_stime - self.kids0.ru_stime)
+        self1 = os.times()
+        me = (self1.user - self.self0.user) + (self1.system - self.self0.system)
+        self.other_pct = max(0.0, (busy - tree - wrk - me) / elapsed * 100)
+
+
 class RssSampler:
     """Peak RSS of a process tree while a load runs, sampled every 0.25 s."""
 
@@ -448,7 +503,7 @@ def _cmd_out(argv):
         return "?"
 
 
-def machine_info():
+def machine_info(twirl_bin=None):
     cpu = "?"
     try:
         with open("/proc/cpuinfo") as f:
@@ -484,7 +539,9 @@ def machine_info():
         "kernel": "%s %s" % (platform.system(), platform.release()),
         "node": _cmd_out(["node", "--version"]),
         "wrk": wrk[0].split(" [")[0] if wrk else "?",
-        "twirl": commit + (" (with uncommitted changes)" if dirty else ""),
+        "twirl": (commit + (" (with uncommitted changes)" if dirty else "")) if not twirl_bin
+        else "%s (the binary given with --twirl-bin)" % re.sub(
+            r"^twirl\s+", "", _cmd_out([twirl_bin, "--version"])),
         "twilio_run": TWILIO_RUN_VERSION,
     }
 
@@ -578,7 +635,8 @@ class Twirl(Target):
         env = dict(os.environ)
         self.proc = start_process(
             [self.binary, "serve", "--port", "0", "--ephemeral"], cwd=self.tmp, env=env,
-            log_path=os.path.join(WORK, "logs", "twirl.log"), stdout_pipe=True)
+            log_path=os.path.join(WORK, "logs", "twirl.log"),
+            stdout_path=os.path.join(WORK, "logs", "twirl.out"))
         banner = self._read_banner()
         m = re.match(r"twirl listening on (http://127\.0\.0\.1:(\d+))\s*$", banner[0])
         if not m:
@@ -601,27 +659,27 @@ class Twirl(Target):
         wait_until_serving(self.base + "/hello", self.proc, 60)
 
     def _read_banner(self):
-        """The first lines of twirl's stdout; the rest is copied to its log by a thread."""
-        lines, first = [], threading.Event()
+        """The first lines of twirl's stdout. It goes straight to a file (no pipe that a slow
+        reader could fill and so slow twirl down), read back from there."""
         proc = self.proc
-
-        def pump():
-            with open(proc.log_path, "ab") as logf:
-                for raw in iter(proc.stdout.readline, b""):
-                    logf.write(raw)
-                    logf.flush()
-                    if len(lines) < 8:
-                        lines.append(raw.decode("utf-8", "replace").rstrip("\n"))
-                        if len(lines) == 1:
-                            first.set()
-            first.set()
-
-        threading.Thread(target=pump, daemon=True).start()
-        if not first.wait(60) or not lines:
-            raise BenchError("twirl printed nothing within 60 s (exit code %s); see %s" % (
-                proc.poll(), proc.log_path))
-        time.sleep(0.3)  # the credential lines follow at once
-        return list(lines)
+        deadline = time.time() + 60
+        first_seen = None
+        while time.time() < deadline:
+            with open(proc.stdout_path, "rb") as f:
+                text = f.read().decode("utf-8", "replace")
+            if "\n" in text:
+                lines = text.splitlines()[:8]
+                if any(l.strip().startswith("Data") for l in lines):
+                    return lines
+                first_seen = first_seen or time.time()
+                if time.time() - first_seen > 2:
+                    return lines
+            if proc.poll() is not None:
+                raise BenchError("twirl exited (code %s) before listening; see %s" % (
+                    proc.returncode, proc.log_path))
+            time.sleep(0.05)
+        raise BenchError("twirl printed nothing on stdout within 60 s; see %s"
+                         % proc.log_path)
 
 
 # --- deploying to twirl through its Serverless API --------------------------------------------
@@ -779,22 +837,369 @@ def measure_target(target, workload_keys, results, memory, failures):
                     run_wrk(target.base + w.path, WARM_SECONDS)
                 if sampler.peak > mem["peak_kib"]:
                     mem["peak_kib"], mem["peak_procs"] = sampler.peak, sampler.procs
-            with RssSampler(target.proc.pid) as sampler:
+            with RssSampler(target.proc.pid) as sampler, CpuAccount(target.proc.pid) as cpu:
                 res = run_wrk(target.base + w.path, target.duration_for(w))
+            res["other_cpu_pct"] = cpu.other_pct
             target.settle()
             if sampler.peak > mem["peak_kib"]:
                 mem["peak_kib"], mem["peak_procs"] = sampler.peak, sampler.procs
+            res["peak_kib"], res["peak_procs"] = sampler.peak, sampler.procs
             results[(target.key, key)] = res
             log("   %-22s %10.1f req/s  p50 %s  p99 %s  (%s requests, %d errors, %d non-2xx,"
-                " %d timeouts)" % (w.label, res["rps"], fmt_ms(res["p50_ms"]),
-                                    fmt_ms(res["p99_ms"]), res["requests"], res["errors"],
-                                    res["non2xx"], res["timeouts"]))
+                " %d timeouts; other processes used %.0f%% of a CPU)" % (
+                    w.label, res["rps"], fmt_ms(res["p50_ms"]), fmt_ms(res["p99_ms"]),
+                    res["requests"], res["errors"], res["non2xx"], res["timeouts"],
+                    res["other_cpu_pct"]))
         memory[target.key] = mem
     except BenchError as e:
         failures.append((label, "measure", str(e)))
         log("%s failed:\n%s" % (label, e))
     finally:
         target.stop()
+
+
+# --- live project: save-to-served latency and cold start ---------------------------------------
+
+LIVE_DIR = os.path.join(WORK, "live")
+EDIT_TIMEOUT = 15.0        # seconds an edit may take to be served before it counts as missed
+EDIT_POLL = 0.002          # pause between two polls of the edited function
+EDIT_PAUSE = (0.2, 0.1)    # pause between edits: base + random up to this much
+COLD_POLL = 0.005          # pause between two polls during a cold start
+COLD_TIMEOUT = 120.0       # seconds a cold start may take
+
+# key (as in --only), label, how the project is served
+LIVE_TARGETS = [
+    ("twirl", "twirl serve DIR"),
+    ("twilio-run-fast", "twilio-run --no-fork-process (live)"),
+    ("twilio-run-default", "twilio-run (default: fork per request)"),
+]
+LIVE_LABEL = dict(LIVE_TARGETS)
+
+
+def hello_source(body):
+    return ("exports.handler = function (context, event, callback) {\n"
+            "  callback(null, %s);\n"
+            "};\n" % json.dumps(body))
+
+
+# The copies' directory names must not contain "twilio-run": in live mode twilio-run keeps every
+# module whose path contains it in the require cache (its own code), so it would never see an edit.
+LIVE_COPY_NAME = {"twirl": "twirl", "twilio-run-fast": "no-fork", "twilio-run-default": "fork"}
+
+
+def fresh_project_copy(key):
+    """A fresh copy of the bench project, with the node_modules twilio-run uses (the same
+    layout for every target), under target/bench/live/."""
+    dest = os.path.join(LIVE_DIR, LIVE_COPY_NAME[key])
+    if os.path.isdir(dest):
+        shutil.rmtree(dest)
+    os.makedirs(dest)
+    for name in ("package.json", "package-lock.json", "functions", "assets", "node_modules"):
+        src = os.path.join(PROJECT, name)
+        if os.path.isdir(src):
+            shutil.copytree(src, os.path.join(dest, name), symlinks=True)
+        elif os.path.exists(src):
+            shutil.copy2(src, os.path.join(dest, name))
+    return dest
+
+
+def live_argv(key, project, port, twirl_bin):
+    if key == "twirl":
+        return [twirl_bin, "serve", project, "--port", str(port), "--ephemeral"]
+    argv = [os.path.join(TOOLS, "node_modules", ".bin", "twilio-run"), "start",
+            "--port", str(port), "--cwd", project]
+    if key == "twilio-run-fast":
+        argv.append("--no-fork-process")  # and its default --live: the require cache is purged
+    return argv
+
+
+class LiveServer:
+    """One server on a project copy, its stdout drained by a thread that notes when the first
+    line came (twirl prints its ready line once the project is loaded and watched)."""
+
+    def __init__(self, key, project, twirl_bin, log_name):
+        self.port = free_port()
+        argv = live_argv(key, project, self.port, twirl_bin)
+        env = dict(os.environ, NO_UPDATE_NOTIFIER="1", NODE_ENV="development")
+        self.log_path = os.path.join(WORK, "logs", log_name)
+        logf = open(self.log_path, "ab")
+        self.first_line_at = None
+        self.first_line = None
+        self.t0 = time.monotonic()
+        proc = subprocess.Popen(argv, cwd=project, env=env, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=logf, start_new_session=True)
+        proc.log_path, proc.logf, proc.stdout_path = self.log_path, logf, self.log_path
+        _started.append(proc)
+        self.proc = proc
+        self._reader = threading.Thread(target=self._drain, args=(logf,), daemon=True)
+        self._reader.start()
+
+    def _drain(self, logf):
+        for line in iter(self.proc.stdout.readline, b""):
+            if self.first_line_at is None:
+                self.first_line_at = time.monotonic()
+                self.first_line = line.decode("utf-8", "replace").rstrip()
+            try:
+                logf.write(line)
+                logf.flush()
+            except (OSError, ValueError):
+                pass
+
+    def stop(self):
+        stop_process(self.proc)
+
+
+class Poller:
+    """GET over one keep-alive connection, reconnecting when the server closed it."""
+
+    def __init__(self, port, timeout=30):
+        import http.client
+        self.hc = http.client
+        self.port, self.timeout, self.conn = port, timeout, None
+
+    def connect(self):
+        if self.conn is None:
+            self.conn = self.hc.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
+        if self.conn.sock is None:
+            try:
+                self.conn.connect()
+            except OSError:
+                self.close()
+                raise
+
+    def get(self, path):
+        if self.conn is None:
+            self.conn = self.hc.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
+        try:
+            self.conn.request("GET", path)
+            r = self.conn.getresponse()
+            return r.status, r.read()
+        except (OSError, self.hc.HTTPException):
+            self.close()
+            raise
+
+    def close(self):
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+
+def cold_start_once(key, project, twirl_bin, log_name):
+    """Milliseconds from spawning the server to its port accepting connections and to its first
+    200 on GET /hello; polled every COLD_POLL s, a refused connection counting as not yet."""
+    srv = LiveServer(key, project, twirl_bin, log_name)
+    poller = Poller(srv.port, timeout=60)
+    port_open = None
+    last = "no answer"
+    try:
+        deadline = srv.t0 + COLD_TIMEOUT
+        while time.monotonic() < deadline:
+            if srv.proc.poll() is not None:
+                raise BenchError("%s exited (code %s) before answering GET /hello; see %s" % (
+                    LIVE_LABEL[key], srv.proc.returncode, srv.log_path))
+            try:
+                poller.connect()
+                if port_open is None:
+                    port_open = time.monotonic()
+                status, body = poller.get("/hello")
+            except ConnectionRefusedError:
+                time.sleep(COLD_POLL)
+                continue
+            except Exception as e:  # noqa: BLE001 - reset while starting: not yet
+                last = repr(e)
+                time.sleep(COLD_POLL)
+                continue
+            now = time.monotonic()
+            if status == 200:
+                if body != b"Hello World":
+                    raise BenchError("GET /hello on %s answered %r, expected 'Hello World'" % (
+                        LIVE_LABEL[key], body[:200]))
+                res = {"served_ms": (now - srv.t0) * 1000,
+                       "port_open_ms": (port_open - srv.t0) * 1000 if port_open else None,
+                       "first_line_ms": ((srv.first_line_at - srv.t0) * 1000
+                                         if srv.first_line_at else None)}
+                return res
+            last = "HTTP %d: %r" % (status, body[:200])
+            time.sleep(COLD_POLL)
+        raise BenchError("%s: no 200 on GET /hello within %d s of starting (last: %s)" % (
+            LIVE_LABEL[key], COLD_TIMEOUT, last))
+    finally:
+        poller.close()
+        srv.stop()
+
+
+def measure_cold_starts(keys, projects, twirl_bin, runs, cold, failures):
+    """One unmeasured start per target first (twirl's dependency cache, the page cache), then
+    `runs` rounds, the targets taking turns so that a change in the machine's load weighs on all
+    of them alike."""
+    log("== cold start: %d runs per target, after one unmeasured start" % runs)
+    alive = list(keys)
+    for i in range(runs + 1):
+        for key in list(alive):
+            try:
+                res = cold_start_once(key, projects[key], twirl_bin,
+                                      "cold-%s-%d.log" % (key, i))
+            except BenchError as e:
+                failures.append((LIVE_LABEL[key], "cold start", str(e)))
+                log("%s failed to start:\n%s" % (LIVE_LABEL[key], e))
+                alive.remove(key)
+                continue
+            if i == 0:
+                log("   %-40s warm-up start: first 200 after %.0f ms" % (
+                    LIVE_LABEL[key], res["served_ms"]))
+                continue
+            cold.setdefault(key, []).append(res)
+            log("   %-40s run %d: port open after %s, first 200 after %.0f ms%s" % (
+                LIVE_LABEL[key], i, fmt_ms(res["port_open_ms"]), res["served_ms"],
+                "" if res["first_line_ms"] is None or key != "twirl" else
+                " (ready line after %.0f ms)" % res["first_line_ms"]))
+            time.sleep(0.3)
+
+
+def save_file(path, text, mode):
+    """Saves text into path as an editor does: `rename` writes a temporary file next to it and
+    renames it over the file; `write` truncates the file and writes into it."""
+    if mode == "rename":
+        tmp = os.path.join(os.path.dirname(path), "." + os.path.basename(path) + ".tmp")
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.rename(tmp, path)
+    else:
+        with open(path, "w") as f:
+            f.write(text)
+
+
+def measure_edits(key, project, twirl_bin, edits, save_mode, failures):
+    """Save-to-served latency of `edits` edits of functions/hello.js, each with a new body."""
+    log("== save-to-served: %s, %d edits" % (LIVE_LABEL[key], edits))
+    srv = LiveServer(key, project, twirl_bin, "edits-%s.log" % key)
+    poller = Poller(srv.port, timeout=30)
+    hello = os.path.join(project, "functions", "hello.js")
+    rng = random.Random()
+    out = {"latencies_ms": [], "polls": [], "missed": 0, "odd": 0, "odd_examples": [],
+           "flip_backs": 0, "flip_examples": []}
+    confirm = 1 if key == "twilio-run-default" else 3
+
+    def poll(path):
+        try:
+            return poller.get(path)
+        except Exception as e:  # noqa: BLE001 - counted as an odd answer
+            if srv.proc.poll() is not None:
+                raise BenchError("%s exited (code %s) during the edits; see %s" % (
+                    LIVE_LABEL[key], srv.proc.returncode, srv.log_path))
+            return None, repr(e).encode()
+
+    try:
+        deadline = time.monotonic() + COLD_TIMEOUT
+        while True:
+            if srv.proc.poll() is not None:
+                raise BenchError("%s exited (code %s); see %s" % (
+                    LIVE_LABEL[key], srv.proc.returncode, srv.log_path))
+            try:
+                status, body = poller.get("/hello")
+                if status == 200 and body == b"Hello World":
+                    break
+            except Exception:  # noqa: BLE001 - not up yet
+                pass
+            if time.monotonic() > deadline:
+                raise BenchError("%s never served GET /hello" % LIVE_LABEL[key])
+            time.sleep(0.05)
+        previous = b"Hello World"
+        for i in range(edits):
+            body_text = "edit %d of %d, %s" % (i + 1, edits, uuid.uuid4().hex[:12])
+            want = body_text.encode()
+            save_file(hello, hello_source(body_text), save_mode)
+            t_saved = time.monotonic()
+            polls = 0
+            served = False
+            while True:
+                status, body = poll("/hello")
+                polls += 1
+                now = time.monotonic()
+                if status == 200 and body == want:
+                    out["latencies_ms"].append((now - t_saved) * 1000)
+                    out["polls"].append(polls)
+                    served = True
+                    break
+                if not (status == 200 and body == previous):
+                    out["odd"] += 1
+                    if len(out["odd_examples"]) < 3:
+                        out["odd_examples"].append(
+                            "edit %d, %.0f ms after the save: GET /hello -> %s %r" % (
+                                i + 1, (now - t_saved) * 1000,
+                                "HTTP %d" % status if status else "no answer", body[:300]))
+                if now - t_saved > EDIT_TIMEOUT:
+                    out["missed"] += 1
+                    log("   edit %d not served within %.0f s" % (i + 1, EDIT_TIMEOUT))
+                    break
+                time.sleep(EDIT_POLL)
+            # once served, the next requests must serve it too (no worker left on the old code)
+            for _ in range(confirm if served else 0):
+                status, body = poll("/hello")
+                if not (status == 200 and body == want):
+                    out["flip_backs"] += 1
+                    if len(out["flip_examples"]) < 3:
+                        out["flip_examples"].append(
+                            "edit %d: after serving the new body, GET /hello -> %s %r" % (
+                                i + 1, "HTTP %d" % status if status else "no answer",
+                                body[:300]))
+            previous = want
+            time.sleep(EDIT_PAUSE[0] + rng.random() * EDIT_PAUSE[1])
+    except BenchError as e:
+        failures.append((LIVE_LABEL[key], "edits", str(e)))
+        log("%s failed:\n%s" % (LIVE_LABEL[key], e))
+    finally:
+        poller.close()
+        srv.stop()
+    lat = out["latencies_ms"]
+    if lat:
+        log("   %d edits served: p50 %s, max %s; %d missed, %d odd answers, %d flip-backs" % (
+            len(lat), fmt_ms(percentile(lat, 50)), fmt_ms(max(lat)), out["missed"], out["odd"],
+            out["flip_backs"]))
+    return out
+
+
+def percentile(values, pct):
+    """Nearest-rank percentile."""
+    if not values:
+        return None
+    s = sorted(values)
+    k = max(1, int(-(-len(s) * pct // 100)))
+    return s[min(k, len(s)) - 1]
+
+
+def median(values):
+    if not values:
+        return None
+    s = sorted(values)
+    n = len(s)
+    return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
+
+
+def load_average():
+    try:
+        with open("/proc/loadavg") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "?"
+
+
+def measure_live(opts, twirl_bin, live, cold, failures):
+    keys = [k for k, _ in LIVE_TARGETS if k in opts.only]
+    if not keys:
+        return
+    live["_load_before"] = load_average()
+    if "twirl" in keys and not os.access(twirl_bin, os.X_OK):
+        keys.remove("twirl")
+    projects = {k: fresh_project_copy(k) for k in keys}
+    if opts.cold_starts > 0:
+        measure_cold_starts(keys, projects, twirl_bin, opts.cold_starts, cold, failures)
+    if opts.edits > 0:
+        for key in keys:
+            live[key] = measure_edits(key, projects[key], twirl_bin, opts.edits,
+                                      opts.save_mode, failures)
+            time.sleep(1)
+    live["_load_after"] = load_average()
 
 
 # --- report ------------------------------------------------------------------------------------
@@ -893,7 +1298,109 @@ def _ratios(results):
     return rows
 
 
-def report(info, opts, command, date, results, memory, failures, twirl_target):
+def live_report(opts, live, cold):
+    L = []
+    if live:
+        L.append("Save-to-served latency of the live project: %d edits of `functions/hello.js` per "
+                 "target, each returning a new body, saved %s; from the end of the save to the "
+                 "first answer of `GET /hello` with the new body, polling every %d ms over one "
+                 "keep-alive connection (each target on a fresh copy of the project, with its "
+                 "`node_modules`):" % (
+                     opts.edits,
+                     "as editors with a safe write do (a temporary file in `functions/` renamed "
+                     "over `hello.js`)" if opts.save_mode == "rename" else
+                     "in place (`hello.js` truncated, then written)",
+                     EDIT_POLL * 1000))
+        L.append("")
+        L.append("| target | edits served | p50 | p90 | max | polls per edit (median) | "
+                 "other answers | stale after new |")
+        L.append("|---|--:|--:|--:|--:|--:|--:|--:|")
+        for key, label in LIVE_TARGETS:
+            r = live.get(key)
+            if r is None:
+                continue
+            lat = r["latencies_ms"]
+            L.append("| %s | %d of %d | %s | %s | %s | %s | %d | %d |" % (
+                label, len(lat), len(lat) + r["missed"], fmt_ms(percentile(lat, 50)),
+                fmt_ms(percentile(lat, 90)), fmt_ms(max(lat) if lat else None),
+                "%g" % median(r["polls"]) if r["polls"] else "–", r["odd"], r["flip_backs"]))
+        L.append("")
+        L.append("`other answers`: answers during an edit that were neither the previous body nor "
+                 "the new one (errors, empty bodies); `stale after new`: answers with something "
+                 "else than the new body in the %s request(s) right after it was first served." %
+                 "3 (twilio-run's fork mode: 1)")
+        notes = []
+        for key, label in LIVE_TARGETS:
+            r = live.get(key)
+            for ex in (r or {}).get("odd_examples", []) + (r or {}).get("flip_examples", []):
+                notes.append("- %s: %s" % (label, ex))
+        if notes:
+            L.append("")
+            L.append("Examples of those answers:")
+            L.append("")
+            L.extend(notes)
+        L.append("")
+    if cold:
+        L.append("Cold start to the first served request: from spawning the server on the "
+                 "project copy (with its `node_modules`) to the first 200 answer of "
+                 "`GET /hello`, polling every %d ms (a refused connection counts as not yet); "
+                 "%d runs per target after one unmeasured start, the targets taking turns; "
+                 "`port open` is when it first accepted a connection:" % (
+                     COLD_POLL * 1000, opts.cold_starts))
+        L.append("")
+        L.append("| target | runs | port open (median) | first 200: median | first 200: max |")
+        L.append("|---|--:|--:|--:|--:|")
+        for key, label in LIVE_TARGETS:
+            runs = cold.get(key)
+            if not runs:
+                continue
+            served = [r["served_ms"] for r in runs]
+            opened = [r["port_open_ms"] for r in runs if r["port_open_ms"] is not None]
+            L.append("| %s | %d | %s | %s | %s |" % (
+                label, len(runs), fmt_ms(median(opened)), fmt_ms(median(served)),
+                fmt_ms(max(served))))
+        tw = cold.get("twirl")
+        if tw:
+            ready = [r["first_line_ms"] for r in tw if r["first_line_ms"] is not None]
+            if ready:
+                L.append("")
+                L.append("twirl printed its ready line (`twirl listening on …`, once the project "
+                         "is loaded and watched) after %s (median), %s at most." % (
+                             fmt_ms(median(ready)), fmt_ms(max(ready))))
+        L.append("")
+    rows = []
+    r = live.get("twirl")
+    if r and r["latencies_ms"]:
+        lat = r["latencies_ms"]
+        clean = not r["missed"] and not r["odd"] and not r["flip_backs"]
+        p50, mx = percentile(lat, 50), max(lat)
+        rows.append(("twirl save-to-served, p50", fmt_ms(p50), "< 100 ms",
+                     p50 < 100 if clean else "**no**: missed or wrong answers"))
+        rows.append(("twirl save-to-served, max", fmt_ms(mx), "< 300 ms",
+                     mx < 300 if clean else "**no**: missed or wrong answers"))
+    runs = cold.get("twirl")
+    if runs:
+        served = [x["served_ms"] for x in runs]
+        rows.append(("twirl cold start to the first 200, median of %d" % len(served),
+                     fmt_ms(median(served)), "< 300 ms", median(served) < 300))
+        rows.append(("twirl cold start to the first 200, slowest of %d" % len(served),
+                     fmt_ms(max(served)), "< 300 ms", max(served) < 300))
+    if rows:
+        L.append("Live-project targets:")
+        L.append("")
+        L.append("| measure | measured | target | met |")
+        L.append("|---|--:|--:|---|")
+        for name, val, tgt, met in rows:
+            met_s = met if isinstance(met, str) else ("yes" if met else "**no**")
+            L.append("| %s | %s | %s | %s |" % (name, val, tgt, met_s))
+        L.append("")
+    return L
+
+
+def report(info, opts, command, date, results, memory, failures, twirl_target, live=None,
+           cold=None):
+    live, cold = dict(live or {}), cold or {}
+    live_loads = (live.pop("_load_before", None), live.pop("_load_after", None))
     L = []
     L.append("### Run of %s" % date)
     L.append("")
@@ -903,21 +1410,48 @@ def report(info, opts, command, date, results, memory, failures, twirl_target):
                           info["kernel"], info["load"]))
     L.append("- software: Node %s, twilio-run %s, %s, twirl %s" % (
         info["node"], info["twilio_run"], info["wrk"], info["twirl"]))
-    L.append("- load: `wrk --latency -c %d -t %d -d %ds --timeout %s` per target and workload, "
-             "one target at a time, wrk on the same machine as the server" % (
-                 CONNECTIONS, THREADS, opts.duration, WRK_TIMEOUT))
-    if "twilio-run-default" in opts.only:
+    if results:
+        L.append("- load: `wrk --latency -c %d -t %d -d %ds --timeout %s` per target and "
+                 "workload, one target at a time, wrk on the same machine as the server" % (
+                     CONNECTIONS, THREADS, opts.duration, WRK_TIMEOUT))
+    if "twilio-run-default" in opts.only and results:
         L.append("- twilio-run's default mode forks a Node process per function request: its "
                  "function workloads run for %ds (`--duration` kept between 10 and 20 s, so the "
                  "run stays bounded) and complete only a few rounds of 10 requests: their req/s "
                  "is coarse and their p99 is in effect the slowest request; its assets are not "
                  "forked and run for %ds" % (opts.fork_duration, opts.duration))
+    try:
+        busy = float(info["load"].split()[0]) > 0.5 * int(info["nproc"])
+    except ValueError:
+        busy = False
+    others = [r.get("other_cpu_pct", 0) for r in results.values()]
+    if others:
+        L.append("- other processes on the machine used at most %.0f%% of one CPU during any "
+                 "measured load (mean %.0f%%)" % (max(others), sum(others) / len(others)))
+    if busy:
+        L.append("- **the machine was busy when the run started** (load average %s on %s CPUs): "
+                 "every figure below is lower and noisier than on an idle machine" % (
+                     info["load"].split()[0], info["nproc"]))
     if twirl_target is not None and twirl_target.build_seconds is not None:
         L.append("- twirl: deploy through the API took %.1f s, of which the build (dependency "
                  "install) %.1f s" % (twirl_target.deploy_seconds, twirl_target.build_seconds))
+    if live or cold:
+        L.append("- live project: %s; cold start: %s; servers started on a fresh copy of the "
+                 "project per target, with its `node_modules` (which twirl then uses rather than its "
+                 "dependency cache)" % (
+                     "%d edits per target, saved by %s" % (
+                         opts.edits, "a rename over the file" if opts.save_mode == "rename"
+                         else "truncating and writing the file") if live else "not measured",
+                     "%d runs per target" % opts.cold_starts if cold else "not measured"))
+        if live_loads[0]:
+            L.append("- load average %s when the live-project runs started, %s when they ended" % (
+                live_loads[0], live_loads[1] or "?"))
     L.append("")
-    L.append("| workload | target | req/s | p50 | p99 | requests | errors |")
-    L.append("|---|---|--:|--:|--:|--:|--:|")
+    if not results:
+        L.extend(live_report(opts, live, cold))
+        return _failures(L, failures)
+    L.append("| workload | target | req/s | p50 | p99 | requests | errors | peak RSS |")
+    L.append("|---|---|--:|--:|--:|--:|--:|--:|")
     for w in WORKLOADS:
         for tkey, tlabel, wkeys in TARGETS:
             if w.key not in wkeys:
@@ -925,16 +1459,18 @@ def report(info, opts, command, date, results, memory, failures, twirl_target):
             r = results.get((tkey, w.key))
             if r is None:
                 if tkey in opts.only:
-                    L.append("| %s | %s | failed | | | | |" % (w.label, tlabel))
+                    L.append("| %s | %s | failed | | | | | |" % (w.label, tlabel))
                 continue
             errs = r["errors"] + r["non2xx"] + r["timeouts"]
-            L.append("| %s | %s | %s | %s | %s | %s | %s |" % (
+            L.append("| %s | %s | %s | %s | %s | %s | %s | %s (%s) |" % (
                 w.label, tlabel, fmt_rps(r["rps"]), fmt_ms(r["p50_ms"]), fmt_ms(r["p99_ms"]),
-                "{:,}".format(r["requests"] or 0), errs))
+                "{:,}".format(r["requests"] or 0), errs, fmt_mib(r["peak_kib"]),
+                fmt_procs(r["peak_procs"])))
     L.append("")
     if memory:
-        L.append("Memory (sum of the RSS of the server process and all its child processes, from "
-                 "/proc; shared pages are counted once per process):")
+        L.append("Memory: the sum of the RSS of the server process and all its descendants, from "
+                 "/proc (shared pages counted once per process); the peak is sampled every "
+                 "0.25 s during the loads (`peak RSS` above is per workload):")
         L.append("")
         L.append("| target | idle, after the first requests | peak under load |")
         L.append("|---|--:|--:|")
@@ -954,6 +1490,14 @@ def report(info, opts, command, date, results, memory, failures, twirl_target):
         met_s = met if isinstance(met, str) else ("–" if met is None else
                                                   ("yes" if met else "**no**"))
         L.append("| %s | %s | %s | %s | %s |" % (comp, wl, val, tgt, met_s))
+    L.append("")
+    L.extend(live_report(opts, live, cold))
+    return _failures(L, failures)
+
+
+def _failures(L, failures):
+    while L and L[-1] == "":
+        L.pop()
     if failures:
         L.append("")
         L.append("Failures:")
@@ -1011,9 +1555,26 @@ def main(argv):
                    help="measure this twirl binary instead of building target/release/twirl")
     p.add_argument("--build-timeout", type=int, default=900, metavar="SECONDS",
                    help="how long to wait for twirl's build to complete (default 900)")
+    p.add_argument("--edits", type=int, default=None, metavar="N",
+                   help="edits of functions/hello.js for the save-to-served latency, per target "
+                        "(default 50; 10 with --quick; 0 skips it)")
+    p.add_argument("--cold-starts", type=int, default=None, metavar="N",
+                   help="measured cold starts per target (default 5; 3 with --quick; 0 skips "
+                        "them)")
+    p.add_argument("--save-mode", choices=("rename", "write"), default="rename",
+                   help="how an edit is saved: a temporary file renamed over the function "
+                        "(default), or the function truncated and written in place")
+    p.add_argument("--no-load", action="store_true",
+                   help="skip the wrk loads (only the save-to-served and cold-start runs)")
     opts = p.parse_args(argv)
     if opts.duration is None:
         opts.duration = 3 if opts.quick else 10
+    if opts.edits is None:
+        opts.edits = 10 if opts.quick else 50
+    if opts.cold_starts is None:
+        opts.cold_starts = 3 if opts.quick else 5
+    if opts.edits < 0 or opts.cold_starts < 0:
+        p.error("--edits and --cold-starts are counts, at least 0")
     if opts.fork_duration is None:
         opts.fork_duration = min(20, max(opts.duration, 10))
     opts.only = [t.strip() for t in opts.only.split(",") if t.strip()]
@@ -1034,18 +1595,23 @@ def main(argv):
         os.remove(os.path.join(WORK, "logs", name))
 
     results, memory, failures = {}, {}, []
+    live, cold = {}, {}
     twirl_target = None
+    want_live = (opts.edits > 0 or opts.cold_starts > 0) and any(
+        k in opts.only for k in LIVE_LABEL)
+    info = None
     try:
         ensure_one_mb_asset()
         if "twilio-run-fast" in opts.only or "twilio-run-default" in opts.only:
             ensure_tools()
+        if "twilio-run-fast" in opts.only or "twilio-run-default" in opts.only or want_live:
             ensure_project_copy()
         twirl_bin = os.path.abspath(opts.twirl_bin) if opts.twirl_bin else TWIRL_BIN
         if "twirl" in opts.only and not opts.no_build and not opts.twirl_bin:
             run(["cargo", "build", "--release"], cwd=ROOT)
-        info = machine_info()
+        info = machine_info(twirl_bin if opts.twirl_bin else None)
         for tkey, _label, wkeys in TARGETS:
-            if tkey not in opts.only:
+            if tkey not in opts.only or opts.no_load:
                 continue
             if tkey == "twirl":
                 if not os.access(twirl_bin, os.X_OK):
@@ -1058,17 +1624,21 @@ def main(argv):
                 target = TwilioRun(opts, fork=(tkey == "twilio-run-default"))
             measure_target(target, wkeys, results, memory, failures)
             time.sleep(1)
+        if want_live:
+            measure_live(opts, twirl_bin, live, cold, failures)
     finally:
         stop_all()
 
-    section = report(info, opts, command, date, results, memory, failures, twirl_target)
+    section = report(info, opts, command, date, results, memory, failures, twirl_target,
+                     live, cold)
     sys.stdout.write(section)
     sys.stdout.flush()
     with open(os.path.join(WORK, "results.json"), "w") as f:
         json.dump({"date": date, "command": command, "machine": info,
                    "results": {"%s/%s" % k: {kk: vv for kk, vv in v.items() if kk != "raw"}
                                for k, v in results.items()},
-                   "memory": memory, "failures": failures}, f, indent=2)
+                   "memory": memory, "save_to_served": live, "cold_start": cold,
+                   "failures": failures}, f, indent=2)
     if opts.write:
         write_benchmarks_md(section)
     return 1 if failures else 0
