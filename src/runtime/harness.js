@@ -16,9 +16,12 @@ const readline = require('readline');
 const { AsyncLocalStorage } = require('async_hooks');
 const { createRequire } = require('module');
 
-// argv: the directory the manifest's files are relative to, and the manifest (by default in it).
-const buildDir = path.resolve(process.argv[2] || '.');
-const manifestPath = process.argv[3] || path.join(buildDir, 'manifest.json');
+// argv: the directory the manifest's files are relative to, the manifest (by default in it), and
+// `--preload-twilio` for workers started ahead of their traffic.
+const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const preloadTwilio = process.argv.includes('--preload-twilio');
+const buildDir = path.resolve(positional[0] || '.');
+const manifestPath = positional[1] || path.join(buildDir, 'manifest.json');
 const readManifest = () => JSON.parse(fs.readFileSync(manifestPath, 'utf8'));
 const requireFromBuild = createRequire(path.join(buildDir, 'package.json'));
 const invocation = new AsyncLocalStorage();
@@ -128,7 +131,7 @@ function loadTwilio() {
 
 // `require('twilio')` takes a third of a second: it happens on first use of the `Twilio` global
 // (or of getTwilioClient), so a worker is ready sooner; workers of deployed builds, started
-// ahead of their traffic, load it right after they are ready (TWIRL_PRELOAD_TWILIO).
+// ahead of their traffic, load it right after they are ready (--preload-twilio).
 let twilioGlobal = null;
 function twilioModule() {
   if (twilioGlobal === null) {
@@ -325,4 +328,4 @@ input.on('line', (line) => {
 input.on('close', () => process.exit(0));
 
 send({ t: 'ready' });
-if (process.env.TWIRL_PRELOAD_TWILIO) setImmediate(twilioModule);
+if (preloadTwilio) setImmediate(twilioModule);

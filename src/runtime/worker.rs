@@ -69,7 +69,8 @@ impl Worker {
         command
             .arg(&spec.harness)
             .arg(&spec.build_dir)
-            .args(spec.manifest.iter());
+            .args(spec.manifest.iter())
+            .args(spec.preload_twilio.then_some("--preload-twilio"));
         let mut child = command
             .current_dir(&spec.build_dir)
             // A scrubbed environment: twirl's own secrets and settings never reach user code.
@@ -78,7 +79,6 @@ impl Worker {
             .env("HOME", std::env::temp_dir())
             .env("NODE_ENV", "production")
             .envs(spec.node_path.iter().map(|p| ("NODE_PATH", p)))
-            .envs(spec.preload_twilio.then_some(("TWIRL_PRELOAD_TWILIO", "1")))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
