@@ -33,11 +33,14 @@ pub struct Project {
 }
 
 /// Whether `dir` holds a project at all.
+///
+/// `src/` and `static/` alone do not make a project: most code repositories have them. A
+/// Toolkit project that uses them also has a `package.json`.
 pub fn detect(dir: &Path) -> bool {
-    ["functions", "src", "assets", "static"]
-        .iter()
-        .any(|d| dir.join(d).is_dir())
-        || [".env", "package.json"].iter().any(|f| dir.join(f).is_file())
+    ["functions", "assets"].iter().any(|d| dir.join(d).is_dir())
+        || [".env", "package.json", ".twilioserverlessrc"]
+            .iter()
+            .any(|f| dir.join(f).is_file())
 }
 
 /// The folders functions and assets are read from: `.twilioserverlessrc`'s `functionsFolder`
@@ -323,6 +326,12 @@ mod tests {
     fn detects_projects_by_their_folders_or_files() {
         let dir = tempfile::tempdir().expect("dir");
         assert!(!detect(dir.path()));
+        std::fs::create_dir(dir.path().join("src")).expect("mkdir");
+        std::fs::create_dir(dir.path().join("static")).expect("mkdir");
+        assert!(
+            !detect(dir.path()),
+            "a code repository with src/ and static/ is not a project"
+        );
         std::fs::create_dir(dir.path().join("assets")).expect("mkdir");
         assert!(detect(dir.path()));
     }
