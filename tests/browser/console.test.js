@@ -3,7 +3,7 @@
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { startTwirl, apiClient, uploadFunction, buildAndWait, launchBrowser, openConsole, screenshot, tempDir, eventually } = require('./support');
+const { startTwirl, apiClient, uploadFunction, buildAndWait, launchConsole, closeConsole, screenshot, tempDir, eventually } = require('./support');
 
 const HELLO = `exports.handler = (context, event, callback) => {
   const name = event.name || 'world';
@@ -23,7 +23,7 @@ const SECURE = `exports.handler = (context, event, callback) => {
 };
 `;
 
-let twirl, api, browser, page;
+let twirl, api, page;
 const state = {};
 
 before(async () => {
@@ -38,16 +38,10 @@ before(async () => {
   await api.post(`/Services/${service.sid}/Environments/${dev.sid}/Variables`, { Key: 'GREETING', Value: 'Ahoy' });
   await api.post(`/Services/${service.sid}/Environments/${dev.sid}/Deployments`, { BuildSid: build.sid });
   Object.assign(state, { service, dev, stage, hello, secure, build });
-  browser = await launchBrowser();
-  page = await openConsole(browser, twirl.url);
+  page = await launchConsole(twirl.url);
 });
 
-after(async () => {
-  const errors = page ? page.errors : [];
-  await browser?.close();
-  await twirl?.stop();
-  assert.deepEqual(errors, [], 'the console had no script errors');
-});
+after(() => closeConsole(page, twirl));
 
 test('the services view lists the deployed service and the live demo', async () => {
   const rows = page.getByTestId('service-row');

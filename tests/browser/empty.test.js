@@ -3,23 +3,17 @@
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { startTwirl, apiClient, launchBrowser, openConsole, screenshot, tempDir } = require('./support');
+const { startTwirl, apiClient, launchConsole, closeConsole, screenshot, tempDir } = require('./support');
 
-let twirl, api, browser, page;
+let twirl, api, page;
 
 before(async () => {
   twirl = await startTwirl(tempDir('twirl-empty-'));
   api = await apiClient(twirl.url);
-  browser = await launchBrowser();
-  page = await openConsole(browser, twirl.url);
+  page = await launchConsole(twirl.url);
 });
 
-after(async () => {
-  const errors = page ? page.errors : [];
-  await browser?.close();
-  await twirl?.stop();
-  assert.deepEqual(errors, [], 'the console had no script errors');
-});
+after(() => closeConsole(page, twirl));
 
 test('the demo project is shown as the live service', async () => {
   const live = await (await fetch(`${twirl.url}/_twirl/live`)).json();

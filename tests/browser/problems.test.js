@@ -4,24 +4,23 @@ const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { startTwirl, launchBrowser, openConsole, screenshot, tempDir } = require('./support');
+const { startTwirl, launchConsole, closeConsole, screenshot, tempDir } = require('./support');
 
-let twirl, browser, page, dir;
+let twirl, page, dir;
 
 before(async () => {
   dir = tempDir('twirl-problems-');
   fs.cpSync(path.join(__dirname, 'fixtures', 'tiny-project'), dir, { recursive: true });
   twirl = await startTwirl(dir);
-  browser = await launchBrowser();
-  page = await openConsole(browser, twirl.url);
+  page = await launchConsole(twirl.url);
 });
 
 after(async () => {
-  const errors = page ? page.errors : [];
-  await browser?.close();
-  await twirl?.stop();
-  fs.rmSync(dir, { recursive: true, force: true });
-  assert.deepEqual(errors, [], 'the console had no script errors');
+  try {
+    await closeConsole(page, twirl);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('a broken file shows the problem banner until it is fixed', async () => {

@@ -1,6 +1,7 @@
 // Shared set-up for the console's browser tests: the real twirl binary on a free port, the real
 // API to arrange state, and headless Chromium through playwright-core.
 
+const assert = require('node:assert/strict');
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -150,6 +151,28 @@ async function openConsole(browser, base) {
   return page;
 }
 
+/** The console of the server at `base`, open in headless Chromium (the page; `closeConsole` ends
+ *  its browser). If the console does not come up the browser is closed here, as the caller never
+ *  gets hold of it. */
+async function launchConsole(base) {
+  const browser = await launchBrowser();
+  try {
+    return await openConsole(browser, base);
+  } catch (err) {
+    await browser.close();
+    throw err;
+  }
+}
+
+/** A test file's teardown: the browser (if the console opened) and twirl (if it started) are
+ *  stopped before the console's script errors are checked, so a failing check leaves nothing running. */
+async function closeConsole(page, twirl) {
+  const errors = page ? page.errors : [];
+  await page?.context().browser().close();
+  await twirl?.stop();
+  assert.deepEqual(errors, [], 'the console had no script errors');
+}
+
 async function screenshot(page, name) {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   const file = path.join(ARTIFACTS, `${name}.png`);
@@ -176,4 +199,4 @@ async function eventually(fn, { timeout = 10000, interval = 100 } = {}) {
   }
 }
 
-module.exports = { ROOT, startTwirl, apiClient, uploadFunction, buildAndWait, launchBrowser, openConsole, screenshot, tempDir, eventually };
+module.exports = { ROOT, startTwirl, apiClient, uploadFunction, buildAndWait, launchConsole, closeConsole, screenshot, tempDir, eventually };

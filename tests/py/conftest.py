@@ -12,6 +12,7 @@ import re
 import secrets
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -37,7 +38,8 @@ def twirl_binary():
 
 class TwirlServer:
     """One `twirl serve --port 0 --ephemeral --no-demo` process (an empty store) with its own
-    random credentials."""
+    random credentials. The servers below differ only in `arguments` (and what they learn once
+    started), so starting, waiting for the address and stopping stay the same for all."""
 
     def __init__(self, workdir):
         self.workdir = workdir
@@ -50,12 +52,16 @@ class TwirlServer:
         self.url = None
         self.process = None
 
-    def start(self):
-        command = [
-            str(twirl_binary()), "serve", "--port", "0", "--ephemeral", "--no-demo",
+    def arguments(self):
+        """The command line after the binary."""
+        return [
+            "serve", "--port", "0", "--ephemeral", "--no-demo",
             "--account-sid", self.account_sid, "--auth-token", self.auth_token,
             "--api-key", f"{self.api_key_sid}:{self.api_key_secret}",
         ]
+
+    def start(self):
+        command = [str(twirl_binary()), *self.arguments()]
         self.stdout_log = open(self.stdout_path, "w", encoding="utf-8")
         with open(self.stderr_path, "w", encoding="utf-8") as stderr_log:
             self.process = subprocess.Popen(command, cwd=self.workdir, stdout=subprocess.PIPE,
@@ -97,6 +103,12 @@ class TwirlServer:
         self.drainer.join(timeout=SHUTDOWN_TIMEOUT)
         self.stdout_log.close()
 
+    def stdout(self):
+        return self.stdout_path.read_text(encoding="utf-8", errors="replace")
+
+    def stderr(self):
+        return self.stderr_path.read_text(encoding="utf-8", errors="replace")
+
     def client(self, username=None, password=None, account_sid=None):
         """A twilio-python Client whose Serverless domain points at this server.
 
@@ -121,12 +133,18 @@ class RecordingHttpClient(TwilioHttpClient):
         self.last_response = response
 
 
-def running_twirl(workdir):
-    server = TwirlServer(workdir).start()
+def running(server):
+    """Starts `server` (anything with start() and stop()) and stops it when the generator is closed,
+    so a fixture that does `yield from running(...)` stops it whether or not its tests passed."""
+    server.start()
     try:
         yield server
     finally:
         server.stop()
+
+
+def running_twirl(workdir):
+    yield from running(TwirlServer(workdir))
 
 
 @pytest.fixture(scope="module")
@@ -173,11 +191,7 @@ class TwirlServerWithEnvironment(TwirlServer):
 
 
 def running_twirl_with_environment(workdir, **environment):
-    server = TwirlServerWithEnvironment(workdir, environment).start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from running(TwirlServerWithEnvironment(workdir, environment))
 
 
 class ProjectServer(TwirlServer):
@@ -189,45 +203,15 @@ class ProjectServer(TwirlServer):
         self.project_dir = project_dir
         self.extra_args = [str(arg) for arg in extra_args]
 
-    def start(self):
-        command = [
-            str(twirl_binary()), "serve", str(self.project_dir), "--port", "0", "--ephemeral",
+    def arguments(self):
+        return [
+            "serve", str(self.project_dir), "--port", "0", "--ephemeral",
             "--account-sid", self.account_sid, "--auth-token", self.auth_token, *self.extra_args,
         ]
-        self.stdout_log = open(self.stdout_path, "w", encoding="utf-8")
-        with open(self.stderr_path, "w", encoding="utf-8") as stderr_log:
-            self.process = subprocess.Popen(command, cwd=self.workdir, stdout=subprocess.PIPE,
-                                            stderr=stderr_log, text=True, errors="replace")
-        first_line = queue.Queue()
-        self.drainer = threading.Thread(target=self._drain_stdout, args=(first_line,), daemon=True)
-        self.drainer.start()
-        try:
-            line = first_line.get(timeout=STARTUP_TIMEOUT)
-        except queue.Empty:
-            line = None
-        match = READY_RE.match(line or "")
-        if not match:
-            self.stop()
-            pytest.fail(f"twirl did not announce its address; first stdout line {line!r}; "
-                        f"exit code {self.process.returncode}; stderr:\n{self.stderr_path.read_text()}",
-                        pytrace=False)
-        self.url = match.group(1)
-        self.api = TwirlApi(self.url, (self.account_sid, self.auth_token))
-        return self
-
-    def stdout(self):
-        return self.stdout_path.read_text(encoding="utf-8", errors="replace")
-
-    def stderr(self):
-        return self.stderr_path.read_text(encoding="utf-8", errors="replace")
 
 
 def running_project_server(workdir, project_dir, *extra_args):
-    server = ProjectServer(workdir, project_dir, *extra_args).start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from running(ProjectServer(workdir, project_dir, *extra_args))
 
 
 class FixtureServer(TwirlServer):
@@ -246,37 +230,21 @@ class FixtureServer(TwirlServer):
         else:
             self.account_sid = self.auth_token = None
 
-    def start(self):
-        command = [str(twirl_binary()), "serve", "--port", "0", "--ephemeral", *self.flags]
+    def arguments(self):
+        arguments = ["serve", "--port", "0", "--ephemeral", *self.flags]
         for fixture in self.fixtures:
-            command += ["--fixture", fixture]
-        command += self.extra_args
-        self.stdout_log = open(self.stdout_path, "w", encoding="utf-8")
-        with open(self.stderr_path, "w", encoding="utf-8") as stderr_log:
-            self.process = subprocess.Popen(command, cwd=self.workdir, stdout=subprocess.PIPE,
-                                            stderr=stderr_log, text=True, errors="replace")
-        first_line = queue.Queue()
-        self.drainer = threading.Thread(target=self._drain_stdout, args=(first_line,), daemon=True)
-        self.drainer.start()
-        try:
-            line = first_line.get(timeout=STARTUP_TIMEOUT)
-        except queue.Empty:
-            line = None
-        match = READY_RE.match(line or "")
-        if not match:
-            self.stop()
-            pytest.fail(f"twirl did not announce its address; first stdout line {line!r}; "
-                        f"exit code {self.process.returncode}; stderr:\n{self.stderr_path.read_text()}",
-                        pytrace=False)
-        self.url = match.group(1)
+            arguments += ["--fixture", fixture]
+        return arguments + self.extra_args
+
+    def start(self):
+        super().start()
         if self.account_sid is None:
-            self.account_sid = self._banner_account_sid()
-        self.api = TwirlApi(self.url, (self.account_sid, self.auth_token))
+            # Without credential flags the account is the fixtures' own, which only the banner names.
+            self.authenticate(self._banner_account_sid(), self.auth_token)
         return self
 
     def _banner_account_sid(self, timeout=5.0):
         """The account SID the banner prints (the banner's lines follow the first one shortly)."""
-        import time
         deadline = time.monotonic() + timeout
         while True:
             account = re.search(r"Account SID\s+(AC[0-9a-f]{32})", self.stdout_path.read_text())
@@ -290,16 +258,9 @@ class FixtureServer(TwirlServer):
         self.api = TwirlApi(self.url, (account_sid, auth_token))
         return self
 
-    def stderr(self):
-        return self.stderr_path.read_text(encoding="utf-8", errors="replace")
-
 
 def running_fixture_server(workdir, fixtures, *extra_args, **credentials):
-    server = FixtureServer(workdir, fixtures, *extra_args, **credentials).start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from running(FixtureServer(workdir, fixtures, *extra_args, **credentials))
 
 
 def run_twirl(*args, cwd=None, env=None, timeout=120):

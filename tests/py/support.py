@@ -84,10 +84,11 @@ def assert_status(response, status):
     )
 
 
-class TwirlApi:
-    """Raw HTTP access to one running twirl, authenticated as its account."""
+class HttpSession:
+    """Requests to paths under one base URL (or to absolute URLs) over one session, with a timeout
+    so that a server that stops answering fails the test instead of hanging it."""
 
-    def __init__(self, base_url, auth):
+    def __init__(self, base_url, auth=None):
         self.base_url = base_url
         self.session = requests.Session()
         self.session.auth = auth
@@ -107,6 +108,10 @@ class TwirlApi:
 
     def delete(self, path, **kwargs):
         return self.request("DELETE", path, **kwargs)
+
+
+class TwirlApi(HttpSession):
+    """Raw HTTP access to one running twirl, authenticated as its account: TwirlApi(base_url, auth)."""
 
     def fetch(self, path, **kwargs):
         """GET that must succeed; returns the JSON body."""
@@ -197,6 +202,8 @@ def wrapped_dependencies(dependencies):
 
 BUILD_ENTRY_KEYS = {"sid", "account_sid", "service_sid", "date_created", "path", "visibility"}
 ALWAYS_INCLUDED_DEPENDENCIES = {"twilio", "@twilio/runtime-handler"}
+# The set a Serverless Toolkit project declares, for the deploy flows that build through the API.
+DEPENDENCIES = [{"name": "twilio", "version": "^5.0.0"}, {"name": "@twilio/runtime-handler", "version": "2.1.0"}]
 
 
 def assert_build_entries(entries, versions, parent_key):
@@ -222,6 +229,14 @@ def assert_dependencies(dependencies, requested=()):
     assert ALWAYS_INCLUDED_DEPENDENCIES <= set(names), names
     for dependency in requested:
         assert dependency in dependencies, f"{dependency} missing from {dependencies}"
+
+
+def assert_build_contents(function_entries, asset_entries, dependencies, function_version, asset_version):
+    """A build created from one function version, one asset version and DEPENDENCIES lists just those.
+    The build's lists are passed one by one, as the helper library and raw JSON spell them differently."""
+    assert_build_entries(function_entries, [function_version], "function_sid")
+    assert_build_entries(asset_entries, [asset_version], "asset_sid")
+    assert_dependencies(dependencies, DEPENDENCIES)
 
 
 # --- Deploying a Serverless Toolkit project -------------------------------------------------------

@@ -10,7 +10,8 @@ from twilio.base.exceptions import TwilioRestException
 
 from support import (
     DATE_TIME_RE,
-    assert_build_entries,
+    DEPENDENCIES,
+    assert_build_contents,
     assert_dependencies,
     assert_status,
     assert_twilio_error,
@@ -21,7 +22,6 @@ from support import (
 )
 
 DAY = 24 * 60 * 60
-DEPENDENCIES = [{"name": "twilio", "version": "^5.0.0"}, {"name": "@twilio/runtime-handler", "version": "2.1.0"}]
 
 
 @contextmanager
@@ -173,9 +173,8 @@ def test_full_deploy_flow(client, twirl):
                                   asset_versions=[asset_version["sid"]],
                                   dependencies=wrapped_dependencies(DEPENDENCIES), runtime="node22")
     assert build.status == "building"
-    assert_build_entries(build.function_versions, [function_version], "function_sid")
-    assert_build_entries(build.asset_versions, [asset_version], "asset_sid")
-    assert_dependencies(build.dependencies, DEPENDENCIES)
+    assert_build_contents(build.function_versions, build.asset_versions, build.dependencies,
+                          function_version, asset_version)
     assert wait_for_build(service.builds(build.sid)).status == "completed"
     assert service.builds(build.sid).fetch().status == "completed"
     assert build.sid in [b.sid for b in service.builds.list()]

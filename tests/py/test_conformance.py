@@ -12,9 +12,9 @@ from twilio.request_validator import RequestValidator
 from conftest import SPEC_PATH
 from spec_check import ResponseChecker, Spec
 from support import (
+    DEPENDENCIES,
     Project,
-    assert_build_entries,
-    assert_dependencies,
+    assert_build_contents,
     assert_status,
     assert_twilio_error,
     new_sid,
@@ -22,7 +22,6 @@ from support import (
     unique_name,
 )
 
-DEPENDENCIES = [{"name": "twilio", "version": "^5.0.0"}, {"name": "@twilio/runtime-handler", "version": "2.1.0"}]
 # Version uploads are not in the spec; their bodies are checked against the version fetch schema.
 VERSION_SCHEMAS = {"Functions": "FetchFunctionVersion", "Assets": "FetchAssetVersion"}
 FUNCTION_SOURCE = "exports.handler = (context, event, callback) => { console.warn('conformance'); callback(null, 'hello'); };\n"
@@ -191,9 +190,8 @@ def exercise_builds(run, service_sid, function_version, asset_version):
         "FunctionVersions": [function_version["sid"]], "AssetVersions": [asset_version["sid"]],
         "Dependencies": json.dumps(DEPENDENCIES), "Runtime": "node22"})
     assert (build["status"], build["runtime"]) == ("building", "node22")
-    assert_build_entries(build["function_versions"], [function_version], "function_sid")
-    assert_build_entries(build["asset_versions"], [asset_version], "asset_sid")
-    assert_dependencies(build["dependencies"], DEPENDENCIES)
+    assert_build_contents(build["function_versions"], build["asset_versions"], build["dependencies"],
+                          function_version, asset_version)
 
     status = wait_for_build(run, service_sid, build["sid"])
     assert status["status"] == "completed", status

@@ -34,7 +34,7 @@ import pytest
 import requests
 from twilio.request_validator import RequestValidator
 
-from conftest import REPO_ROOT, running_project_server
+from conftest import REPO_ROOT, running, running_project_server
 from support import assert_status, eventually
 
 FIXTURE = REPO_ROOT / "fixtures" / "live-project"
@@ -141,11 +141,7 @@ def twilio_run(tmp_path_factory):
     base = tmp_path_factory.mktemp("twilio-run")
     project = project_copy(base / "live-project")
     (project / "node_modules").symlink_to(modules, target_is_directory=True)
-    server = TwilioRun(project, modules, base).start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from running(TwilioRun(project, modules, base))
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ import requests
 from twilio.request_validator import RequestValidator
 
 from conftest import REPO_ROOT, running_twirl_with_environment
-from support import assert_status, deploy_project, wait_for_build_status
+from support import HttpSession, assert_status, deploy_project, wait_for_build_status
 
 FIXTURE = REPO_ROOT / "fixtures" / "runtime-project"
 SERVICE_NAME = "runtime-project"
@@ -61,25 +61,8 @@ def host_port(twirl):
 
 # --- helpers ----------------------------------------------------------------------------------------
 
-class Site:
-    """Plain, unauthenticated HTTP to one environment's site."""
-
-    def __init__(self, base_url):
-        self.base_url = base_url
-        self.session = requests.Session()
-
-    def url(self, path):
-        return self.base_url + path
-
-    def request(self, method, path, **kwargs):
-        kwargs.setdefault("timeout", 30)
-        return self.session.request(method, self.url(path), **kwargs)
-
-    def get(self, path, **kwargs):
-        return self.request("GET", path, **kwargs)
-
-    def post(self, path, **kwargs):
-        return self.request("POST", path, **kwargs)
+class Site(HttpSession):
+    """Plain, unauthenticated HTTP to one environment's site: Site(site_url)."""
 
     def ok(self, path, method="GET", **kwargs):
         """A request that must answer 200."""
