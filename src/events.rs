@@ -58,6 +58,11 @@ impl Events {
         let _ = self.tx.send(event);
     }
 
+    /// Whether any console listens, so events costly to build can be skipped when none does.
+    pub fn listened(&self) -> bool {
+        self.tx.receiver_count() > 0
+    }
+
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.tx.subscribe()
     }

@@ -3,7 +3,9 @@
 //
 //   stdin  (twirl → worker): {"t":"invoke","id","path","file","generation","context","event","tag"}
 //   stdout (worker → twirl): {"t":"ready"} | {"t":"log","tag","level","msg"} |
-//                            {"t":"done","id","status","headers":[[k,v]…],"body","b64"}
+//                            {"t":"done","id","status","headers":[[k,v]…],"body","b64"} |
+//                            {"t":"exit","running"}  (the process is ending; `running` is the
+//                            invocation it was running then, or null)
 //
 // Only this file writes to file descriptor 1; user writes to process.stdout/stderr and console
 // calls become log frames, so user output can never corrupt the protocol.
@@ -12,7 +14,6 @@
 const fs = require('fs');
 const path = require('path');
 const util = require('util');
-const readline = require('readline');
 const { AsyncLocalStorage } = require('async_hooks');
 const { createRequire } = require('module');
 
@@ -182,9 +183,26 @@ function catchUp(wanted) {
   if (!wanted || wanted <= generation) return;
   generation = wanted;
   loadManifest();
+  handlers.clear();
   for (const key of Object.keys(require.cache)) {
     if (key.startsWith(ownModules) && !key.startsWith(dependencies)) delete require.cache[key];
   }
+}
+
+// Each function's module, by file: resolving a path through `require` on every invocation costs
+// more than the hello-world handler itself.
+const handlers = new Map();
+
+function loadHandler(frame) {
+  let mod = handlers.get(frame.file);
+  if (mod === undefined) {
+    mod = require(path.join(buildDir, frame.file));
+    handlers.set(frame.file, mod);
+  }
+  if (!mod || typeof mod.handler !== 'function') {
+    throw new Error(`${frame.path} does not export a handler function`);
+  }
+  return mod.handler;
 }
 
 global.Runtime = {
@@ -264,17 +282,46 @@ function errorHttp(err) {
 
 let current = null;
 
+// process.exit called from the code of an invocation that has already answered (a timer it left
+// behind) while another one runs: the running one finishes first, then the process ends. Its
+// caller was innocent; the stale code after the exit call runs on, as it would have had the
+// timer fired a moment later.
+let exitAfterCurrent = null;
+const exitNow = process.exit.bind(process);
+process.exit = (code) => {
+  const caller = invocation.getStore();
+  if (current && caller && caller.id !== current.id) {
+    exitAfterCurrent = code === undefined ? process.exitCode || 0 : code;
+    return;
+  }
+  exitNow(code);
+};
+// twirl learns that the process is ending before it sees the pipe close: an invocation sent to
+// it that never began can then safely go to another worker.
+process.on('exit', () => {
+  try {
+    send({ t: 'exit', running: current ? current.id : null });
+  } catch {
+    // twirl has closed the pipe: nobody is left to tell.
+  }
+});
+
 function finish(id, response) {
   if (!current || current.id !== id) return;
   current = null;
   if (response.body.length > (response.b64 ? (MAX_BODY * 4) / 3 : MAX_BODY)) {
     response = errorHttp(new Error(`The response body is larger than ${MAX_BODY / 1024 / 1024} MB`));
   }
-  send({ t: 'done', id, ...response });
+  if (exitAfterCurrent === null) {
+    send({ t: 'done', id, ...response });
+    return;
+  }
+  send({ t: 'done', id, ...response, fatal: true });
+  exitNow(exitAfterCurrent);
 }
 
 function invoke(frame) {
-  const { id, file, tag } = frame;
+  const { id, tag } = frame;
   current = { id };
   catchUp(frame.generation);
   const context = {
@@ -293,13 +340,9 @@ function invoke(frame) {
     }
     finish(id, response);
   };
-  invocation.run({ tag, context: frame.context }, () => {
+  invocation.run({ id, tag, context: frame.context }, () => {
     try {
-      const mod = require(path.join(buildDir, file));
-      if (!mod || typeof mod.handler !== 'function') {
-        throw new Error(`${frame.path} does not export a handler function`);
-      }
-      const result = mod.handler(context, frame.event, callback);
+      const result = loadHandler(frame)(context, frame.event, callback);
       if (result && typeof result.then === 'function') {
         result.then((value) => callback(null, value), (err) => callback(err || new Error('Promise rejected')));
       }
@@ -319,13 +362,24 @@ function fatal(err) {
 process.on('uncaughtException', fatal);
 process.on('unhandledRejection', fatal);
 
-const input = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
-input.on('line', (line) => {
-  if (!line) return;
-  const frame = JSON.parse(line);
-  if (frame.t === 'invoke') invoke(frame);
+// Frames are split by hand: readline's per-line machinery costs more than a small invocation.
+// Only the new chunk is searched, so a large frame arriving in many pieces is scanned once.
+let pending = '';
+process.stdin.setEncoding('utf8');
+process.stdin.on('data', (chunk) => {
+  let start = 0;
+  let end;
+  while ((end = chunk.indexOf('\n', start)) !== -1) {
+    const line = pending + chunk.slice(start, end);
+    pending = '';
+    start = end + 1;
+    if (!line) continue;
+    const frame = JSON.parse(line);
+    if (frame.t === 'invoke') invoke(frame);
+  }
+  pending += chunk.slice(start);
 });
-input.on('close', () => process.exit(0));
+process.stdin.on('end', () => process.exit(0));
 
 send({ t: 'ready' });
 if (preloadTwilio) setImmediate(twilioModule);

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Semaphore;
-use worker::WorkerSpec;
+use worker::{Worker, WorkerSpec};
 
 /// The embedded worker harness, written to disk at start-up.
 pub const HARNESS: &str = include_str!("harness.js");
@@ -27,6 +27,8 @@ pub const HARNESS: &str = include_str!("harness.js");
 pub const EXECUTION_LIMIT: Duration = Duration::from_secs(10);
 /// Memory cap of each worker's JavaScript heap.
 const WORKER_MEMORY_MB: u32 = 256;
+/// How many workers an invocation tries when each turns out to be ending before it begins.
+const START_ATTEMPTS: u32 = 3;
 /// Idle workers beyond the first are stopped after this long.
 const IDLE_FOR: Duration = Duration::from_secs(60);
 
@@ -164,11 +166,25 @@ impl Runtime {
             .clone()
             .try_acquire_owned()
             .map_err(|_| InvokeError::Busy)?;
-        let mut worker = pool.checkout().await?;
-        // A worker can die while idle (a function that exits after answering): replace it once.
+        // A worker can end while idle, or between being handed this invocation and reading it (a
+        // function that exits some time after answering): the invocation never began, so it goes
+        // to another worker.
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let worker = pool.checkout().await?;
+            match Self::invoke_on(pool, worker, &request).await {
+                Err(InvokeError::NotStarted) if attempts < START_ATTEMPTS => continue,
+                Err(InvokeError::NotStarted) => return Err(InvokeError::Exited),
+                result => return result,
+            }
+        }
+    }
+
+    async fn invoke_on(pool: &Arc<Pool>, mut worker: Worker, request: &Invocation<'_>) -> Result<Done, InvokeError> {
         if !worker.is_alive() {
             pool.discard(worker);
-            worker = pool.checkout().await?;
+            return Err(InvokeError::NotStarted);
         }
         let frame = |id| ToWorker::Invoke {
             id,
@@ -187,6 +203,10 @@ impl Runtime {
             Ok(done) => {
                 pool.checkin(worker);
                 Ok(done)
+            }
+            Err(InvokeError::NotStarted) => {
+                pool.discard(worker);
+                Err(InvokeError::NotStarted)
             }
             Err(e) => {
                 log::warn!(target: "twirl::functions", "{} {}: {e}; replacing its worker", request.tag.request_sid, request.path);

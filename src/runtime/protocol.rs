@@ -46,6 +46,8 @@ pub enum FromWorker {
     },
     /// The end of invocation `id`.
     Done(Done),
+    /// The process is ending; `running` is the invocation it was running then, if any.
+    Exit { running: Option<u64> },
 }
 
 /// The HTTP response an invocation produced.
@@ -86,6 +88,10 @@ mod tests {
         assert!(matches!(
             serde_json::from_str(r#"{"t":"ready"}"#).expect("ready"),
             FromWorker::Ready
+        ));
+        assert!(matches!(
+            serde_json::from_str(r#"{"t":"exit","running":null}"#).expect("exit"),
+            FromWorker::Exit { running: None }
         ));
     }
 

@@ -42,6 +42,9 @@ pub enum InvokeError {
     /// The worker exited or broke the protocol before answering.
     #[error("the function's process exited before responding")]
     Exited,
+    /// The worker was ending before the invocation began, so it can go to another one.
+    #[error("the function's process exited before starting the invocation")]
+    NotStarted,
     /// No worker could be started.
     #[error("cannot start a worker: {0}")]
     Spawn(String),
@@ -50,10 +53,19 @@ pub enum InvokeError {
     Busy,
 }
 
+/// What the frame reader passes on to the invocation waiting on a worker.
+enum Outcome {
+    Done(Done),
+    /// The process announced its end while running this invocation, if any.
+    Exiting {
+        running: Option<u64>,
+    },
+}
+
 pub struct Worker {
     child: Child,
     stdin: ChildStdin,
-    done: mpsc::UnboundedReceiver<Done>,
+    outcomes: mpsc::UnboundedReceiver<Outcome>,
     next_id: u64,
     pub last_used: Instant,
 }
@@ -91,13 +103,13 @@ impl Worker {
         let stdout = child.stdout.take().ok_or(InvokeError::Exited)?;
         let stderr = child.stderr.take().ok_or(InvokeError::Exited)?;
         let (ready_tx, ready_rx) = oneshot::channel();
-        let (done_tx, done) = mpsc::unbounded_channel();
-        tokio::spawn(read_frames(stdout, ready_tx, done_tx, logs.clone()));
+        let (outcomes_tx, outcomes) = mpsc::unbounded_channel();
+        tokio::spawn(read_frames(stdout, ready_tx, outcomes_tx, logs.clone()));
         tokio::spawn(drain_stderr(stderr, logs));
         let worker = Worker {
             child,
             stdin,
-            done,
+            outcomes,
             next_id: 0,
             last_used: Instant::now(),
         };
@@ -120,12 +132,14 @@ impl Worker {
         let id = self.next_id;
         let mut line = serde_json::to_vec(&frame(id)).map_err(|_| InvokeError::Exited)?;
         line.push(b'\n');
-        self.stdin.write_all(&line).await.map_err(|_| InvokeError::Exited)?;
-        self.stdin.flush().await.map_err(|_| InvokeError::Exited)?;
+        // A frame that could not be written never reached the function.
+        self.stdin.write_all(&line).await.map_err(|_| InvokeError::NotStarted)?;
+        self.stdin.flush().await.map_err(|_| InvokeError::NotStarted)?;
         let answer = async {
             loop {
-                match self.done.recv().await {
-                    Some(done) if done.id == id => return Ok(done),
+                match self.outcomes.recv().await {
+                    Some(Outcome::Done(done)) if done.id == id => return Ok(done),
+                    Some(Outcome::Exiting { running }) if running != Some(id) => return Err(InvokeError::NotStarted),
                     Some(_) => continue,
                     None => return Err(InvokeError::Exited),
                 }
@@ -191,7 +205,7 @@ fn find_tool(name: &str) -> Option<PathBuf> {
 async fn read_frames(
     stdout: tokio::process::ChildStdout,
     ready: oneshot::Sender<()>,
-    done: mpsc::UnboundedSender<Done>,
+    outcomes: mpsc::UnboundedSender<Outcome>,
     logs: LogSink,
 ) {
     let mut ready = Some(ready);
@@ -205,9 +219,13 @@ async fn read_frames(
             }
             Ok(FromWorker::Log { tag, level, msg }) => logs.send(LogLine { tag, level, msg }),
             Ok(FromWorker::Done(d)) => {
-                if done.send(d).is_err() {
+                if outcomes.send(Outcome::Done(d)).is_err() {
                     break;
                 }
+            }
+            Ok(FromWorker::Exit { running }) => {
+                let _ = outcomes.send(Outcome::Exiting { running });
+                break;
             }
             Err(e) => {
                 log::warn!("a worker sent a malformed frame ({e}); stopping it");
