@@ -1,7 +1,7 @@
 //! `/v1/Services/{S}/Builds`, `…/{ZB}` and `…/{ZB}/Status`. A create records the build as
 //! `building` and hands it to the build pipeline, which finishes it asynchronously.
 
-use super::wire::{created, deleted, list_response, ok, Ctx, Paging, Params};
+use super::wire::{created, deleted, in_service, in_service_transaction, list_response, ok, Ctx, Paging, Params};
 use crate::build::{self, Dependency};
 use crate::clock::format_timestamp;
 use crate::error::ApiError;
@@ -9,7 +9,7 @@ use crate::sid;
 use crate::state::AppState;
 use crate::store::builds::{self, Build, BuildVersion, NewBuild};
 use crate::store::resources::Kind;
-use crate::store::{services, versions};
+use crate::store::versions;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
@@ -90,37 +90,35 @@ pub async fn create(
         .map(build::check_runtime)
         .transpose()?;
     let (key, now) = (service.into_inner(), state.clock.now());
-    let build = state
-        .store
-        .transaction(move |tx| {
-            let service = services::get(tx, &key)?;
-            let mut resolved = Vec::new();
-            for (kind, sids) in [(Kind::Function, &function_sids), (Kind::Asset, &asset_sids)] {
-                for sid in sids {
-                    let version = versions::in_service(tx, kind, &service.sid, sid)?.ok_or_else(|| {
-                        crate::error::StoreError::Invalid(format!(
-                            "{} Version {sid} was not found in this Service",
-                            if kind == Kind::Function { "Function" } else { "Asset" }
-                        ))
-                    })?;
-                    resolved.push(version);
-                }
+    let build = in_service_transaction(&state, key, move |tx, service_sid| {
+        let mut resolved = Vec::new();
+        for (kind, sids) in [(Kind::Function, &function_sids), (Kind::Asset, &asset_sids)] {
+            for sid in sids {
+                let version = versions::in_service(tx, kind, service_sid, sid)?.ok_or_else(|| {
+                    crate::error::StoreError::Invalid(format!(
+                        "{} Version {sid} was not found in this Service",
+                        if kind == Kind::Function { "Function" } else { "Asset" }
+                    ))
+                })?;
+                resolved.push(version);
             }
-            let runtime = match runtime {
-                Some(r) => r,
-                None => builds::last_completed_runtime(tx, &service.sid)?
-                    .unwrap_or_else(|| build::DEFAULT_RUNTIME.to_string()),
-            };
-            let new = NewBuild {
-                service_sid: service.sid,
-                versions: resolved,
-                dependencies: Dependency::to_json(&dependencies),
-                runtime,
-                origin: builds::Origin::Api,
-            };
-            builds::create(tx, &new, now)
-        })
-        .await?;
+        }
+        let runtime = match runtime {
+            Some(r) => r,
+            None => {
+                builds::last_completed_runtime(tx, service_sid)?.unwrap_or_else(|| build::DEFAULT_RUNTIME.to_string())
+            }
+        };
+        let new = NewBuild {
+            service_sid: service_sid.to_string(),
+            versions: resolved,
+            dependencies: Dependency::to_json(&dependencies),
+            runtime,
+            origin: builds::Origin::Api,
+        };
+        builds::create(tx, &new, now)
+    })
+    .await?;
     build::start(state.get_ref().clone(), build.service_sid.clone(), build.sid.clone());
     Ok(created(render(&ctx, &build)))
 }
@@ -133,19 +131,13 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let paging = Paging::from_query(&Params::from_query(&req)?, &[])?;
     let (key, window) = (service.into_inner(), paging.window());
-    let page = state
-        .store
-        .call(move |c| builds::list(c, &services::get(c, &key)?.sid, window))
-        .await?;
+    let page = in_service(&state, key, move |c, service_sid| builds::list(c, service_sid, window)).await?;
     Ok(list_response(&req, "builds", &paging, page, |b| render(&ctx, b)))
 }
 
 async fn load(state: &AppState, path: web::Path<(String, String)>) -> Result<Build, ApiError> {
     let (key, sid) = path.into_inner();
-    Ok(state
-        .store
-        .call(move |c| builds::get(c, &services::get(c, &key)?.sid, &sid))
-        .await?)
+    in_service(state, key, move |c, service_sid| builds::get(c, service_sid, &sid)).await
 }
 
 pub async fn fetch(
@@ -174,9 +166,9 @@ pub async fn status(
 
 pub async fn delete(state: web::Data<AppState>, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
     let (key, sid) = path.into_inner();
-    state
-        .store
-        .transaction(move |tx| builds::delete(tx, &services::get(tx, &key)?.sid, &sid))
-        .await?;
+    in_service_transaction(&state, key, move |tx, service_sid| {
+        builds::delete(tx, service_sid, &sid)
+    })
+    .await?;
     Ok(deleted())
 }

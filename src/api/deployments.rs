@@ -1,14 +1,14 @@
 //! `/v1/Services/{S}/Environments/{ZE}/Deployments` and `…/{ZD}`: create (which switches the
 //! environment's build), list, fetch.
 
-use super::wire::{created, list_response, ok, Ctx, Paging, Params};
+use super::wire::{created, in_service, in_service_transaction, list_response, ok, Ctx, Paging, Params};
 use crate::clock::format_timestamp;
 use crate::error::ApiError;
 use crate::gateway::Gateway;
 use crate::sid;
 use crate::state::AppState;
 use crate::store::deployments::{self, Deployment};
-use crate::store::{environments, services};
+use crate::store::environments;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
@@ -39,15 +39,12 @@ pub async fn create(
     // `IsPlugin` is accepted (Flex plugins send it) but changes nothing locally.
     params.bool("IsPlugin")?;
     let ((key, environment_sid), now) = (path.into_inner(), state.clock.now());
-    let (deployment, domain) = state
-        .store
-        .transaction(move |tx| {
-            let service = services::get(tx, &key)?;
-            let deployment = deployments::create(tx, &service.sid, &environment_sid, build_sid.as_deref(), now)?;
-            let domain = environments::get(tx, &service.sid, &environment_sid)?.domain_name;
-            Ok((deployment, domain))
-        })
-        .await?;
+    let (deployment, domain) = in_service_transaction(&state, key, move |tx, service_sid| {
+        let deployment = deployments::create(tx, service_sid, &environment_sid, build_sid.as_deref(), now)?;
+        let domain = environments::get(tx, service_sid, &environment_sid)?.domain_name;
+        Ok((deployment, domain))
+    })
+    .await?;
     // Start the new build's workers now, so the first request after the switch finds them warm.
     state.gateway.invalidate();
     Gateway::warm(state.get_ref().clone(), domain);
@@ -65,10 +62,10 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let paging = Paging::from_query(&Params::from_query(&req)?, &[])?;
     let ((key, environment_sid), window) = (path.into_inner(), paging.window());
-    let page = state
-        .store
-        .call(move |c| deployments::list(c, &services::get(c, &key)?.sid, &environment_sid, window))
-        .await?;
+    let page = in_service(&state, key, move |c, service_sid| {
+        deployments::list(c, service_sid, &environment_sid, window)
+    })
+    .await?;
     Ok(list_response(&req, "deployments", &paging, page, |d| render(&ctx, d)))
 }
 
@@ -78,9 +75,9 @@ pub async fn fetch(
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (key, environment_sid, sid) = path.into_inner();
-    let deployment = state
-        .store
-        .call(move |c| deployments::get(c, &services::get(c, &key)?.sid, &environment_sid, &sid))
-        .await?;
+    let deployment = in_service(&state, key, move |c, service_sid| {
+        deployments::get(c, service_sid, &environment_sid, &sid)
+    })
+    .await?;
     Ok(ok(render(&ctx, &deployment)))
 }

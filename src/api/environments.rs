@@ -1,6 +1,8 @@
 //! `/v1/Services/{S}/Environments` and `…/{ZE}`: create, list, fetch, delete (no update).
 
-use super::wire::{check_host_label, created, deleted, list_response, ok, Ctx, Paging, Params};
+use super::wire::{
+    check_host_label, created, deleted, in_service, in_service_transaction, list_response, ok, Ctx, Paging, Params,
+};
 use crate::clock::format_timestamp;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -71,10 +73,10 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let paging = Paging::from_query(&Params::from_query(&req)?, &[])?;
     let (key, window) = (service.into_inner(), paging.window());
-    let page = state
-        .store
-        .call(move |c| environments::list(c, &services::get(c, &key)?.sid, window))
-        .await?;
+    let page = in_service(&state, key, move |c, service_sid| {
+        environments::list(c, service_sid, window)
+    })
+    .await?;
     Ok(list_response(&req, "environments", &paging, page, |e| render(&ctx, e)))
 }
 
@@ -84,18 +86,18 @@ pub async fn fetch(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (key, sid) = path.into_inner();
-    let env = state
-        .store
-        .call(move |c| environments::get(c, &services::get(c, &key)?.sid, &sid))
-        .await?;
+    let env = in_service(&state, key, move |c, service_sid| {
+        environments::get(c, service_sid, &sid)
+    })
+    .await?;
     Ok(ok(render(&ctx, &env)))
 }
 
 pub async fn delete(state: web::Data<AppState>, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
     let (key, sid) = path.into_inner();
-    state
-        .store
-        .transaction(move |tx| environments::delete(tx, &services::get(tx, &key)?.sid, &sid))
-        .await?;
+    in_service_transaction(&state, key, move |tx, service_sid| {
+        environments::delete(tx, service_sid, &sid)
+    })
+    .await?;
     Ok(deleted())
 }

@@ -1,12 +1,11 @@
 //! `/v1/Services/{S}/Environments/{ZE}/Logs` and `…/{NO}`: read-only, newest first.
 
-use super::wire::{list_response, ok, Ctx, Paging, Params};
+use super::wire::{in_service, list_response, ok, Ctx, Paging, Params};
 use crate::clock::{format_timestamp, parse_timestamp};
 use crate::error::ApiError;
 use crate::sid;
 use crate::state::AppState;
 use crate::store::logs::{self, Log, LogFilter};
-use crate::store::services;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
@@ -61,11 +60,11 @@ pub async fn list(
         start: date(&query, "StartDate")?.unwrap_or(now - DEFAULT_WINDOW),
         end: date(&query, "EndDate")?.unwrap_or(now),
     };
-    let ((service, environment_sid), window) = (path.into_inner(), paging.window());
-    let page = state
-        .store
-        .call(move |c| logs::list(c, &services::get(c, &service)?.sid, &environment_sid, &filter, window))
-        .await?;
+    let ((key, environment_sid), window) = (path.into_inner(), paging.window());
+    let page = in_service(&state, key, move |c, service_sid| {
+        logs::list(c, service_sid, &environment_sid, &filter, window)
+    })
+    .await?;
     Ok(list_response(&req, "logs", &paging, page, |l| render(&ctx, l)))
 }
 
@@ -74,10 +73,10 @@ pub async fn fetch(
     ctx: Ctx,
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (service, environment_sid, sid) = path.into_inner();
-    let log = state
-        .store
-        .call(move |c| logs::get(c, &services::get(c, &service)?.sid, &environment_sid, &sid))
-        .await?;
+    let (key, environment_sid, sid) = path.into_inner();
+    let log = in_service(&state, key, move |c, service_sid| {
+        logs::get(c, service_sid, &environment_sid, &sid)
+    })
+    .await?;
     Ok(ok(render(&ctx, &log)))
 }

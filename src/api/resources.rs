@@ -1,12 +1,11 @@
 //! `/v1/Services/{S}/Functions[/{ZH}]` and `/v1/Services/{S}/Assets[/{ZH}]`. Both collections have
 //! the same shape, so one set of handlers serves both; the route supplies the `Kind`.
 
-use super::wire::{created, deleted, list_response, ok, Ctx, Paging, Params};
+use super::wire::{created, deleted, in_service, in_service_transaction, list_response, ok, Ctx, Paging, Params};
 use crate::clock::format_timestamp;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::resources::{self, Kind, Resource};
-use crate::store::services;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
@@ -47,10 +46,10 @@ pub async fn create(
     let params = Params::from_body(&body)?;
     let friendly_name = params.required("FriendlyName", 255)?.to_string();
     let (kind, key, now) = (**kind, service.into_inner(), state.clock.now());
-    let resource = state
-        .store
-        .transaction(move |tx| resources::create(tx, kind, &services::get(tx, &key)?.sid, &friendly_name, now))
-        .await?;
+    let resource = in_service_transaction(&state, key, move |tx, service_sid| {
+        resources::create(tx, kind, service_sid, &friendly_name, now)
+    })
+    .await?;
     Ok(created(render(&ctx, &resource)))
 }
 
@@ -63,10 +62,10 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let paging = Paging::from_query(&Params::from_query(&req)?, &[])?;
     let (kind, key, window) = (**kind, service.into_inner(), paging.window());
-    let page = state
-        .store
-        .call(move |c| resources::list(c, kind, &services::get(c, &key)?.sid, window))
-        .await?;
+    let page = in_service(&state, key, move |c, service_sid| {
+        resources::list(c, kind, service_sid, window)
+    })
+    .await?;
     Ok(list_response(&req, names(kind).0, &paging, page, |r| render(&ctx, r)))
 }
 
@@ -77,10 +76,10 @@ pub async fn fetch(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let ((key, sid), kind) = (path.into_inner(), **kind);
-    let resource = state
-        .store
-        .call(move |c| resources::get(c, kind, &services::get(c, &key)?.sid, &sid))
-        .await?;
+    let resource = in_service(&state, key, move |c, service_sid| {
+        resources::get(c, kind, service_sid, &sid)
+    })
+    .await?;
     Ok(ok(render(&ctx, &resource)))
 }
 
@@ -94,10 +93,10 @@ pub async fn update(
     let params = Params::from_body(&body)?;
     let friendly_name = params.required("FriendlyName", 255)?.to_string();
     let ((key, sid), kind, now) = (path.into_inner(), **kind, state.clock.now());
-    let resource = state
-        .store
-        .transaction(move |tx| resources::rename(tx, kind, &services::get(tx, &key)?.sid, &sid, &friendly_name, now))
-        .await?;
+    let resource = in_service_transaction(&state, key, move |tx, service_sid| {
+        resources::rename(tx, kind, service_sid, &sid, &friendly_name, now)
+    })
+    .await?;
     Ok(ok(render(&ctx, &resource)))
 }
 
@@ -107,9 +106,9 @@ pub async fn delete(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let ((key, sid), kind) = (path.into_inner(), **kind);
-    state
-        .store
-        .transaction(move |tx| resources::delete(tx, kind, &services::get(tx, &key)?.sid, &sid))
-        .await?;
+    in_service_transaction(&state, key, move |tx, service_sid| {
+        resources::delete(tx, kind, service_sid, &sid)
+    })
+    .await?;
     Ok(deleted())
 }

@@ -1,10 +1,9 @@
 //! `/v1/Services/{S}/Environments/{ZE}/Variables` and `…/{ZV}`.
 
-use super::wire::{created, deleted, list_response, ok, Ctx, Paging, Params};
+use super::wire::{created, deleted, in_service, in_service_transaction, list_response, ok, Ctx, Paging, Params};
 use crate::clock::format_timestamp;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::services;
 use crate::store::variables::{self, Variable};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
@@ -49,19 +48,10 @@ pub async fn create(
     let key = params.required("Key", MAX_KEY)?.to_string();
     let value = check_value(params.get("Value"))?.ok_or_else(|| super::wire::missing("Value"))?;
     let ((service, environment_sid), now) = (path.into_inner(), state.clock.now());
-    let variable = state
-        .store
-        .transaction(move |tx| {
-            variables::create(
-                tx,
-                &services::get(tx, &service)?.sid,
-                &environment_sid,
-                &key,
-                &value,
-                now,
-            )
-        })
-        .await?;
+    let variable = in_service_transaction(&state, service, move |tx, service_sid| {
+        variables::create(tx, service_sid, &environment_sid, &key, &value, now)
+    })
+    .await?;
     Ok(created(render(&ctx, &variable)))
 }
 
@@ -73,10 +63,10 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let paging = Paging::from_query(&Params::from_query(&req)?, &[])?;
     let ((service, environment_sid), window) = (path.into_inner(), paging.window());
-    let page = state
-        .store
-        .call(move |c| variables::list(c, &services::get(c, &service)?.sid, &environment_sid, window))
-        .await?;
+    let page = in_service(&state, service, move |c, service_sid| {
+        variables::list(c, service_sid, &environment_sid, window)
+    })
+    .await?;
     Ok(list_response(&req, "variables", &paging, page, |v| render(&ctx, v)))
 }
 
@@ -86,10 +76,10 @@ pub async fn fetch(
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (service, environment_sid, sid) = path.into_inner();
-    let variable = state
-        .store
-        .call(move |c| variables::get(c, &services::get(c, &service)?.sid, &environment_sid, &sid))
-        .await?;
+    let variable = in_service(&state, service, move |c, service_sid| {
+        variables::get(c, service_sid, &environment_sid, &sid)
+    })
+    .await?;
     Ok(ok(render(&ctx, &variable)))
 }
 
@@ -106,21 +96,18 @@ pub async fn update(
         .map(str::to_string);
     let value = check_value(params.get("Value"))?;
     let ((service, environment_sid, sid), now) = (path.into_inner(), state.clock.now());
-    let variable = state
-        .store
-        .transaction(move |tx| {
-            let service_sid = services::get(tx, &service)?.sid;
-            variables::update(
-                tx,
-                &service_sid,
-                &environment_sid,
-                &sid,
-                key.as_deref(),
-                value.as_deref(),
-                now,
-            )
-        })
-        .await?;
+    let variable = in_service_transaction(&state, service, move |tx, service_sid| {
+        variables::update(
+            tx,
+            service_sid,
+            &environment_sid,
+            &sid,
+            key.as_deref(),
+            value.as_deref(),
+            now,
+        )
+    })
+    .await?;
     Ok(ok(render(&ctx, &variable)))
 }
 
@@ -129,9 +116,9 @@ pub async fn delete(
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (service, environment_sid, sid) = path.into_inner();
-    state
-        .store
-        .transaction(move |tx| variables::delete(tx, &services::get(tx, &service)?.sid, &environment_sid, &sid))
-        .await?;
+    in_service_transaction(&state, service, move |tx, service_sid| {
+        variables::delete(tx, service_sid, &environment_sid, &sid)
+    })
+    .await?;
     Ok(deleted())
 }

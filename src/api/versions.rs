@@ -1,12 +1,11 @@
 //! Function and asset versions: list and fetch on the API host, create by multipart upload (the
 //! `serverless-upload` host, served on the same port), and a function version's `/Content`.
 
-use super::wire::{created, list_response, ok, Ctx, Paging, Params};
+use super::wire::{created, in_service, in_service_transaction, list_response, ok, Ctx, Paging, Params};
 use crate::clock::format_timestamp;
 use crate::error::{ApiError, ErrorKind};
 use crate::state::AppState;
 use crate::store::resources::Kind;
-use crate::store::services;
 use crate::store::versions::{self, NewVersion, Version};
 use actix_multipart::{Field, Multipart};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -62,10 +61,10 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let paging = Paging::from_query(&Params::from_query(&req)?, &[])?;
     let ((key, resource), kind, window) = (path.into_inner(), **kind, paging.window());
-    let page = state
-        .store
-        .call(move |c| versions::list(c, kind, &services::get(c, &key)?.sid, &resource, window))
-        .await?;
+    let page = in_service(&state, key, move |c, service_sid| {
+        versions::list(c, kind, service_sid, &resource, window)
+    })
+    .await?;
     let list_key = match kind {
         Kind::Function => "function_versions",
         Kind::Asset => "asset_versions",
@@ -80,10 +79,10 @@ pub async fn fetch(
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let ((key, resource, sid), kind) = (path.into_inner(), **kind);
-    let version = state
-        .store
-        .call(move |c| versions::get(c, kind, &services::get(c, &key)?.sid, &resource, &sid))
-        .await?;
+    let version = in_service(&state, key, move |c, service_sid| {
+        versions::get(c, kind, service_sid, &resource, &sid)
+    })
+    .await?;
     Ok(ok(render(&ctx, &version)))
 }
 
@@ -94,14 +93,12 @@ pub async fn content(
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (key, resource, sid) = path.into_inner();
-    let (version, bytes) = state
-        .store
-        .call(move |c| {
-            let v = versions::get(c, Kind::Function, &services::get(c, &key)?.sid, &resource, &sid)?;
-            let bytes = crate::store::blobs::get(c, &v.blob_hash)?;
-            Ok((v, bytes))
-        })
-        .await?;
+    let (version, bytes) = in_service(&state, key, move |c, service_sid| {
+        let v = versions::get(c, Kind::Function, service_sid, &resource, &sid)?;
+        let bytes = crate::store::blobs::get(c, &v.blob_hash)?;
+        Ok((v, bytes))
+    })
+    .await?;
     Ok(ok(json!({
         "sid": version.sid,
         "account_sid": ctx.account_sid,
@@ -147,21 +144,19 @@ pub async fn upload(
         .filter(|t| !t.is_empty() && t != "application/octet-stream")
         .unwrap_or_else(|| mime_guess::from_path(&path_value).first_or_octet_stream().to_string());
     let ((key, resource_sid), now) = (path.into_inner(), state.clock.now());
-    let version = state
-        .store
-        .transaction(move |tx| {
-            let new = NewVersion {
-                kind,
-                service_sid: services::get(tx, &key)?.sid,
-                resource_sid,
-                path: path_value,
-                visibility: visibility.to_string(),
-                content_type,
-                content,
-            };
-            versions::create(tx, &new, now)
-        })
-        .await?;
+    let version = in_service_transaction(&state, key, move |tx, service_sid| {
+        let new = NewVersion {
+            kind,
+            service_sid: service_sid.to_string(),
+            resource_sid,
+            path: path_value,
+            visibility: visibility.to_string(),
+            content_type,
+            content,
+        };
+        versions::create(tx, &new, now)
+    })
+    .await?;
     Ok(created(render(&ctx, &version)))
 }
 

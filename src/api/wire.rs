@@ -1,11 +1,13 @@
 //! Twilio's wire conventions shared by every resource: form and query parameters, absolute URLs
-//! built from the request's own scheme and host, and the paged list envelope.
+//! built from the request's own scheme and host, services addressed by SID or unique name, and the
+//! paged list envelope.
 
-use crate::error::ApiError;
+use crate::error::{ApiError, StoreError};
 use crate::state::AppState;
-use crate::store::{Page, Window};
+use crate::store::{services, Page, Window};
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use rusqlite::Connection;
 use serde_json::{json, Value};
 use std::future::{ready, Ready};
 
@@ -156,6 +158,29 @@ impl FromRequest for Ctx {
 pub fn origin(req: &HttpRequest) -> String {
     let info = req.connection_info();
     format!("{}://{}", info.scheme(), info.host())
+}
+
+/// Runs `f` on the store thread with the SID of the service that `key`, the `{service}` path
+/// segment, names by SID or unique name. The service is looked up first, so an unknown one is
+/// reported as such rather than as a missing child.
+pub async fn in_service<T, F>(state: &AppState, key: String, f: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&Connection, &str) -> Result<T, StoreError> + Send + 'static,
+{
+    Ok(state.store.call(move |c| f(c, &services::get(c, &key)?.sid)).await?)
+}
+
+/// [`in_service`] for writes: `f` runs in one transaction, so its writes land together or not at all.
+pub async fn in_service_transaction<T, F>(state: &AppState, key: String, f: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&Connection, &str) -> Result<T, StoreError> + Send + 'static,
+{
+    Ok(state
+        .store
+        .transaction(move |tx| f(tx, &services::get(tx, &key)?.sid))
+        .await?)
 }
 
 /// Default and bounds of `PageSize` (Twilio's documented range).
