@@ -118,7 +118,7 @@ TARGETS = [
      ["hello", "twiml", "asset-1kb", "asset-1mb"]),
     ("twilio-run-default", "twilio-run (default: fork per request)",
      ["hello", "twiml", "asset-1kb", "asset-1mb"]),
-    ("node", "bare Node http", ["hello"]),
+    ("node", "bare Node http", ["hello", "asset-1kb", "asset-1mb"]),
 ]
 TARGET_LABEL = {k: label for k, label, _ in TARGETS}
 
@@ -579,7 +579,7 @@ class BareNode(Target):
         port = free_port()
         self.proc = start_process(
             ["node", os.path.join(HERE, "bare-node.js"), str(port),
-             os.path.join(FIXTURE, "functions", "hello.js")],
+             os.path.join(FIXTURE, "functions", "hello.js"), os.path.join(FIXTURE, "assets")],
             cwd=WORK, log_path=os.path.join(WORK, "logs", "node.log"))
         self.base = "http://127.0.0.1:%d" % port
         wait_until_serving(self.base + "/", self.proc, 30)
@@ -1288,9 +1288,16 @@ def _ratios(results):
         r = _ratio(tw(w), max(best) if best else None)
         rows.append(("twirl / twilio-run (its faster mode)", WORKLOAD_BY_KEY[w].label,
                      fmt_ratio(r), "≥ 10×", None if r is None else r >= 10))
-    r = _ratio(tw("hello"), _rps(results, "node", "hello"))
-    rows.append(("twirl / bare Node http (the limit)", WORKLOAD_BY_KEY["hello"].label,
-                 fmt_ratio(r), "–", "n/a"))
+    for w in ("hello", "asset-1kb", "asset-1mb"):
+        r = _ratio(tw(w), _rps(results, "node", w))
+        rows.append(("twirl / bare Node http (the limit)", WORKLOAD_BY_KEY[w].label,
+                     fmt_ratio(r), "–", "n/a"))
+    for w in ("asset-1kb", "asset-1mb"):
+        best = [x for x in (_rps(results, "twilio-run-fast", w),
+                            _rps(results, "twilio-run-default", w)) if x]
+        r = _ratio(_rps(results, "node", w), max(best) if best else None)
+        rows.append(("bare Node http (the limit) / twilio-run (its faster mode)",
+                     WORKLOAD_BY_KEY[w].label, fmt_ratio(r), "–", "n/a"))
     res = results.get(("twirl", "hello"))
     p99 = res["p99_ms"] if res else None
     rows.append(("twirl p99 latency", WORKLOAD_BY_KEY["hello"].label, fmt_ms(p99), "< 5 ms",
