@@ -15,6 +15,8 @@ pub struct Pool {
     spec: WorkerSpec,
     logs: LogSink,
     max: usize,
+    /// Up to this many workers the pool grows after a short wait (see `grow_after`).
+    quick_size: usize,
     /// The execution limit of an invocation; `None` while a debugger may be paused in one.
     pub limit: Option<Duration>,
     state: Mutex<PoolState>,
@@ -32,15 +34,22 @@ struct PoolState {
 
 /// How long a caller waits for a busy worker before the pool starts another: an invocation
 /// usually ends within milliseconds, far sooner than a new Node.js process is ready, so the pool
-/// only grows for work that really runs in parallel.
-const GROW_AFTER: Duration = Duration::from_millis(10);
+/// only grows for work that really runs in parallel. Up to `WORKERS_PER_CPU` workers per CPU it
+/// grows after a short wait: that many keep every CPU busy while twirl relays other workers'
+/// answers. Beyond, only after a long one: more workers then only help functions that wait on
+/// I/O (their callers wait long), and for quick ones would just share the same CPUs.
+const GROW_AFTER_QUICK: Duration = Duration::from_millis(2);
+const GROW_AFTER_SLOW: Duration = Duration::from_millis(10);
+const WORKERS_PER_CPU: usize = 3;
 
 impl Pool {
     pub fn new(spec: WorkerSpec, logs: LogSink, max: usize, limit: Option<Duration>) -> Arc<Pool> {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
         Arc::new(Pool {
             spec,
             logs,
             max: max.max(1),
+            quick_size: cpus * WORKERS_PER_CPU,
             limit,
             state: Mutex::new(PoolState::default()),
         })
@@ -65,17 +74,22 @@ impl Pool {
 
     /// An idle worker, or the first one freed or started for us.
     pub async fn checkout(self: &Arc<Self>) -> Result<Worker, InvokeError> {
-        let (mut rx, none_alive) = {
+        let (mut rx, total) = {
             let mut state = self.state();
             if let Some(worker) = state.idle.pop() {
                 return Ok(worker);
             }
             let (tx, rx) = oneshot::channel();
             state.waiters.push_back(tx);
-            (rx, state.total == 0)
+            (rx, state.total)
         };
-        if !none_alive {
-            if let Ok(result) = tokio::time::timeout(GROW_AFTER, &mut rx).await {
+        if total > 0 {
+            let grow_after = if total < self.quick_size {
+                GROW_AFTER_QUICK
+            } else {
+                GROW_AFTER_SLOW
+            };
+            if let Ok(result) = tokio::time::timeout(grow_after, &mut rx).await {
                 return result.unwrap_or(Err(InvokeError::Exited));
             }
         }
