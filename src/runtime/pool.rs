@@ -37,9 +37,10 @@ struct PoolState {
 /// only grows for work that really runs in parallel. Up to `WORKERS_PER_CPU` workers per CPU it
 /// grows after a short wait: that many keep every CPU busy while twirl relays other workers'
 /// answers. Beyond, only after a long one: more workers then only help functions that wait on
-/// I/O (their callers wait long), and for quick ones would just share the same CPUs.
+/// I/O (their callers wait long), and for quick ones would just share the same CPUs, each start
+/// taking a CPU from them for a third of a second.
 const GROW_AFTER_QUICK: Duration = Duration::from_millis(2);
-const GROW_AFTER_SLOW: Duration = Duration::from_millis(10);
+const GROW_AFTER_SLOW: Duration = Duration::from_millis(50);
 const WORKERS_PER_CPU: usize = 3;
 
 impl Pool {
