@@ -27,6 +27,7 @@ use std::time::Instant;
 const MAX_HEADERS: usize = 90;
 const MAX_HEADER_BYTES: usize = 15 * 1024;
 
+/// Whether a block of headers, given as (name, value) pairs, is over those limits.
 fn over_header_limits<'a>(headers: impl ExactSizeIterator<Item = (&'a str, &'a [u8])>) -> bool {
     let count = headers.len();
     let bytes: usize = headers.map(|(k, v)| k.len() + v.len()).sum();

@@ -15,7 +15,7 @@ pub struct Pool {
     spec: WorkerSpec,
     logs: LogSink,
     max: usize,
-    /// Up to this many workers the pool grows after a short wait (see `grow_after`).
+    /// Up to this many workers the pool grows after a short wait (see `GROW_AFTER_QUICK`).
     quick_size: usize,
     /// The execution limit of an invocation; `None` while a debugger may be paused in one.
     pub limit: Option<Duration>,
