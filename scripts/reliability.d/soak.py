@@ -105,26 +105,22 @@ def setup(twirl):
 
 
 def upload_versions(twirl, ids, counters, cycle):
-    """One version of each function and the asset; their SIDs (functions first)."""
+    """One version of each function and the asset; their SIDs (functions first), or None if an
+    upload failed."""
+    uploads = [(f"Functions/{ids['resources'][path]}", path,
+                (path[1:] + ".js", source.replace("hello ", f"hello {cycle} ").encode(), "application/javascript"))
+               for path, source in FUNCTIONS.items()]
+    uploads.append((f"Assets/{ids['resources']['/data.bin']}", "/data.bin",
+                    ("data.bin", ASSET, "application/octet-stream")))
     sids = []
-    for path, source in FUNCTIONS.items():
-        files = [("Path", (None, path)), ("Visibility", (None, "public")),
-                 ("Content", (path[1:] + ".js", source.replace("hello ", f"hello {cycle} ").encode(),
-                              "application/javascript"))]
-        url = f"{ids['base']}/Functions/{ids['resources'][path]}/Versions"
+    for resource, path, content in uploads:
+        files = [("Path", (None, path)), ("Visibility", (None, "public")), ("Content", content)]
+        url = f"{ids['base']}/{resource}/Versions"
         response = (timed(counters, "api-upload", lambda: twirl.request("POST", url, files=files))
                     if counters else twirl.request("POST", url, files=files))
         if isinstance(response, Exception) or response.status_code != 201:
             return None
         sids.append(response.json()["sid"])
-    files = [("Path", (None, "/data.bin")), ("Visibility", (None, "public")),
-             ("Content", ("data.bin", ASSET, "application/octet-stream"))]
-    url = f"{ids['base']}/Assets/{ids['resources']['/data.bin']}/Versions"
-    response = (timed(counters, "api-upload", lambda: twirl.request("POST", url, files=files))
-                if counters else twirl.request("POST", url, files=files))
-    if isinstance(response, Exception) or response.status_code != 201:
-        return None
-    sids.append(response.json()["sid"])
     return sids
 
 

@@ -21,6 +21,11 @@ import pytest
 from conftest import REPO_ROOT, run_twirl, twirl_binary
 
 FIXTURE = REPO_ROOT / "fixtures" / "fixture-suite.json"
+# What the official clients list from that fixture: its services (SIDs pinned or derived from
+# the fixture's bytes) and the first one's environment domains.
+FIXTURE_SERVICES = [["ZSb199f26d8c6d2b8c841e9d7dca8e548a", "thanos"],
+                    ["ZS00000000000000000000000000000001", "from-project"]]
+FIXTURE_DOMAINS = ["thanos-1234-dev.twil.io", "thanos-1234.twil.io"]
 FIXTURE_ACCOUNT_SID = "AC5e7f1a2b3c4d5e6f708192a3b4c5d6e7"
 FIXTURE_AUTH_TOKEN = "f1xtur3f1xtur3f1xtur3f1xtur3f1x"
 DEV_SITE = "thanos-1234-dev.twil.io"
@@ -314,9 +319,8 @@ def test_twilio_node_works_unchanged(tmp_path, twilio_node, other_server):
                       env={"NODE_PATH": str(twilio_node)})
     assert result.returncode == 0, describe(result)
     seen = json.loads(result.stdout.strip().splitlines()[-1])
-    assert seen["services"] == [["ZSb199f26d8c6d2b8c841e9d7dca8e548a", "thanos"],
-                                ["ZS00000000000000000000000000000001", "from-project"]]
-    assert seen["domains"] == ["thanos-1234-dev.twil.io", "thanos-1234.twil.io"]
+    assert seen["services"] == FIXTURE_SERVICES
+    assert seen["domains"] == FIXTURE_DOMAINS
     assert seen["regional"] == [sid for sid, _ in seen["services"]]
     assert seen["hello"] == {"status": 200, "body": "hello from the fixture"}
     assert seen["plain"] == {"status": 200, "body": "hello from the fixture"}
@@ -353,9 +357,8 @@ def test_twilio_python_works_unchanged(tmp_path, other_server):
     result = run_exec("--fixture", FIXTURE, "--", "python3", script, other_url, cwd=tmp_path)
     assert result.returncode == 0, describe(result)
     seen = json.loads(result.stdout.strip().splitlines()[-1])
-    assert seen["services"] == [["ZSb199f26d8c6d2b8c841e9d7dca8e548a", "thanos"],
-                                ["ZS00000000000000000000000000000001", "from-project"]]
-    assert seen["domains"] == ["thanos-1234-dev.twil.io", "thanos-1234.twil.io"]
+    assert seen["services"] == FIXTURE_SERVICES
+    assert seen["domains"] == FIXTURE_DOMAINS
     assert seen["regional"] == [sid for sid, _ in seen["services"]]
     assert seen["hello"] == [200, "hello from the fixture"]
     assert seen["other"] == [200, "untouched /from-python"]
