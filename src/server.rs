@@ -93,6 +93,7 @@ pub async fn start(config: &Config) -> Result<Running, StartupError> {
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
+            .wrap(actix_web::middleware::from_fn(api::products::route))
             .configure(api::configure)
             .configure(control::configure)
             .default_service(web::to(gateway::handle))

@@ -1,115 +1,34 @@
-//! The Serverless REST API under `/v1`, wire-compatible with `serverless.twilio.com/v1` and with
-//! the upload host's multipart version creates. One module per resource; `wire` holds the
-//! conventions they share.
+//! The Twilio REST APIs functions and clients call, one folder per product, each mounted under
+//! `/{product}` and reached through product routing (`products`): the Serverless API
+//! (`serverless`). `wire` holds the conventions they share, per wire family; `auth` the
+//! credentials every product takes.
 
 mod auth;
-mod builds;
-mod deployments;
-mod environments;
-mod logs;
-mod resources;
-mod services;
-mod variables;
-mod versions;
+pub mod products;
+pub mod serverless;
 pub mod wire;
 
 pub use auth::is_authorized;
-pub use versions::{check_path, check_size, check_visibility};
+pub use serverless::{check_path, check_size, check_visibility};
 
 use crate::error::{ApiError, ErrorKind};
-use crate::store::resources::Kind;
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpRequest, Resource};
 
-/// Registers every `/v1` route, behind Basic authentication.
+/// Registers every product under its mount, behind Basic authentication; only requests the
+/// product routing sent there reach them.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    const SERVICE: &str = "/Services/{service}";
-    const ENVIRONMENT: &str = "/Services/{service}/Environments/{environment}";
-    let mut scope = web::scope("/v1")
-        .wrap(from_fn(twilio_shaped_errors))
-        .wrap(from_fn(invalidate_sites))
-        .wrap(from_fn(auth::require_credentials))
-        .default_service(web::to(not_found))
-        .service(resource("/Services").get(services::list).post(services::create))
-        .service(
-            resource(SERVICE)
-                .get(services::fetch)
-                .post(services::update)
-                .delete(services::delete),
-        )
-        .service(
-            resource(&format!("{SERVICE}/Environments"))
-                .get(environments::list)
-                .post(environments::create),
-        )
-        .service(
-            resource(ENVIRONMENT)
-                .get(environments::fetch)
-                .delete(environments::delete),
-        )
-        .service(
-            resource(&format!("{ENVIRONMENT}/Variables"))
-                .get(variables::list)
-                .post(variables::create),
-        )
-        .service(
-            resource(&format!("{ENVIRONMENT}/Variables/{{sid}}"))
-                .get(variables::fetch)
-                .post(variables::update)
-                .delete(variables::delete),
-        )
-        .service(
-            resource(&format!("{ENVIRONMENT}/Deployments"))
-                .get(deployments::list)
-                .post(deployments::create),
-        )
-        .service(resource(&format!("{ENVIRONMENT}/Deployments/{{sid}}")).get(deployments::fetch))
-        .service(resource(&format!("{ENVIRONMENT}/Logs")).get(logs::list))
-        .service(resource(&format!("{ENVIRONMENT}/Logs/{{sid}}")).get(logs::fetch))
-        .service(
-            resource(&format!("{SERVICE}/Builds"))
-                .get(builds::list)
-                .post(builds::create),
-        )
-        .service(
-            resource(&format!("{SERVICE}/Builds/{{sid}}"))
-                .get(builds::fetch)
-                .delete(builds::delete),
-        )
-        .service(resource(&format!("{SERVICE}/Builds/{{sid}}/Status")).get(builds::status))
-        .service(
-            resource(&format!("{SERVICE}/Functions/{{function}}/Versions/{{sid}}/Content")).get(versions::content),
+    let products: [(&'static str, fn(&mut web::ServiceConfig)); 1] = [("/serverless", serverless::configure)];
+    for (mount, configure) in products {
+        cfg.service(
+            web::scope(mount)
+                .guard(products::routed_to(mount))
+                .wrap(from_fn(twilio_shaped_errors))
+                .wrap(from_fn(auth::require_credentials))
+                .configure(configure)
+                .default_service(web::to(not_found)),
         );
-    for kind in [Kind::Function, Kind::Asset] {
-        let base = format!("{SERVICE}/{}", kind.collection());
-        let data = web::Data::new(kind);
-        scope = scope
-            .service(
-                resource(&base)
-                    .app_data(data.clone())
-                    .get(resources::list)
-                    .post(resources::create),
-            )
-            .service(
-                resource(&format!("{base}/{{sid}}"))
-                    .app_data(data.clone())
-                    .get(resources::fetch)
-                    .post(resources::update)
-                    .delete(resources::delete),
-            )
-            .service(
-                resource(&format!("{base}/{{resource}}/Versions"))
-                    .app_data(data.clone())
-                    .get(versions::list)
-                    .post(versions::upload),
-            )
-            .service(
-                resource(&format!("{base}/{{resource}}/Versions/{{sid}}"))
-                    .app_data(data)
-                    .get(versions::fetch),
-            );
     }
-    cfg.service(scope);
 }
 
 /// Errors actix-web answers by itself (an oversized body, an unsupported media type) come as plain
@@ -141,22 +60,6 @@ async fn twilio_shaped_errors(
         req,
         actix_web::ResponseError::error_response(&error),
     ))
-}
-
-/// After any successful write, the gateway forgets what it loaded, so the next request to a
-/// domain sees the new deployment, variables or service settings; the console is told too.
-async fn invalidate_sites(
-    req: actix_web::dev::ServiceRequest,
-    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
-) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
-    let writes = req.method() != actix_web::http::Method::GET;
-    let state = req.app_data::<web::Data<crate::state::AppState>>().cloned();
-    let response = next.call(req).await?;
-    if let (true, Some(state)) = (writes && response.status().is_success(), state) {
-        state.gateway.invalidate();
-        state.events.send(crate::events::Event::Changed);
-    }
-    Ok(response)
 }
 
 /// A route whose other methods answer 405 in Twilio's shape.
@@ -196,13 +99,19 @@ impl actix_web::dev::HttpServiceFactory for Routes {
     }
 }
 
-/// The API path of a request, as Twilio quotes it in errors (without `/v1`).
-fn api_path(req: &HttpRequest) -> &str {
-    req.path().strip_prefix("/v1").unwrap_or(req.path())
+/// The API path of a request as Twilio quotes it in errors: the product's path without its
+/// version (`/Services/ZS…` for `/v1/Services/ZS…`).
+fn api_path(req: &HttpRequest) -> String {
+    let path = wire::product_path(req);
+    let without_version = path
+        .strip_prefix('/')
+        .and_then(|p| p.split_once('/'))
+        .map_or(path.as_str(), |(_, rest)| &path[path.len() - rest.len() - 1..]);
+    without_version.to_string()
 }
 
 async fn not_found(req: HttpRequest) -> ApiError {
-    ApiError::not_found(api_path(&req))
+    ApiError::not_found(&api_path(&req))
 }
 
 async fn method_not_allowed(req: HttpRequest) -> ApiError {

@@ -2,12 +2,12 @@
 //! built from the request's own scheme and host, services addressed by SID or unique name, and the
 //! paged list envelope.
 
-use crate::error::{ApiError, StoreError};
+use super::products::Routed;
+use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::{services, Page, Window};
+use crate::store::{Page, Window};
 use actix_web::dev::Payload;
-use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
-use rusqlite::Connection;
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 use std::future::{ready, Ready};
 
@@ -146,7 +146,7 @@ impl FromRequest for Ctx {
         let state = req.app_data::<web::Data<AppState>>();
         ready(match state {
             Some(state) => Ok(Ctx {
-                base: format!("{}/v1", origin(req)),
+                base: format!("{}{}", product_origin(req), version_prefix(&product_path(req))),
                 account_sid: state.credentials.account_sid.clone(),
             }),
             None => Err(ApiError::internal()),
@@ -154,33 +154,30 @@ impl FromRequest for Ctx {
     }
 }
 
-/// `scheme://host[:port]` as the client addressed us.
-pub fn origin(req: &HttpRequest) -> String {
-    let info = req.connection_info();
-    format!("{}://{}", info.scheme(), info.host())
+/// What the client puts before the product's paths (`https://sync.twilio.com`, or
+/// `http://localhost:3000/sync`), as product routing recorded it.
+pub fn product_origin(req: &HttpRequest) -> String {
+    match req.extensions().get::<Routed>() {
+        Some(routed) => routed.origin.clone(),
+        None => {
+            let info = req.connection_info();
+            format!("{}://{}", info.scheme(), info.host())
+        }
+    }
 }
 
-/// Runs `f` on the store thread with the SID of the service that `key`, the `{service}` path
-/// segment, names by SID or unique name. The service is looked up first, so an unknown one is
-/// reported as such rather than as a missing child.
-pub async fn in_service<T, F>(state: &AppState, key: String, f: F) -> Result<T, ApiError>
-where
-    T: Send + 'static,
-    F: FnOnce(&Connection, &str) -> Result<T, StoreError> + Send + 'static,
-{
-    Ok(state.store.call(move |c| f(c, &services::get(c, &key)?.sid)).await?)
+/// The request's path as its product knows it (`/v1/Services`).
+pub fn product_path(req: &HttpRequest) -> String {
+    match req.extensions().get::<Routed>() {
+        Some(routed) => routed.path(req).to_string(),
+        None => req.path().to_string(),
+    }
 }
 
-/// [`in_service`] for writes: `f` runs in one transaction, so its writes land together or not at all.
-pub async fn in_service_transaction<T, F>(state: &AppState, key: String, f: F) -> Result<T, ApiError>
-where
-    T: Send + 'static,
-    F: FnOnce(&Connection, &str) -> Result<T, StoreError> + Send + 'static,
-{
-    Ok(state
-        .store
-        .transaction(move |tx| f(tx, &services::get(tx, &key)?.sid))
-        .await?)
+/// The version segment a product path starts with (`/v1`).
+fn version_prefix(path: &str) -> &str {
+    let end = path[1.min(path.len())..].find('/').map_or(path.len(), |i| i + 1);
+    &path[..end]
 }
 
 /// Default and bounds of `PageSize` (Twilio's documented range).
@@ -280,7 +277,7 @@ pub fn list_response<T>(
     page: Page<T>,
     render: impl Fn(&T) -> Value,
 ) -> HttpResponse {
-    let path_url = format!("{}{}", origin(req), req.path());
+    let path_url = format!("{}{}", product_origin(req), product_path(req));
     let window = paging.window();
     let current = paging.page_url(&path_url, paging.page, paging.token.as_ref().map(|_| window.offset));
     let next = page
@@ -362,6 +359,13 @@ mod tests {
         for bad in ["-x", "x-", "with space", "under_score", "dot.name", ""] {
             assert!(check_host_label("UniqueName", bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn version_prefixes_are_the_first_segment() {
+        assert_eq!(version_prefix("/v1/Services/ZS1"), "/v1");
+        assert_eq!(version_prefix("/v1"), "/v1");
+        assert_eq!(version_prefix("/2010-04-01/Accounts"), "/2010-04-01");
     }
 
     #[test]

@@ -227,6 +227,17 @@ impl Live {
         }
     }
 
+    /// Whether the project serves `path` over HTTP (a public or protected function or asset).
+    pub fn serves(&self, path: &str) -> bool {
+        let snapshot = self.snapshot();
+        let manifest = &snapshot.manifest;
+        manifest
+            .functions
+            .iter()
+            .chain(&manifest.assets)
+            .any(|r| r.path == path && r.visibility != "private")
+    }
+
     /// Every route of the live project, for the terminal's route table.
     pub fn routes(&self) -> Vec<Route> {
         let snapshot = self.snapshot();

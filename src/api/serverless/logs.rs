@@ -1,6 +1,7 @@
 //! `/v1/Services/{S}/Environments/{ZE}/Logs` and `…/{NO}`: read-only, newest first.
 
-use super::wire::{in_service, list_response, ok, Ctx, Paging, Params};
+use super::in_service;
+use crate::api::wire::{list_response, ok, Ctx, Paging, Params};
 use crate::clock::{format_timestamp, parse_timestamp};
 use crate::error::ApiError;
 use crate::sid;

@@ -1,7 +1,8 @@
 //! Function and asset versions: list and fetch on the API host, create by multipart upload (the
 //! `serverless-upload` host, served on the same port), and a function version's `/Content`.
 
-use super::wire::{created, in_service, in_service_transaction, list_response, ok, Ctx, Paging, Params};
+use super::{in_service, in_service_transaction};
+use crate::api::wire::{created, list_response, ok, Ctx, Paging, Params};
 use crate::clock::format_timestamp;
 use crate::error::{ApiError, ErrorKind};
 use crate::state::AppState;
@@ -126,15 +127,15 @@ pub async fn upload(
     form: Multipart,
 ) -> Result<HttpResponse, ApiError> {
     let upload = read_upload(form).await?;
-    let path_value = upload.path.ok_or_else(|| super::wire::missing("Path"))?;
+    let path_value = upload.path.ok_or_else(|| crate::api::wire::missing("Path"))?;
     check_path(&path_value)?;
     let visibility = check_visibility(
         upload
             .visibility
             .as_deref()
-            .ok_or_else(|| super::wire::missing("Visibility"))?,
+            .ok_or_else(|| crate::api::wire::missing("Visibility"))?,
     )?;
-    let (content, part_type) = upload.content.ok_or_else(|| super::wire::missing("Content"))?;
+    let (content, part_type) = upload.content.ok_or_else(|| crate::api::wire::missing("Content"))?;
     check_size(content.len(), visibility)?;
     let kind = **kind;
     if kind == Kind::Function && std::str::from_utf8(&content).is_err() {

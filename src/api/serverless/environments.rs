@@ -1,8 +1,7 @@
 //! `/v1/Services/{S}/Environments` and `…/{ZE}`: create, list, fetch, delete (no update).
 
-use super::wire::{
-    check_host_label, created, deleted, in_service, in_service_transaction, list_response, ok, Ctx, Paging, Params,
-};
+use super::{in_service, in_service_transaction};
+use crate::api::wire::{check_host_label, created, deleted, list_response, ok, Ctx, Paging, Params};
 use crate::clock::format_timestamp;
 use crate::error::ApiError;
 use crate::state::AppState;

@@ -1,7 +1,8 @@
 //! `/v1/Services/{S}/Functions[/{ZH}]` and `/v1/Services/{S}/Assets[/{ZH}]`. Both collections have
 //! the same shape, so one set of handlers serves both; the route supplies the `Kind`.
 
-use super::wire::{created, deleted, in_service, in_service_transaction, list_response, ok, Ctx, Paging, Params};
+use super::{in_service, in_service_transaction};
+use crate::api::wire::{created, deleted, list_response, ok, Ctx, Paging, Params};
 use crate::clock::format_timestamp;
 use crate::error::ApiError;
 use crate::state::AppState;

@@ -1,7 +1,8 @@
 //! `/v1/Services/{S}/Builds`, `…/{ZB}` and `…/{ZB}/Status`. A create records the build as
 //! `building` and hands it to the build pipeline, which finishes it asynchronously.
 
-use super::wire::{created, deleted, in_service, in_service_transaction, list_response, ok, Ctx, Paging, Params};
+use super::{in_service, in_service_transaction};
+use crate::api::wire::{created, deleted, list_response, ok, Ctx, Paging, Params};
 use crate::build::{self, Dependency};
 use crate::clock::format_timestamp;
 use crate::error::ApiError;

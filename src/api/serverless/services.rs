@@ -1,6 +1,6 @@
 //! `/v1/Services` and `/v1/Services/{Sid}` (SID or unique name).
 
-use super::wire::{check_host_label, created, deleted, list_response, ok, Ctx, Paging, Params};
+use crate::api::wire::{check_host_label, created, deleted, list_response, ok, Ctx, Paging, Params};
 use crate::clock::format_timestamp;
 use crate::error::ApiError;
 use crate::state::AppState;

@@ -1,7 +1,8 @@
 //! `/v1/Services/{S}/Environments/{ZE}/Deployments` and `…/{ZD}`: create (which switches the
 //! environment's build), list, fetch.
 
-use super::wire::{created, in_service, in_service_transaction, list_response, ok, Ctx, Paging, Params};
+use super::{in_service, in_service_transaction};
+use crate::api::wire::{created, list_response, ok, Ctx, Paging, Params};
 use crate::clock::format_timestamp;
 use crate::error::ApiError;
 use crate::gateway::Gateway;

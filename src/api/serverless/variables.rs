@@ -1,6 +1,7 @@
 //! `/v1/Services/{S}/Environments/{ZE}/Variables` and `…/{ZV}`.
 
-use super::wire::{created, deleted, in_service, in_service_transaction, list_response, ok, Ctx, Paging, Params};
+use super::{in_service, in_service_transaction};
+use crate::api::wire::{created, deleted, list_response, ok, Ctx, Paging, Params};
 use crate::clock::format_timestamp;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -46,7 +47,7 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let params = Params::from_body(&body)?;
     let key = params.required("Key", MAX_KEY)?.to_string();
-    let value = check_value(params.get("Value"))?.ok_or_else(|| super::wire::missing("Value"))?;
+    let value = check_value(params.get("Value"))?.ok_or_else(|| crate::api::wire::missing("Value"))?;
     let ((service, environment_sid), now) = (path.into_inner(), state.clock.now());
     let variable = in_service_transaction(&state, service, move |tx, service_sid| {
         variables::create(tx, service_sid, &environment_sid, &key, &value, now)
