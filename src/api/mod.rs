@@ -18,7 +18,8 @@ use actix_web::{web, HttpRequest, Resource};
 /// Registers every product under its mount, behind Basic authentication; only requests the
 /// product routing sent there reach them.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    let products: [(&'static str, fn(&mut web::ServiceConfig)); 1] = [("/serverless", serverless::configure)];
+    type Configure = fn(&mut web::ServiceConfig);
+    let products: [(&'static str, Configure); 1] = [("/serverless", serverless::configure)];
     for (mount, configure) in products {
         cfg.service(
             web::scope(mount)
