@@ -33,6 +33,9 @@ pub enum StoreError {
     /// The write breaks a documented rule or limit (HTTP 400, code 20001).
     #[error("{0}")]
     Invalid(String),
+    /// The write breaks a product's own rule, reported with Twilio's code and status for it.
+    #[error("{message}")]
+    Coded { status: u16, code: u32, message: String },
     /// SQLite itself failed.
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
@@ -69,6 +72,9 @@ pub enum ErrorKind {
     FunctionTimeout,
     /// A function's process ended without answering (500, 82002).
     FunctionCrashed,
+    /// A product's own error: Twilio's code for it, with the HTTP status Twilio answers it with
+    /// (`21211` invalid `To` with 400, `54103` revision mismatch with 412, …).
+    Coded { status: u16, code: u32 },
 }
 
 impl ErrorKind {
@@ -100,6 +106,7 @@ impl ErrorKind {
             ErrorKind::Forbidden => StatusCode::FORBIDDEN,
             ErrorKind::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ErrorKind::FunctionTimeout => StatusCode::GATEWAY_TIMEOUT,
+            ErrorKind::Coded { status, .. } => StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
         }
     }
 
@@ -115,6 +122,7 @@ impl ErrorKind {
             ErrorKind::Forbidden => 20403,
             ErrorKind::HeadersTooLarge => 82008,
             ErrorKind::FunctionTimeout | ErrorKind::FunctionCrashed => 82002,
+            ErrorKind::Coded { code, .. } => code,
         }
     }
 }
@@ -133,6 +141,10 @@ impl ApiError {
             kind,
             message: message.into(),
         }
+    }
+    /// A product's own error code, answered with `status`.
+    pub fn coded(status: u16, code: u32, message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Coded { status, code }, message)
     }
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::BadRequest, message)
@@ -195,6 +207,7 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound(path) => ApiError::not_found(&path),
             StoreError::Conflict(msg) => ApiError::conflict(msg),
             StoreError::Invalid(msg) => ApiError::bad_request(msg),
+            StoreError::Coded { status, code, message } => ApiError::coded(status, code, message),
             other => {
                 log::error!("store failure: {other}");
                 ApiError::internal()
@@ -219,6 +232,15 @@ mod tests {
         assert_eq!(keys, ["code", "message", "more_info", "status"]);
         assert_eq!(json["code"], 20404);
         assert_eq!(json["more_info"], "https://www.twilio.com/docs/errors/20404");
+    }
+
+    #[actix_web::test]
+    async fn coded_errors_carry_their_own_code_and_status() {
+        let resp = ApiError::coded(412, 54103, "The revision of the Document does not match").error_response();
+        assert_eq!(resp.status(), StatusCode::PRECONDITION_FAILED);
+        let body = to_bytes(resp.into_body()).await.expect("body");
+        let json: serde_json::Value = serde_json::from_slice(&body).expect("json");
+        assert_eq!((json["code"].clone(), json["status"].clone()), (54103.into(), 412.into()));
     }
 
     #[test]
