@@ -172,6 +172,7 @@ async fn prepare(config: &Config, url: &str) -> Result<AppState, StartupError> {
         allow_unsigned: config.allow_unsigned,
         events,
         fixtures: Arc::new(config.fixtures.clone()),
+        phone: Arc::new(crate::phone::Phone::new(url, &config.credentials.auth_token)),
     })
 }
 
