@@ -1,10 +1,12 @@
 //! The Twilio REST APIs functions and clients call, one folder per product, each mounted under
 //! `/{product}` and reached through product routing (`products`): the Serverless API
-//! (`serverless`) and the 2010 API's messaging and numbers (`core`). `wire` holds the conventions they share, per wire family; `auth` the
+//! (`serverless`), the 2010 API's messaging and numbers (`core`) and Monitor's alerts
+//! (`monitor`). `wire` holds the conventions they share, per wire family; `auth` the
 //! credentials every product takes.
 
 mod auth;
 pub mod core;
+pub mod monitor;
 pub mod products;
 pub mod serverless;
 pub mod wire;

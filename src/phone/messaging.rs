@@ -61,17 +61,22 @@ pub async fn send(state: &AppState, new: NewMessage) -> Result<(Message, JoinHan
     Ok((message.clone(), dispatch(state, message.sid)))
 }
 
-/// Moves a stored outbound message through its remaining statuses, in the background.
+/// Moves a stored outbound message through its remaining statuses, in the background (unless
+/// that already runs).
 pub fn dispatch(state: &AppState, sid: String) -> JoinHandle<()> {
     let state = state.clone();
     tokio::spawn(async move {
+        if !state.phone.claim(&sid) {
+            return;
+        }
         if let Err(e) = deliver(&state, &sid).await {
             log::error!(target: "twirl::phone", "delivering {sid}: {e}");
         }
+        state.phone.release(&sid);
     })
 }
 
-/// Resumes the messages a previous run left on their way.
+/// Resumes the messages left on their way (by a previous run, or a fixture).
 pub async fn resume(state: &AppState) -> Result<(), StoreError> {
     for sid in state.store.call(|c| messages::in_flight(c)).await? {
         dispatch(state, sid);

@@ -7,6 +7,8 @@ mod messages;
 mod numbers;
 pub mod render;
 
+pub use numbers::{check_number_config, is_webhook_url};
+
 use super::resource;
 use crate::error::{ApiError, StoreError};
 use crate::state::AppState;
