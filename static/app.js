@@ -5,6 +5,7 @@ import { api, list, index, loadIndex, loadLive, loadSession, session, isLive, is
 import { h, fill, when, sid, badge, visibilityBadge, statusBadge, empty, table, card, link, siteLink } from './dom.js';
 import { invokePanel } from './invoke.js';
 import { startLive, preloadLogs, refreshFilters, showProblems, filterLogs } from './live.js';
+import { phoneView, startPhone } from './phone.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -14,6 +15,7 @@ let live = null; // /_twirl/live
 
 function route() {
   const parts = location.hash.replace(/^#\/?/, '').split('/').filter(Boolean);
+  if (parts[0] === 'phone') return { view: 'phone', section: parts[1], id: parts[2] };
   if (parts[0] !== 'services' || !parts[1]) return { view: 'overview' };
   const [, service, kind, id, sub, subId] = parts;
   if (!kind) return { view: 'service', service, tab: 'environments' };
@@ -158,6 +160,7 @@ function drawNav(r) {
   fill(
     nav,
     item('#/', [h('span', null, 'Overview')], { testid: 'nav-overview' }),
+    item('#/phone', [h('span', null, 'Phone')], { testid: 'nav-phone', class: r.view === 'phone' ? 'active' : '' }),
     h('div', { class: 'nav-label' }, 'Services', h('span', { class: 'count' }, String(index.services.length))),
     index.services.length === 0
       ? h('div', { class: 'nav-empty', testid: 'nav-empty' }, 'No services yet')
@@ -216,6 +219,8 @@ function serviceOf(sidValue) {
 // ---------------------------------------------------------------- views
 
 const VIEWS = {
+  phone: phoneView,
+
   async overview() {
     const rows = index.services.map((s) =>
       h(
@@ -752,6 +757,7 @@ async function start() {
     fill(main, errorView(e));
     return;
   }
+  startPhone({ toast, rerender: () => render({ soft: true }) });
   startLive({
     root: document.getElementById('panel'),
     bannerRoot: document.getElementById('banner'),

@@ -1,6 +1,6 @@
 //! The phone network's control endpoints (`/_twirl/phone/…`): a handset texts an owned number and
-//! gets back what happened in that turn; a handset's inbox; a message's status history. Test
-//! suites, `twirl sms` and the console use exactly these.
+//! gets back what happened in that turn; a handset's inbox and its whole conversation; a
+//! message's status history. Test suites, `twirl sms` and the console use exactly these.
 
 use crate::api::core::render;
 use crate::api::monitor;
@@ -16,7 +16,8 @@ use serde_json::{json, Value};
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/phone/messages", web::post().to(text))
         .route("/phone/messages/{sid}", web::get().to(message))
-        .route("/phone/handsets/{number}/messages", web::get().to(inbox));
+        .route("/phone/handsets/{number}/messages", web::get().to(inbox))
+        .route("/phone/handsets/{number}/conversation", web::get().to(conversation));
 }
 
 /// Where alerts are rendered as Monitor renders them, on this request's host.
@@ -96,6 +97,42 @@ async fn inbox(state: web::Data<AppState>, number: web::Path<String>) -> Result<
     let account = &state.credentials.account_sid;
     Ok(HttpResponse::Ok().json(json!({
         "messages": received.iter().map(|m| render::message(account, m)).collect::<Vec<_>>(),
+    })))
+}
+
+/// Messages a conversation shows at most: the newest, as a phone's thread starts at the latest.
+const CONVERSATION_LIMIT: i64 = 200;
+
+/// `GET /_twirl/phone/handsets/{number}/conversation[?With=+1…]`: what the handset sent and was
+/// sent, in every status (a reply still on its way, one that failed), oldest first, with the
+/// alerts about those messages; with `With`, only what it exchanged with that number. The
+/// console's phone shows its thread from this.
+async fn conversation(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    number: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let number = number.into_inner();
+    let with = Params::from_query(&req)?
+        .get("With")
+        .filter(|w| !w.is_empty())
+        .map(str::to_string);
+    let (thread, raised) = state
+        .store
+        .call(move |c| {
+            let thread = messages::conversation(c, &number, with.as_deref(), CONVERSATION_LIMIT)?;
+            let mut raised = Vec::new();
+            for m in &thread {
+                raised.extend(alerts::about(c, &m.sid)?);
+            }
+            Ok((thread, raised))
+        })
+        .await?;
+    let account = &state.credentials.account_sid;
+    let base = monitor_base(&req);
+    Ok(HttpResponse::Ok().json(json!({
+        "messages": thread.iter().map(|m| render::message(account, m)).collect::<Vec<_>>(),
+        "alerts": raised.iter().map(|a| monitor::render(&base, account, a, false)).collect::<Vec<_>>(),
     })))
 }
 

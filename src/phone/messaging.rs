@@ -306,6 +306,14 @@ async fn fetch(
         status: delivery.status(),
         duration_ms: delivery.duration_ms,
     });
+    // The webhook is the inbound text's counterpart of a status callback: kept with its
+    // `received` status, so the message's history shows where it went and how that ended.
+    let (sid, url, code) = (turn.message.sid.clone(), delivery.url.clone(), delivery.status());
+    let error = delivery.failure.as_ref().map(|f| f.describe());
+    state
+        .store
+        .call(move |c| messages::record_callback(c, messages::first_event(c, &sid)?, &url, code, error.as_deref()))
+        .await?;
     let Some(failure) = delivery.failure.clone() else {
         return Ok(Some((delivery, primary.url)));
     };
