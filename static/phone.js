@@ -110,6 +110,9 @@ const SECTIONS = [
   { id: 'alerts', label: 'Alerts', list: alertsSection, detail: alertDetail },
 ];
 
+let shownRoute = null;
+const narrow = () => matchMedia('(max-width: 1100px)').matches;
+
 /** The route `#/phone[/section[/sid]]` → the page. */
 export async function phoneView(r) {
   const section = SECTIONS.find((s) => s.id === (r.section || 'numbers'));
@@ -122,6 +125,27 @@ export async function phoneView(r) {
   else if (r.id && section.detail) body = await section.detail(r.id);
   else body = await section.list({ numbers });
   const counts = { numbers: numbers.length, alerts: alerts.length };
+  const main = h(
+    'div',
+    { class: 'phone-main' },
+    h(
+      'div',
+      { class: 'tabs page-tabs', role: 'tablist' },
+      SECTIONS.map((s) =>
+        h(
+          'a',
+          { href: `#/phone/${s.id}`, class: `tab ${section === s ? 'active' : ''}`, testid: `phone-tab-${s.id}` },
+          s.label,
+          counts[s.id] ? h('span', { class: `count ${s.id === 'alerts' ? 'alerting' : ''}` }, String(counts[s.id])) : null,
+        ),
+      ),
+    ),
+    body,
+  );
+  // On a narrow screen the handset comes first: going to a section brings the section to view.
+  const routeKey = `${r.section || ''}/${r.id || ''}`;
+  if (routeKey !== shownRoute && r.section && narrow()) requestAnimationFrame(() => main.scrollIntoView({ block: 'start' }));
+  shownRoute = routeKey;
   return h(
     'div',
     { class: 'page phone-page', testid: 'phone-view' },
@@ -135,23 +159,7 @@ export async function phoneView(r) {
         h('div', { class: 'meta' }, h('span', { class: 'muted' }, 'Texts to the account’s numbers go to their webhooks; what is sent to any other number reaches the handset.')),
       ),
     ),
-    h(
-      'div',
-      { class: 'phone-main' },
-      h(
-        'div',
-        { class: 'tabs page-tabs', role: 'tablist' },
-        SECTIONS.map((s) =>
-          h(
-            'a',
-            { href: `#/phone/${s.id}`, class: `tab ${section === s ? 'active' : ''}`, testid: `phone-tab-${s.id}` },
-            s.label,
-            counts[s.id] ? h('span', { class: `count ${s.id === 'alerts' ? 'alerting' : ''}` }, String(counts[s.id])) : null,
-          ),
-        ),
-      ),
-      body,
-    ),
+    main,
     handset(numbers),
   );
 }

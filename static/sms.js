@@ -150,7 +150,7 @@ function create(phone) {
       h(
         'div',
         { class: 'bubble-meta' },
-        h('span', null, clock(m.date_created)),
+        h('span', null, clock(m.date_sent || m.date_created)),
         h('span', { class: `bubble-status ${statusClass}`, testid: 'handset-message-status' }, status),
         m.error_code ? h('span', { class: 'bubble-error' }, `${m.error_code} ${m.error_message || ''}`.trim()) : null,
         h('a', { href: `#/phone/messages/${m.sid}`, class: 'bubble-link' }, 'details'),

@@ -78,5 +78,15 @@ test('at 800 px wide the handset is on screen with its box, and nothing overflow
   await screenshot(page, '22-phone-800');
   await page.getByTestId('numbers').scrollIntoViewIfNeeded();
   await screenshot(page, '23-phone-800-numbers');
+
+  // A message's page, opened from the handset, is brought into view below it.
+  await page.getByTestId('handset-message').filter({ hasText: 'You said: narrow' }).getByText('details').click();
+  const detail = page.getByTestId('message-detail');
+  await detail.getByTestId('message-body').filter({ hasText: 'You said: narrow' }).waitFor();
+  await eventually(async () => {
+    const b = await detail.boundingBox();
+    return b.y >= main.y && b.y < main.y + main.height / 2;
+  });
+  await screenshot(page, '24-phone-800-message');
   await page.setViewportSize({ width: 1280, height: 800 });
 });
