@@ -2,7 +2,7 @@
 // (deploy, promote, roll back, variables) through the Serverless API.
 
 import { api, list, index, loadIndex, loadLive, loadSession, session, isLive, isLiveEnv } from './api.js';
-import { h, fill, when, sid, badge, visibilityBadge, statusBadge, empty, table, card, link, siteLink } from './dom.js';
+import { h, fill, when, sid, badge, visibilityBadge, statusBadge, empty, table, card, link, siteLink, confirmButton } from './dom.js';
 import { invokePanel } from './invoke.js';
 import { startLive, preloadLogs, refreshFilters, showProblems, filterLogs } from './live.js';
 import { phoneView, startPhone } from './phone.js';
@@ -585,13 +585,11 @@ function deployedCard(s, env, build) {
 }
 
 const editingVars = new Set();
-const armedDeletes = new Set();
 
 function variablesCard(s, env, variables) {
   const base = `/Services/${s.sid}/Environments/${env.sid}/Variables`;
   const rows = variables.map((v) => {
     const editing = editingVars.has(v.sid);
-    const armed = armedDeletes.has(v.sid);
     const save = (button) => {
       const value = document.getElementById(`var-value-${v.sid}`).value;
       return act(button, async () => {
@@ -629,26 +627,14 @@ function variablesCard(s, env, variables) {
             ]
           : [
               h('button', { class: 'small ghost', type: 'button', testid: 'variable-edit', onclick: () => { editingVars.add(v.sid); render({ soft: true }).then(() => document.getElementById(`var-value-${v.sid}`)?.focus()); } }, 'Edit'),
-              h(
-                'button',
-                {
-                  class: `small ${armed ? 'danger' : 'ghost'}`,
-                  type: 'button',
-                  testid: 'variable-delete',
-                  title: armed ? 'Click again to delete' : 'Delete',
-                  onclick: (e) => {
-                    if (!armed) {
-                      armedDeletes.add(v.sid);
-                      setTimeout(() => { if (armedDeletes.delete(v.sid)) render({ soft: true }); }, 4000);
-                      render({ soft: true });
-                      return;
-                    }
-                    armedDeletes.delete(v.sid);
-                    act(e.currentTarget, () => api(`${base}/${v.sid}`, { method: 'DELETE' }), `Deleted ${v.key}`);
-                  },
-                },
-                armed ? 'Confirm' : 'Delete',
-              ),
+              confirmButton({
+                key: v.sid,
+                label: 'Delete',
+                title: 'Delete',
+                testid: 'variable-delete',
+                redraw: () => render({ soft: true }),
+                act: (button) => act(button, () => api(`${base}/${v.sid}`, { method: 'DELETE' }), `Deleted ${v.key}`),
+              }),
             ],
       ),
     );

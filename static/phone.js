@@ -4,7 +4,7 @@
 // Sections are listed in SECTIONS; the handset's panels in handset.js.
 
 import { api, core, request, index, isLiveEnv } from './api.js';
-import { h, when, sid, badge, empty, table, card, link } from './dom.js';
+import { h, when, sid, badge, empty, table, card, link, confirmButton } from './dom.js';
 import { handset, addHandsetPanel, talkTo } from './handset.js';
 import { liveEvents } from './live.js';
 import { smsPanel } from './sms.js';
@@ -26,7 +26,6 @@ const param = (field) => field.replace(/(^|_)([a-z])/g, (_, __, c) => c.toUpperC
 const LIST_SIZE = 50;
 const editing = new Set(); // number SIDs being edited
 const formErrors = new Map(); // number SID → the error its last save got
-const armedReleases = new Set();
 const builds = new Map(); // build SID → build (builds never change)
 let hooks = { toast: () => {}, rerender: () => {} };
 
@@ -194,30 +193,17 @@ async function numbersSection({ numbers }) {
 
 function numberCard(n, targets) {
   const isEditing = editing.has(n.sid);
-  const armed = armedReleases.has(n.sid);
   const actions = [
     h('button', { class: 'small', type: 'button', testid: 'number-text', onclick: () => { talkTo(n.phone_number, 'sms'); document.getElementById('handset-body')?.focus(); } }, 'Text it'),
     isEditing ? null : h('button', { class: 'small', type: 'button', testid: 'number-edit', onclick: () => { editing.add(n.sid); hooks.rerender(); } }, 'Edit'),
-    h(
-      'button',
-      {
-        class: `small ${armed ? 'danger' : 'ghost'}`,
-        type: 'button',
-        testid: 'number-release',
-        title: armed ? 'Click again to release the number' : 'Release the number',
-        onclick: (e) => {
-          if (!armed) {
-            armedReleases.add(n.sid);
-            setTimeout(() => { if (armedReleases.delete(n.sid)) hooks.rerender(); }, 4000);
-            hooks.rerender();
-            return;
-          }
-          armedReleases.delete(n.sid);
-          run(e.currentTarget, () => core(`/IncomingPhoneNumbers/${n.sid}.json`, { method: 'DELETE' }), `Released ${n.phone_number}`);
-        },
-      },
-      armed ? 'Confirm' : 'Release',
-    ),
+    confirmButton({
+      key: n.sid,
+      label: 'Release',
+      title: 'Release the number',
+      testid: 'number-release',
+      redraw: hooks.rerender,
+      act: (button) => run(button, () => core(`/IncomingPhoneNumbers/${n.sid}.json`, { method: 'DELETE' }), `Released ${n.phone_number}`),
+    }),
   ];
   const el = card([h('span', null, n.friendly_name), ' ', h('code', { class: 'muted' }, n.phone_number)], actions, isEditing ? numberForm(n, targets) : webhookList(n, targets));
   el.classList.add('number-card');

@@ -9,7 +9,8 @@ use crate::error::ApiError;
 use crate::phone::address;
 use crate::phone::messaging::{self, Incoming, Turn, MAX_MEDIA};
 use crate::state::AppState;
-use crate::store::{alerts, messages, numbers};
+use crate::store::alerts::{self, Alert};
+use crate::store::{messages, numbers};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
@@ -20,10 +21,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/phone/handsets/{number}/conversation", web::get().to(conversation));
 }
 
-/// Where alerts are rendered as Monitor renders them, on this request's host.
-fn monitor_base(req: &HttpRequest) -> String {
+/// Alerts as Monitor renders them (`full`: with the request and answer behind each), at this
+/// request's host.
+fn render_alerts(state: &AppState, req: &HttpRequest, alerts: &[Alert], full: bool) -> Vec<Value> {
     let info = req.connection_info();
-    format!("{}://{}/monitor/v1", info.scheme(), info.host())
+    let base = format!("{}://{}/monitor/v1", info.scheme(), info.host());
+    alerts
+        .iter()
+        .map(|a| monitor::render(&base, &state.credentials.account_sid, a, full))
+        .collect()
 }
 
 /// A handset's number: E.164 (or a channel address), and not one of the account's.
@@ -81,12 +87,11 @@ async fn text(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) ->
 
 fn render_turn(state: &AppState, req: &HttpRequest, turn: &Turn) -> Value {
     let account = &state.credentials.account_sid;
-    let base = monitor_base(req);
     json!({
         "message": render::message(account, &turn.message),
         "webhook": turn.webhook,
         "replies": turn.replies.iter().map(|m| render::message(account, m)).collect::<Vec<_>>(),
-        "alerts": turn.alerts.iter().map(|a| monitor::render(&base, account, a, true)).collect::<Vec<_>>(),
+        "alerts": render_alerts(state, req, &turn.alerts, true),
     })
 }
 
@@ -129,10 +134,9 @@ async fn conversation(
         })
         .await?;
     let account = &state.credentials.account_sid;
-    let base = monitor_base(&req);
     Ok(HttpResponse::Ok().json(json!({
         "messages": thread.iter().map(|m| render::message(account, m)).collect::<Vec<_>>(),
-        "alerts": raised.iter().map(|a| monitor::render(&base, account, a, false)).collect::<Vec<_>>(),
+        "alerts": render_alerts(&state, &req, &raised, false),
     })))
 }
 
@@ -155,10 +159,9 @@ async fn message(
         })
         .await?;
     let account = &state.credentials.account_sid;
-    let base = monitor_base(&req);
     Ok(HttpResponse::Ok().json(json!({
         "message": render::message(account, &message),
         "events": events,
-        "alerts": raised.iter().map(|a| monitor::render(&base, account, a, true)).collect::<Vec<_>>(),
+        "alerts": render_alerts(&state, &req, &raised, true),
     })))
 }

@@ -213,4 +213,11 @@ test('a number changed through the API shows at once, and a number is added from
   await page.getByTestId('number').filter({ hasText: added.phone_number }).getByTestId('number-form').waitFor();
   await page.getByTestId('handset-to').locator(`option[value="${added.phone_number}"]`).waitFor({ state: 'attached' });
   await screenshot(page, '39-phone-number-added');
+
+  // Releasing asks once more, then the number is gone.
+  const release = page.getByTestId('number').filter({ hasText: added.phone_number }).getByTestId('number-release');
+  await release.click();
+  await release.filter({ hasText: 'Confirm' }).click();
+  await page.getByTestId('number').filter({ hasText: added.phone_number }).waitFor({ state: 'detached' });
+  assert.deepEqual((await core.get('/IncomingPhoneNumbers.json')).incoming_phone_numbers.map((n) => n.sid), [number.sid]);
 });
