@@ -268,6 +268,7 @@ pub async fn receive(state: &AppState, incoming: Incoming) -> Result<Turn, ApiEr
         let mut interpreter = Interpreter {
             state,
             inbound: &message,
+            document_url: String::new(),
             params: &params,
             turn: &mut turn,
             deliveries: &mut deliveries,
@@ -428,6 +429,8 @@ pub fn media_type_of(url: &str) -> String {
 struct Interpreter<'a> {
     state: &'a AppState,
     inbound: &'a Message,
+    /// The absolute URL of the document being carried out, which relative URLs in it are resolved against.
+    document_url: String,
     params: &'a [(String, String)],
     turn: &'a mut Turn,
     deliveries: &'a mut Vec<JoinHandle<()>>,
@@ -437,14 +440,14 @@ impl Interpreter<'_> {
     /// Follows the answer of `delivery` (fetched from `url`) and its redirects.
     async fn run(&mut self, mut delivery: Delivery, mut url: String) -> Result<(), StoreError> {
         for _ in 0..=MAX_REDIRECTS {
+            self.document_url = self.state.phone.webhooks.absolute(&url);
             let Some(document) = self.document(&delivery).await? else {
                 return Ok(());
             };
             match self.execute(&document).await? {
                 None => return Ok(()),
                 Some((target, method)) => {
-                    let absolute = self.state.phone.webhooks.absolute(&url);
-                    let Some(next) = webhook::resolve(&absolute, &target) else {
+                    let Some(next) = webhook::resolve(&self.document_url, &target) else {
                         let text = format!("<Redirect> to an invalid URL {target:?}");
                         return raise(self.state, self.turn, 12100, text, None).await;
                     };
@@ -566,7 +569,7 @@ impl Interpreter<'_> {
             num_segments: segments(&body),
             body,
             status: "queued".into(),
-            status_callback: status_callback.map(|u| self.state.phone.webhooks.absolute(u)),
+            status_callback: status_callback.and_then(|u| webhook::resolve(&self.document_url, u)),
             status_callback_method,
             media: media.iter().map(|url| (media_type_of(url), url.clone())).collect(),
             ..NewMessage::default()
