@@ -114,11 +114,40 @@ async fn deliver(state: &AppState, sid: &str) -> Result<(), StoreError> {
                 continue;
             }
         }
-        let Some((status, error)) = next_status(&message.status, magic::delivery_to(&message.to)) else {
+        let outcome = magic::delivery_to(&message.to);
+        if message.status_callback.as_deref().unwrap_or("").is_empty() {
+            return advance_at_once(state, &message, outcome).await;
+        }
+        let Some((status, error)) = next_status(&message.status, outcome) else {
             return Ok(());
         };
         advance(state, &message, status, error).await?;
     }
+}
+
+/// With nobody to tell of each status, a message goes through all of them in one write.
+async fn advance_at_once(state: &AppState, message: &Message, outcome: Outcome) -> Result<(), StoreError> {
+    let mut steps = Vec::new();
+    let mut status = message.status.as_str();
+    while let Some(step) = next_status(status, outcome) {
+        status = step.0;
+        steps.push(step);
+    }
+    if steps.is_empty() {
+        return Ok(());
+    }
+    let (sid, now) = (message.sid.clone(), state.clock.now());
+    let updated = state
+        .store
+        .transaction(move |tx| {
+            for (status, error) in steps {
+                messages::set_status(tx, &sid, status, error.map(|(c, t)| (c as i64, t)), now)?;
+            }
+            messages::get(tx, &sid)
+        })
+        .await?;
+    announce(state, &updated);
+    Ok(())
 }
 
 /// Records `status` and posts it to the message's status callback.
