@@ -216,6 +216,9 @@ fn status_params(state: &AppState, message: &Message) -> Vec<(String, String)> {
 
 /// Tells the console about a new or changed message.
 fn announce(state: &AppState, message: &Message) {
+    if !state.events.listened() {
+        return;
+    }
     state.events.send(Event::Message {
         message: crate::api::core::render::message(&state.credentials.account_sid, message),
     });
@@ -263,6 +266,11 @@ pub async fn receive(state: &AppState, incoming: Incoming) -> Result<Turn, ApiEr
                 format!("{} is not a phone number of this account", incoming.to),
             )
         })?;
+    let media: Vec<(String, String)> = incoming
+        .media
+        .iter()
+        .map(|url| (media_type_of(url), url.clone()))
+        .collect();
     let new = NewMessage {
         direction: "inbound".into(),
         from: incoming.from.clone(),
@@ -271,11 +279,7 @@ pub async fn receive(state: &AppState, incoming: Incoming) -> Result<Turn, ApiEr
         status: "received".into(),
         num_segments: segments(&incoming.body),
         status_callback_method: "POST".into(),
-        media: incoming
-            .media
-            .iter()
-            .map(|url| (media_type_of(url), url.clone()))
-            .collect(),
+        media: media.clone(),
         ..NewMessage::default()
     };
     let now = state.clock.now();
@@ -290,7 +294,7 @@ pub async fn receive(state: &AppState, incoming: Incoming) -> Result<Turn, ApiEr
     if number.config.sms_url.is_empty() {
         return Ok(turn);
     }
-    let params = webhook_params(state, &message, &number).await?;
+    let params = webhook_params(state, &message, &number, &media);
     let mut deliveries = Vec::new();
     let answer = fetch(state, &number, &params, &mut turn).await?;
     if let Some((delivery, url)) = answer {
@@ -384,14 +388,14 @@ async fn raise(
     Ok(())
 }
 
-/// The parameters of the webhook for an incoming text (reference 3.1).
-async fn webhook_params(
+/// The parameters of the webhook for an incoming text (reference 3.1); `media` is its media
+/// as (content type, URL).
+fn webhook_params(
     state: &AppState,
     message: &Message,
     number: &Number,
-) -> Result<Vec<(String, String)>, StoreError> {
-    let sid = message.sid.clone();
-    let media = state.store.call(move |c| messages::all_media(c, &sid)).await?;
+    media: &[(String, String)],
+) -> Vec<(String, String)> {
     let mut params = vec![
         ("ToCountry", country(&message.to)),
         ("ToState", String::new()),
@@ -415,11 +419,11 @@ async fn webhook_params(
         ("ApiVersion", "2010-04-01".to_string()),
     ];
     let mut params: Vec<(String, String)> = params.drain(..).map(|(k, v)| (k.to_string(), v)).collect();
-    for (i, m) in media.iter().enumerate() {
-        params.push((format!("MediaContentType{i}"), m.content_type.clone()));
-        params.push((format!("MediaUrl{i}"), m.url.clone()));
+    for (i, (content_type, url)) in media.iter().enumerate() {
+        params.push((format!("MediaContentType{i}"), content_type.clone()));
+        params.push((format!("MediaUrl{i}"), url.clone()));
     }
-    Ok(params)
+    params
 }
 
 /// The ISO country of a number, from its calling code, as far as twirl knows it.
