@@ -6,7 +6,7 @@
 import { h, fill } from './dom.js';
 
 /** Any number the account does not own is a handset; this one is offered first. */
-export const DEFAULT_HANDSET = '+14155550100';
+const DEFAULT_HANDSET = '+14155550100';
 const SAVED = 'twirl.handset';
 
 const panels = []; // { id, label, create(phone) → { element, changed(), shown() } }
@@ -122,8 +122,23 @@ function drawTabs() {
   );
 }
 
+/** The page is redrawn around the handset, which takes it out of the document for a moment and
+ *  so out of focus: a field being typed in gets the focus back, with its selection, once the
+ *  handset is back (without scrolling to it: the page may have scrolled elsewhere). */
+function keepFocus() {
+  const el = document.activeElement;
+  if (!root || !root.contains(el) || !el.matches('input, textarea, select')) return;
+  const selection = el.matches('input[type="text"], input:not([type]), textarea') ? [el.selectionStart, el.selectionEnd] : null;
+  requestAnimationFrame(() => {
+    if (!root.isConnected || root.contains(document.activeElement)) return;
+    el.focus({ preventScroll: true });
+    if (selection) el.setSelectionRange(...selection);
+  });
+}
+
 /** The handset, up to date with the account's `numbers`; the same element every time. */
 export function handset(numbers) {
+  keepFocus();
   phone.numbers = numbers;
   const owned = numbers.map((n) => n.phone_number);
   const to = owned.includes(phone.to) ? phone.to : owned[0] || '';

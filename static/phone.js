@@ -1,7 +1,8 @@
 // The Phone page: the account's numbers with their webhooks (editable, with the deployed
 // functions to pick from), every message with its status history and callbacks, the alerts the
 // phone network raised with the request and answer behind each, and the handset beside them.
-// Sections are listed in SECTIONS; the handset's panels in handset.js.
+// Its sections are listed in SECTIONS (more can be added with `addPhoneSection`, a calls list
+// say), the handset's panels in handset.js (`addHandsetPanel`, a dialer say).
 
 import { api, core, request, index, isLiveEnv } from './api.js';
 import { h, when, sid, badge, empty, table, card, link, confirmButton } from './dom.js';
@@ -84,6 +85,9 @@ async function functionTargets() {
       .filter(({ e }) => !builds.has(e.build_sid))
       .map(async ({ s, e }) => builds.set(e.build_sid, await api(`/Services/${s.sid}/Builds/${e.build_sid}`).catch(() => null))),
   );
+  // The live project's build changes with every save: forget the builds no environment has.
+  const active = new Set(envs.map(({ e }) => e.build_sid));
+  for (const b of builds.keys()) if (!active.has(b)) builds.delete(b);
   return envs.map(({ s, e }) => ({
     service: s,
     env: e,
@@ -108,6 +112,11 @@ const SECTIONS = [
   { id: 'messages', label: 'Messages', list: messagesSection, detail: messageDetail },
   { id: 'alerts', label: 'Alerts', list: alertsSection, detail: alertDetail },
 ];
+
+/** Adds a section (`{ id, label, list({ numbers }), detail(sid) }`, each answering a node) after the others. */
+export function addPhoneSection(section) {
+  SECTIONS.push(section);
+}
 
 let shownRoute = null;
 const narrow = () => matchMedia('(max-width: 1100px)').matches;

@@ -240,6 +240,9 @@ pub struct WebhookSummary {
     pub method: String,
     pub status: Option<u16>,
     pub duration_ms: f64,
+    /// Why it got no usable answer (kept with the message; the turn's alerts tell it).
+    #[serde(skip)]
+    pub error: Option<String>,
 }
 
 /// What happened in one inbound turn.
@@ -312,9 +315,18 @@ pub async fn receive(state: &AppState, incoming: Incoming) -> Result<Turn, ApiEr
         let _ = tokio::time::timeout(REPLY_WAIT, handle).await;
     }
     let sids: Vec<String> = turn.replies.iter().map(|m| m.sid.clone()).collect();
+    let (sid, webhook) = (message.sid.clone(), turn.webhook.clone());
     turn.replies = state
         .store
-        .call(move |c| sids.iter().map(|sid| messages::get(c, sid)).collect())
+        .call(move |c| {
+            // The webhook is an inbound text's counterpart of a status callback: kept with its
+            // `received` status, so the message's history shows where it went and how it ended.
+            if let Some(w) = webhook {
+                let received = messages::first_event(c, &sid)?;
+                messages::record_callback(c, received, &w.url, w.status, w.error.as_deref())?;
+            }
+            sids.iter().map(|sid| messages::get(c, sid)).collect()
+        })
         .await?;
     Ok(turn)
 }
@@ -339,15 +351,8 @@ async fn fetch(
         method: delivery.method.clone(),
         status: delivery.status(),
         duration_ms: delivery.duration_ms,
+        error: delivery.failure.as_ref().map(|f| f.describe()),
     });
-    // The webhook is the inbound text's counterpart of a status callback: kept with its
-    // `received` status, so the message's history shows where it went and how that ended.
-    let (sid, url, code) = (turn.message.sid.clone(), delivery.url.clone(), delivery.status());
-    let error = delivery.failure.as_ref().map(|f| f.describe());
-    state
-        .store
-        .call(move |c| messages::record_callback(c, messages::first_event(c, &sid)?, &url, code, error.as_deref()))
-        .await?;
     let Some(failure) = delivery.failure.clone() else {
         return Ok(Some((delivery, primary.url)));
     };

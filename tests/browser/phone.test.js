@@ -183,7 +183,13 @@ test('a scheduled message moves through its statuses live, each status posted to
   await screenshot(page, '38-phone-delivered');
 });
 
-test('a text a function sends reaches the handset', async () => {
+test('a text a function sends reaches the handset, and typing on the handset is not disturbed', async () => {
+  // The messages list is redrawn as the text arrives; what is being typed stays, in focus.
+  await page.goto(`${twirl.url}/_twirl/#/phone/messages`);
+  await page.locator('[data-testid="messages-table"], [data-testid="empty-messages"]').waitFor();
+  const box = page.getByTestId('handset-body');
+  await box.click();
+  await box.pressSequentially('half a ');
   const res = await fetch(`${twirl.url}/notify?${new URLSearchParams({ to: HANDSET, from: number.phone_number, body: 'sent by a function' })}`);
   assert.equal(res.status, 200, await res.clone().text());
   const { sid } = await res.json();
@@ -192,6 +198,10 @@ test('a text a function sends reaches the handset', async () => {
   assert.equal(await bubble.getAttribute('data-sid'), sid);
   assert.equal(await bubble.getAttribute('data-direction'), 'outbound-api');
   await eventually(async () => (await bubble.getAttribute('data-status')) === 'delivered');
+  await page.getByTestId('message-row').filter({ hasText: 'sent by a function' }).getByTestId('message-status').filter({ hasText: 'delivered' }).waitFor();
+  await eventually(() => box.evaluate((el) => el === document.activeElement));
+  await page.keyboard.type('thought');
+  assert.equal(await box.inputValue(), 'half a thought');
 });
 
 test('a number changed through the API shows at once, and a number is added from the page', async () => {
