@@ -20,13 +20,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// Where alerts are rendered as Monitor renders them, on this request's host.
-fn monitor_base(req: &HttpRequest) -> String {
+pub(super) fn monitor_base(req: &HttpRequest) -> String {
     let info = req.connection_info();
     format!("{}://{}/monitor/v1", info.scheme(), info.host())
 }
 
 /// A handset's number: E.164 (or a channel address), and not one of the account's.
-async fn handset(state: &AppState, from: Option<&str>) -> Result<String, ApiError> {
+pub(super) async fn handset(state: &AppState, from: Option<&str>) -> Result<String, ApiError> {
     let from = from
         .filter(|f| !f.is_empty())
         .ok_or_else(|| ApiError::bad_request("From (the handset's number) is required"))?;

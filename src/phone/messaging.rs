@@ -393,7 +393,7 @@ async fn webhook_params(
 }
 
 /// The ISO country of a number, from its calling code, as far as twirl knows it.
-fn country(address: &str) -> String {
+pub(crate) fn country(address: &str) -> String {
     let number = super::address::parse(address).map_or(address, |a| a.number);
     const CODES: &[(&str, &str)] = &[
         ("+1", "US"),
