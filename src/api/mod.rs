@@ -22,7 +22,11 @@ use actix_web::{web, HttpRequest, Resource};
 /// product routing sent there reach them.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     type Configure = fn(&mut web::ServiceConfig);
-    let products: [(&'static str, Configure); 2] = [("/serverless", serverless::configure), ("/api", core::configure)];
+    let products: [(&'static str, Configure); 3] = [
+        ("/serverless", serverless::configure),
+        ("/api", core::configure),
+        ("/monitor", monitor::configure),
+    ];
     for (mount, configure) in products {
         cfg.service(
             web::scope(mount)
