@@ -137,7 +137,7 @@ pub struct Placed {
 
 /// How a session starts: answering a handset's call to an owned number, or placing one.
 enum Start {
-    Inbound(numbers::Number),
+    Inbound(Box<numbers::Number>),
     Placed(Box<Placed>),
 }
 
@@ -177,7 +177,7 @@ pub async fn dial_in(state: &AppState, from: &str, to: &str) -> Result<Call, Api
     let now = state.clock.now();
     let call = state.store.call(move |c| calls::create(c, &new, now)).await?;
     session::announce(state, &call, None);
-    spawn(state, &call, Start::Inbound(number));
+    spawn(state, &call, Start::Inbound(Box::new(number)));
     act(state, &call.sid, Action::Settle).await?;
     Ok(call)
 }

@@ -64,7 +64,7 @@ impl Session {
 
     pub async fn run(mut self, call: Call, start: Start) {
         let result = match start {
-            Start::Inbound(number) => self.inbound(call, number).await,
+            Start::Inbound(number) => self.inbound(call, *number).await,
             Start::Placed(placed) => self.placed(call, *placed).await,
         };
         if let Err(e) = result {

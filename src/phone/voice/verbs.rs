@@ -346,7 +346,7 @@ impl Session {
                 }
             }
         };
-        Ok(self.act_on(&leg.call, action, method, result).await?)
+        self.act_on(&leg.call, action, method, result).await
     }
 
     /// Goes to a verb's `action` with `extra`, or on with the next verb when it has none (inline
@@ -575,7 +575,7 @@ impl Session {
             Some(url) => Ok(Flow::Goto(Source::Url {
                 url,
                 method,
-                extra: params::dialed(&status, dialed.as_ref()),
+                extra: params::dialed(&status, dialed.as_deref()),
             })),
             None => Ok(Flow::Next),
         }
@@ -612,7 +612,7 @@ impl Session {
                 format!("<Dial> nested {MAX_DIAL_DEPTH} calls deep between the account's numbers; {to} was not rung");
             self.raise(&leg.call, 12200, text, None).await?;
             self.advance(&mut dialed, "failed").await?;
-            return Ok(Rung::Done("failed".into(), Some(dialed)));
+            return Ok(Rung::Done("failed".into(), Some(Box::new(dialed))));
         }
         let answering = if owned.is_some() {
             Answering::Answers
@@ -621,7 +621,7 @@ impl Session {
         };
         if answering == Answering::Fails {
             self.advance(&mut dialed, "failed").await?;
-            return Ok(Rung::Done("failed".into(), Some(dialed)));
+            return Ok(Rung::Done("failed".into(), Some(Box::new(dialed))));
         }
         self.advance(&mut dialed, "ringing").await?;
         if let Some(number) = owned {
@@ -630,7 +630,7 @@ impl Session {
         match answering {
             Answering::Busy => {
                 self.advance(&mut dialed, "busy").await?;
-                return Ok(Rung::Done("busy".into(), Some(dialed)));
+                return Ok(Rung::Done("busy".into(), Some(Box::new(dialed))));
             }
             Answering::NoAnswer => {
                 let until = self.state.clock.now() + dial.timeout;
@@ -639,11 +639,11 @@ impl Session {
                     match self.wait(ringing.clone(), Some(until)).await {
                         Heard::Timeout => {
                             self.advance(&mut dialed, "no-answer").await?;
-                            return Ok(Rung::Done("no-answer".into(), Some(dialed)));
+                            return Ok(Rung::Done("no-answer".into(), Some(Box::new(dialed))));
                         }
                         Heard::Interrupt(sid, _) if sid == dialed.sid => {
                             self.advance(&mut dialed, "busy").await?;
-                            return Ok(Rung::Done("busy".into(), Some(dialed)));
+                            return Ok(Rung::Done("busy".into(), Some(Box::new(dialed))));
                         }
                         Heard::Interrupt(sid, action) => {
                             self.advance(&mut dialed, "canceled").await?;
@@ -685,7 +685,7 @@ impl Session {
             }
         }
         self.advance(&mut dialed, "completed").await?;
-        Ok(Rung::Done("completed".into(), Some(dialed)))
+        Ok(Rung::Done("completed".into(), Some(Box::new(dialed))))
     }
 
     /// Dialing one of the account's numbers: the number gets a call of its own, answered by its
@@ -742,7 +742,7 @@ impl Session {
         }
         Ok(match ended {
             LegEnd::Interrupted(sid, action) => Rung::Interrupted(sid, action),
-            LegEnd::Ended => Rung::Done(dialed.status.clone(), Some(dialed)),
+            LegEnd::Ended => Rung::Done(dialed.status.clone(), Some(Box::new(dialed))),
         })
     }
 
@@ -780,7 +780,7 @@ struct Dial {
 /// How ringing one target ended.
 enum Rung {
     /// The dialed leg ended with this `DialCallStatus`.
-    Done(String, Option<Call>),
+    Done(String, Option<Box<Call>>),
     Interrupted(String, Action),
 }
 
