@@ -46,6 +46,9 @@ pub(super) struct Session {
     sequences: HashMap<String, usize>,
     /// How many times the call waited for the caller, to tell a loop that never does.
     pub waits: usize,
+    /// Transcript lines not stored yet: they are written together, in one transaction, before
+    /// the call settles (so all a driver is answered about is stored).
+    lines: std::sync::Mutex<Vec<(Call, i64, Value)>>,
 }
 
 impl Session {
@@ -59,6 +62,7 @@ impl Session {
             deadline: None,
             sequences: HashMap::new(),
             waits: 0,
+            lines: std::sync::Mutex::default(),
         }
     }
 
@@ -67,7 +71,7 @@ impl Session {
             Start::Inbound(number) => self.inbound(call, *number).await,
             Start::Placed(placed) => self.placed(call, *placed).await,
         };
-        if let Err(e) = result {
+        if let Err(e) = result.and(self.flush().await) {
             log::error!(target: "twirl::phone", "call {}: {e}", self.root);
         }
         let root = self.root.clone();
@@ -201,6 +205,9 @@ impl Session {
     /// call's time limit ends it too.
     pub async fn wait(&mut self, awaiting: Value, until: Option<i64>) -> Heard {
         self.waits += 1;
+        if let Err(e) = self.flush().await {
+            log::error!(target: "twirl::phone", "call {}: {e}", self.root);
+        }
         self.set_awaiting(Some(awaiting));
         for done in self.pending.drain(..) {
             let _ = done.send(());
@@ -296,13 +303,30 @@ impl Session {
 
     /// Adds a line to the leg's transcript and shows it in the console.
     pub async fn note(&self, call: &Call, entry: Value) -> Result<(), StoreError> {
-        let (row, now, line) = (call.clone(), self.state.clock.now(), entry.clone());
+        let now = self.state.clock.now();
+        announce(&self.state, call, Some(line_json(&call.sid, now, entry.clone())));
+        self.lines
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((call.clone(), now, entry));
+        Ok(())
+    }
+
+    /// Stores the transcript lines noted since the last time.
+    async fn flush(&self) -> Result<(), StoreError> {
+        let lines = std::mem::take(&mut *self.lines.lock().unwrap_or_else(|e| e.into_inner()));
+        if lines.is_empty() {
+            return Ok(());
+        }
         self.state
             .store
-            .call(move |c| calls::append(c, &row, now, &line))
-            .await?;
-        announce(&self.state, call, Some(line_json(&call.sid, now, entry)));
-        Ok(())
+            .transaction(move |tx| {
+                for (call, at, entry) in &lines {
+                    calls::append(tx, call, *at, entry)?;
+                }
+                Ok(())
+            })
+            .await
     }
 
     /// Raises an alert about the leg.
