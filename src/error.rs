@@ -39,6 +39,9 @@ pub enum StoreError {
     /// SQLite itself failed.
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// The batch a write ran in could not be committed: it did not happen.
+    #[error("cannot commit to the database: {0}")]
+    Commit(String),
     /// The store thread has stopped.
     #[error("the store is closed")]
     Closed,

@@ -79,6 +79,16 @@ pub async fn start(config: &Config) -> Result<Running, StartupError> {
     // (connections wait in the listener's backlog meanwhile).
     let (state, shown) = start_live_project(state, config).await?;
     if let Some(live) = &state.live {
+        for route in live
+            .routes()
+            .iter()
+            .filter(|r| api::products::shadows_a_product(&r.path))
+        {
+            log::warn!(
+                "{} is served by the project, so the Twilio API under that prefix is not reachable there (use the API's Host, e.g. api.twilio.com, instead)",
+                route.path
+            );
+        }
         crate::phone::project::wire_live_number(&state, live).await?;
     }
     print_banner(&url, config);

@@ -114,11 +114,40 @@ async fn deliver(state: &AppState, sid: &str) -> Result<(), StoreError> {
                 continue;
             }
         }
-        let Some((status, error)) = next_status(&message.status, magic::delivery_to(&message.to)) else {
+        let outcome = magic::delivery_to(&message.to);
+        if message.status_callback.as_deref().unwrap_or("").is_empty() {
+            return advance_at_once(state, &message, outcome).await;
+        }
+        let Some((status, error)) = next_status(&message.status, outcome) else {
             return Ok(());
         };
         advance(state, &message, status, error).await?;
     }
+}
+
+/// With nobody to tell of each status, a message goes through all of them in one write.
+async fn advance_at_once(state: &AppState, message: &Message, outcome: Outcome) -> Result<(), StoreError> {
+    let mut steps = Vec::new();
+    let mut status = message.status.as_str();
+    while let Some(step) = next_status(status, outcome) {
+        status = step.0;
+        steps.push(step);
+    }
+    if steps.is_empty() {
+        return Ok(());
+    }
+    let (sid, now) = (message.sid.clone(), state.clock.now());
+    let updated = state
+        .store
+        .transaction(move |tx| {
+            for (status, error) in steps {
+                messages::set_status(tx, &sid, status, error.map(|(c, t)| (c as i64, t)), now)?;
+            }
+            messages::get(tx, &sid)
+        })
+        .await?;
+    announce(state, &updated);
+    Ok(())
 }
 
 /// Records `status` and posts it to the message's status callback.
@@ -187,6 +216,9 @@ fn status_params(state: &AppState, message: &Message) -> Vec<(String, String)> {
 
 /// Tells the console about a new or changed message.
 fn announce(state: &AppState, message: &Message) {
+    if !state.events.listened() {
+        return;
+    }
     state.events.send(Event::Message {
         message: crate::api::core::render::message(&state.credentials.account_sid, message),
     });
@@ -234,6 +266,11 @@ pub async fn receive(state: &AppState, incoming: Incoming) -> Result<Turn, ApiEr
                 format!("{} is not a phone number of this account", incoming.to),
             )
         })?;
+    let media: Vec<(String, String)> = incoming
+        .media
+        .iter()
+        .map(|url| (media_type_of(url), url.clone()))
+        .collect();
     let new = NewMessage {
         direction: "inbound".into(),
         from: incoming.from.clone(),
@@ -242,11 +279,7 @@ pub async fn receive(state: &AppState, incoming: Incoming) -> Result<Turn, ApiEr
         status: "received".into(),
         num_segments: segments(&incoming.body),
         status_callback_method: "POST".into(),
-        media: incoming
-            .media
-            .iter()
-            .map(|url| (media_type_of(url), url.clone()))
-            .collect(),
+        media: media.clone(),
         ..NewMessage::default()
     };
     let now = state.clock.now();
@@ -261,13 +294,14 @@ pub async fn receive(state: &AppState, incoming: Incoming) -> Result<Turn, ApiEr
     if number.config.sms_url.is_empty() {
         return Ok(turn);
     }
-    let params = webhook_params(state, &message, &number).await?;
+    let params = webhook_params(state, &message, &number, &media);
     let mut deliveries = Vec::new();
     let answer = fetch(state, &number, &params, &mut turn).await?;
     if let Some((delivery, url)) = answer {
         let mut interpreter = Interpreter {
             state,
             inbound: &message,
+            document_url: String::new(),
             params: &params,
             turn: &mut turn,
             deliveries: &mut deliveries,
@@ -354,14 +388,14 @@ async fn raise(
     Ok(())
 }
 
-/// The parameters of the webhook for an incoming text (reference 3.1).
-async fn webhook_params(
+/// The parameters of the webhook for an incoming text (reference 3.1); `media` is its media
+/// as (content type, URL).
+fn webhook_params(
     state: &AppState,
     message: &Message,
     number: &Number,
-) -> Result<Vec<(String, String)>, StoreError> {
-    let sid = message.sid.clone();
-    let media = state.store.call(move |c| messages::all_media(c, &sid)).await?;
+    media: &[(String, String)],
+) -> Vec<(String, String)> {
     let mut params = vec![
         ("ToCountry", country(&message.to)),
         ("ToState", String::new()),
@@ -385,11 +419,11 @@ async fn webhook_params(
         ("ApiVersion", "2010-04-01".to_string()),
     ];
     let mut params: Vec<(String, String)> = params.drain(..).map(|(k, v)| (k.to_string(), v)).collect();
-    for (i, m) in media.iter().enumerate() {
-        params.push((format!("MediaContentType{i}"), m.content_type.clone()));
-        params.push((format!("MediaUrl{i}"), m.url.clone()));
+    for (i, (content_type, url)) in media.iter().enumerate() {
+        params.push((format!("MediaContentType{i}"), content_type.clone()));
+        params.push((format!("MediaUrl{i}"), url.clone()));
     }
-    Ok(params)
+    params
 }
 
 /// The ISO country of a number, from its calling code, as far as twirl knows it.
@@ -428,6 +462,8 @@ pub fn media_type_of(url: &str) -> String {
 struct Interpreter<'a> {
     state: &'a AppState,
     inbound: &'a Message,
+    /// The absolute URL of the document being carried out, which relative URLs in it are resolved against.
+    document_url: String,
     params: &'a [(String, String)],
     turn: &'a mut Turn,
     deliveries: &'a mut Vec<JoinHandle<()>>,
@@ -437,14 +473,14 @@ impl Interpreter<'_> {
     /// Follows the answer of `delivery` (fetched from `url`) and its redirects.
     async fn run(&mut self, mut delivery: Delivery, mut url: String) -> Result<(), StoreError> {
         for _ in 0..=MAX_REDIRECTS {
+            self.document_url = self.state.phone.webhooks.absolute(&url);
             let Some(document) = self.document(&delivery).await? else {
                 return Ok(());
             };
             match self.execute(&document).await? {
                 None => return Ok(()),
                 Some((target, method)) => {
-                    let absolute = self.state.phone.webhooks.absolute(&url);
-                    let Some(next) = webhook::resolve(&absolute, &target) else {
+                    let Some(next) = webhook::resolve(&self.document_url, &target) else {
                         let text = format!("<Redirect> to an invalid URL {target:?}");
                         return raise(self.state, self.turn, 12100, text, None).await;
                     };
@@ -566,7 +602,7 @@ impl Interpreter<'_> {
             num_segments: segments(&body),
             body,
             status: "queued".into(),
-            status_callback: status_callback.map(|u| self.state.phone.webhooks.absolute(u)),
+            status_callback: status_callback.and_then(|u| webhook::resolve(&self.document_url, u)),
             status_callback_method,
             media: media.iter().map(|url| (media_type_of(url), url.clone())).collect(),
             ..NewMessage::default()
