@@ -34,7 +34,7 @@ test('a call from the dialer follows the demo menu key by key', async () => {
   await page.getByTestId('key-1').click();
   await transcript.getByText('It is ', { exact: false }).waitFor();
   await page.getByTestId('key-2').click();
-  await transcript.getByText('Leave a message', { exact: false }).waitFor();
+  await transcript.getByText('after the beep', { exact: false }).waitFor();
   assert.match(await page.getByTestId('call-awaiting').textContent(), /Recording/);
   await page.locator('#call-say').fill('call me back');
   await page.getByTestId('call-say').click();
