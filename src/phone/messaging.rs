@@ -55,7 +55,7 @@ pub fn segments(body: &str) -> i64 {
 
 /// How a message sent goes on: already at its final status, or on its way in the background.
 pub enum Progress {
-    Done(Message),
+    Done(Box<Message>),
     Running(JoinHandle<()>),
 }
 
@@ -74,7 +74,7 @@ pub async fn send(state: &AppState, new: NewMessage) -> Result<(Message, Progres
             })
             .await?;
         announce(state, &delivered);
-        return Ok((created, Progress::Done(delivered)));
+        return Ok((created, Progress::Done(Box::new(delivered))));
     }
     let message = state.store.call(move |c| messages::create(c, &new, now)).await?;
     announce(state, &message);
@@ -639,7 +639,7 @@ impl Interpreter<'_> {
             ..NewMessage::default()
         };
         match send(self.state, new).await? {
-            (_, Progress::Done(delivered)) => self.turn.replies.push(delivered),
+            (_, Progress::Done(delivered)) => self.turn.replies.push(*delivered),
             (created, Progress::Running(handle)) => {
                 self.turn.replies.push(created);
                 self.deliveries.push(handle);
