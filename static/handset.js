@@ -109,6 +109,9 @@ function drawHead() {
           )
         : h('span', { class: 'muted small', testid: 'handset-no-numbers' }, 'no numbers yet'),
     ),
+    owned.includes(phone.from)
+      ? h('div', { class: 'handset-warning', testid: 'handset-owned', role: 'alert' }, `${phone.from} is one of the account’s numbers; a handset is any other number.`)
+      : null,
   );
 }
 

@@ -212,13 +212,13 @@ test('a number changed through the API shows at once, and a number is added from
   await card.getByTestId('webhook-voice_url').filter({ hasText: fnUrl('/status') }).waitFor();
   assert.match(await card.getByTestId('webhook-voice_url').textContent(), /^GET/);
 
-  await page.getByTestId('number-new').fill('415');
+  await page.getByTestId('number-new').fill('312');
   await page.getByTestId('number-add').click();
-  await page.getByTestId('toast').filter({ hasText: 'Added 415' }).waitFor();
+  await page.getByTestId('toast').filter({ hasText: 'Added 312' }).waitFor();
   const numbers = (await core.get('/IncomingPhoneNumbers.json')).incoming_phone_numbers;
   assert.equal(numbers.length, 2);
   const added = numbers.find((n) => n.sid !== number.sid);
-  assert.match(added.phone_number, /^\+1415555\d{4}$/);
+  assert.match(added.phone_number, /^\+1312555\d{4}$/);
   // A new number opens in its editor, ready to be wired.
   await page.getByTestId('number').filter({ hasText: added.phone_number }).getByTestId('number-form').waitFor();
   await page.getByTestId('handset-to').locator(`option[value="${added.phone_number}"]`).waitFor({ state: 'attached' });
@@ -230,4 +230,23 @@ test('a number changed through the API shows at once, and a number is added from
   await release.filter({ hasText: 'Confirm' }).click();
   await page.getByTestId('number').filter({ hasText: added.phone_number }).waitFor({ state: 'detached' });
   assert.deepEqual((await core.get('/IncomingPhoneNumbers.json')).incoming_phone_numbers.map((n) => n.sid), [number.sid]);
+});
+
+test('the handset must be a number the account does not own, and says so', async () => {
+  const from = page.getByTestId('handset-from');
+  await from.fill(number.phone_number);
+  await from.press('Tab');
+  await page.getByTestId('handset-owned').waitFor();
+  await page.getByTestId('handset-body').fill('from myself');
+  await page.getByTestId('handset-send').click();
+  const refused = page.getByTestId('handset-error');
+  await refused.waitFor();
+  assert.match(await refused.textContent(), /^Not sent: .*number of this account/);
+  assert.equal(await page.getByTestId('handset-body').inputValue(), 'from myself', 'the text is kept to send again');
+  await screenshot(page, '40-phone-handset-owned');
+
+  await from.fill(HANDSET);
+  await from.press('Tab');
+  await page.getByTestId('handset-owned').waitFor({ state: 'detached' });
+  await page.getByTestId('handset-message').filter({ hasText: 'Got it: are you there?' }).waitFor();
 });
