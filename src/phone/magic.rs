@@ -5,6 +5,10 @@
 /// An API error a magic number causes: Twilio's code and message.
 pub type Refusal = (u32, &'static str);
 
+/// The handset `twirl sms`, `twirl call` and the console act as unless told otherwise; never
+/// given out as one of the account's numbers.
+pub const DEFAULT_HANDSET: &str = "+14155550100";
+
 /// Twilio's always-valid sender for texts and calls (`From`).
 pub const VALID_FROM: &str = "+15005550006";
 

@@ -1,6 +1,6 @@
 //! `/2010-04-01/Accounts/{AC}/IncomingPhoneNumbers.json` and `…/{PN}.json`: the account's numbers.
 //! Buying one takes `PhoneNumber` (any E.164 number the account does not have yet) or
-//! `AreaCode` (the first free `+1{area}555…` number); Twilio's magic numbers refuse as documented.
+//! `AreaCode` (the first free `+1{area}555…` number, never the default handset); Twilio's magic numbers refuse as documented.
 //! Every change is announced to the console, whose Phone page shows the numbers' webhooks.
 
 use super::{render, store, store_transaction};
@@ -174,6 +174,7 @@ fn wanted_number(conn: &rusqlite::Connection, params: &Params) -> Result<String,
     }
     (100..10_000)
         .map(|n| format!("+1{area}555{n:04}"))
+        .filter(|candidate| candidate != magic::DEFAULT_HANDSET)
         .find(|candidate| numbers::by_number(conn, candidate).is_ok_and(|owned| owned.is_none()))
         .ok_or_else(|| refused((21452, "No phone numbers are left in this area code")))
 }
