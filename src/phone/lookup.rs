@@ -231,8 +231,7 @@ pub fn package(name: &str, parsed: &Parsed, declared: Option<&Map<String, Value>
         }),
         _ => Value::Null,
     };
-    if let (Some(object), Some(Value::Object(overrides))) =
-        (value.as_object_mut(), declared.and_then(|d| d.get(name)))
+    if let (Some(object), Some(Value::Object(overrides))) = (value.as_object_mut(), declared.and_then(|d| d.get(name)))
     {
         for (key, v) in overrides {
             object.insert(key.clone(), v.clone());
@@ -291,7 +290,10 @@ mod tests {
         assert_eq!(parse("+1415", None).validation_errors, ["TOO_SHORT"]);
         assert_eq!(parse("hello", None).validation_errors, ["NOT_A_NUMBER"]);
         assert_eq!(parse("+999123456789", None).validation_errors, ["INVALID_COUNTRY_CODE"]);
-        assert_eq!(parse("4155550100", Some("XX")).validation_errors, ["INVALID_COUNTRY_CODE"]);
+        assert_eq!(
+            parse("4155550100", Some("XX")).validation_errors,
+            ["INVALID_COUNTRY_CODE"]
+        );
     }
 
     #[test]
@@ -303,7 +305,10 @@ mod tests {
             serde_json::from_value(json!({"line_type_intelligence": {"type": "landline", "carrier_name": "Acme"}}))
                 .expect("map");
         let lti = package("line_type_intelligence", &handset, Some(&declared), &Inputs::default());
-        assert_eq!((lti["type"].clone(), lti["carrier_name"].clone()), (json!("landline"), json!("Acme")));
+        assert_eq!(
+            (lti["type"].clone(), lti["carrier_name"].clone()),
+            (json!("landline"), json!("Acme"))
+        );
         assert_eq!(verify_carrier(&handset, Some(&declared))["carrier"]["type"], "landline");
     }
 }

@@ -108,10 +108,7 @@ pub fn line_type(number: &str) -> Option<&'static str> {
 /// What a magic `To` does to a new verification: twirl's handset that is always being sent
 /// verifications already (Twilio's 60212), so the refusal can be tested.
 pub fn verification_to(to: &str) -> Option<Refusal> {
-    (to == "+15005550030").then_some((
-        60212,
-        "Too many concurrent requests for phone number +15005550030",
-    ))
+    (to == "+15005550030").then_some((60212, "Too many concurrent requests for phone number +15005550030"))
 }
 
 /// How a call to a handset ends before anyone speaks: answered, or one of twirl's handsets that

@@ -317,7 +317,9 @@ fn from_row(r: &Row) -> rusqlite::Result<Verification> {
 /// Reads the verifications `sql` selects (its parameters `params`) with their attempts.
 fn query(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<Vec<Verification>, StoreError> {
     let mut stmt = conn.prepare(sql)?;
-    let mut rows = stmt.query_map(params, from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut rows = stmt
+        .query_map(params, from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
     for v in &mut rows {
         v.attempts = attempts(conn, &v.sid)?;
     }
@@ -420,7 +422,9 @@ pub fn expire(conn: &Connection, now: i64) -> Result<Vec<String>, StoreError> {
         "UPDATE verifications SET status = 'expired', date_updated = expires_at
          WHERE status = 'pending' AND expires_at <= ?1 RETURNING sid",
     )?;
-    let sids = stmt.query_map([now], |r| r.get(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+    let sids = stmt
+        .query_map([now], |r| r.get(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(sids)
 }
 
