@@ -13,7 +13,7 @@ use crate::phone::{lookup, magic};
 use crate::sid;
 use crate::state::AppState;
 use crate::store::lookups;
-use crate::store::verify::{self as rows, Attempt, Check, NewVerification, Service, Verification};
+use crate::store::verify::{self as rows, Attempt, Check, Config, NewVerification, Service, Verification};
 use rand::Rng;
 use rusqlite::Connection;
 
@@ -27,6 +27,33 @@ pub const MAX_SENDS: usize = 5;
 pub const CHANNELS: &[&str] = &["sms", "call", "email", "whatsapp"];
 /// The length of a custom code and of a code checked.
 pub const CODE_LENGTHS: std::ops::RangeInclusive<usize> = 4..=10;
+/// The longest friendly name of a service, or of a verification's custom one.
+pub const MAX_FRIENDLY_NAME: usize = 30;
+/// The lengths a service's generated codes can have.
+pub const SERVICE_CODE_LENGTHS: std::ops::RangeInclusive<i64> = 4..=10;
+/// TOTP factors' settings: seconds per code, digits, steps of skew.
+pub const TOTP_TIME_STEPS: std::ops::RangeInclusive<i64> = 20..=60;
+pub const TOTP_CODE_LENGTHS: std::ops::RangeInclusive<i64> = 3..=8;
+pub const TOTP_SKEWS: std::ops::RangeInclusive<i64> = 0..=2;
+
+/// Checks settings that come from elsewhere than the API (a fixture) as the API checks its
+/// parameters.
+pub fn check_config(c: &Config) -> Result<(), ApiError> {
+    let checks = [
+        (
+            "FriendlyName",
+            !c.friendly_name.is_empty() && c.friendly_name.chars().count() <= MAX_FRIENDLY_NAME,
+        ),
+        ("CodeLength", SERVICE_CODE_LENGTHS.contains(&c.code_length)),
+        ("Totp.TimeStep", TOTP_TIME_STEPS.contains(&c.totp.time_step)),
+        ("Totp.CodeLength", TOTP_CODE_LENGTHS.contains(&c.totp.code_length)),
+        ("Totp.Skew", TOTP_SKEWS.contains(&c.totp.skew)),
+    ];
+    match checks.iter().find(|(_, ok)| !ok) {
+        Some((name, _)) => Err(invalid(name)),
+        None => Ok(()),
+    }
+}
 
 /// Twilio's 60200, naming the parameter.
 pub fn invalid(param: &str) -> ApiError {

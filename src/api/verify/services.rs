@@ -6,11 +6,9 @@ use crate::api::wire::{created, deleted, list_response, ok, Ctx, Paging, Params}
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::verify::{self as rows, Config};
-use crate::verify::invalid;
+use crate::verify::{invalid, MAX_FRIENDLY_NAME, SERVICE_CODE_LENGTHS, TOTP_CODE_LENGTHS, TOTP_SKEWS, TOTP_TIME_STEPS};
 use actix_web::{web, HttpRequest, HttpResponse};
 
-/// The longest friendly name (Twilio's 60200 beyond it).
-const MAX_FRIENDLY_NAME: usize = 30;
 /// Settings a passkeys choice can take (empty clears it).
 const ATTACHMENTS: &[&str] = &["", "platform", "cross-platform", "any"];
 const REQUIREMENTS: &[&str] = &["", "required", "preferred", "discouraged"];
@@ -32,7 +30,7 @@ fn apply(params: &Params, config: &mut Config) -> Result<(), ApiError> {
         }
         config.friendly_name = name.to_string();
     }
-    if let Some(length) = integer(params, "CodeLength", 4..=10)? {
+    if let Some(length) = integer(params, "CodeLength", SERVICE_CODE_LENGTHS)? {
         config.code_length = length;
     }
     let flags: [(&str, &mut bool); 7] = [
@@ -70,9 +68,9 @@ fn apply(params: &Params, config: &mut Config) -> Result<(), ApiError> {
         config.totp.issuer = text(params, "Totp.Issuer", 255)?;
     }
     for (name, range, field) in [
-        ("Totp.TimeStep", 20..=60, &mut config.totp.time_step),
-        ("Totp.CodeLength", 3..=8, &mut config.totp.code_length),
-        ("Totp.Skew", 0..=2, &mut config.totp.skew),
+        ("Totp.TimeStep", TOTP_TIME_STEPS, &mut config.totp.time_step),
+        ("Totp.CodeLength", TOTP_CODE_LENGTHS, &mut config.totp.code_length),
+        ("Totp.Skew", TOTP_SKEWS, &mut config.totp.skew),
     ] {
         if let Some(value) = integer(params, name, range)? {
             *field = value;

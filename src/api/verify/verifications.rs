@@ -6,13 +6,11 @@ use crate::api::wire::{created, ok, Ctx, Params};
 use crate::error::ApiError;
 use crate::phone::address;
 use crate::state::AppState;
-use crate::verify::{self, delivery, invalid, Request, Target, CODE_LENGTHS};
+use crate::verify::{self, delivery, invalid, Request, Target, CODE_LENGTHS, MAX_FRIENDLY_NAME};
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-/// The longest custom friendly name, as for a service's.
-const MAX_FRIENDLY_NAME: usize = 30;
 /// What `RiskCheck` may say.
 const RISK_CHECKS: &[&str] = &["enable", "disable"];
 
