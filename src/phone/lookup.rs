@@ -58,16 +58,22 @@ impl Parsed {
     }
 }
 
-/// Reads `input` (E.164, or national in `country_code`, by default the US, as Lookup does).
+/// Reads `input`: E.164, or national in `country_code` (by default the US, as Lookup does).
 pub fn parse(input: &str, country_code: Option<&str>) -> Parsed {
-    let region = match country_code.filter(|c| !c.is_empty()) {
-        None => country::Id::US,
-        Some(code) => match code.to_ascii_uppercase().parse::<country::Id>() {
-            Ok(id) => id,
-            Err(_) => return Parsed::invalid(input.to_string(), "INVALID_COUNTRY_CODE"),
-        },
+    // An international number carries its country; the crate would misread one given a region
+    // whose national prefix its digits happen to start with (+49 1512… read as +49 512…).
+    let region = if input.trim_start().starts_with('+') {
+        None
+    } else {
+        match country_code.filter(|c| !c.is_empty()) {
+            None => Some(country::Id::US),
+            Some(code) => match code.to_ascii_uppercase().parse::<country::Id>() {
+                Ok(id) => Some(id),
+                Err(_) => return Parsed::invalid(input.to_string(), "INVALID_COUNTRY_CODE"),
+            },
+        }
     };
-    let number = match phonenumber::parse(Some(region), input) {
+    let number = match phonenumber::parse(region, input) {
         Ok(number) => number,
         Err(e) => return Parsed::invalid(input.to_string(), parse_error(&e)),
     };
@@ -279,6 +285,7 @@ mod tests {
         assert_eq!(line_type(&gb, None), "mobile");
         assert_eq!(line_type(&parse("+442079460958", None), None), "landline");
         assert_eq!(line_type(&parse("+18005550199", None), None), "tollFree");
+        assert_eq!(parse("+4915123456789", Some("US")).phone_number, "+4915123456789");
     }
 
     #[test]

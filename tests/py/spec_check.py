@@ -61,6 +61,8 @@ LINKS = {
 NULL_AS_IN_EXAMPLES = {"CallerNameInfo", "SimSwapInfo", "LastSimSwapInfo", "CallForwardingInfo",
                        "LineTypeIntelligenceInfo", "LineStatusInfo", "IdentityMatchInfo", "ReassignedNumberInfo",
                        "SmsPumpingRiskInfo"}
+# The same for the packages the document describes inline.
+NULL_FIELDS_AS_IN_EXAMPLES = {"LookupResponse": {"phone_number_quality_score", "pre_fill"}}
 
 PYTHON_TYPES = {"string": str, "boolean": bool, "integer": int, "array": list, "object": dict}
 
@@ -149,7 +151,7 @@ class ResponseChecker:
             for index, item in enumerate(value):
                 self.check(schema["items"], item, f"{where}[{index}]")
         elif isinstance(value, dict):
-            self._check_object(schema, value, where, name in NULL_AS_IN_EXAMPLES)
+            self._check_object(schema, value, where, name)
             if name in CANONICAL_PATHS:
                 self._check_resource(name, value, where)
 
@@ -180,7 +182,7 @@ class ResponseChecker:
         assert isinstance(value, str) and value.startswith(self.origin + "/"), (
             f"{where}: {value!r} is not an absolute URL on {self.origin}")
 
-    def _check_object(self, schema, value, where, fields_nullable=False):
+    def _check_object(self, schema, value, where, name=None):
         if schema.get("format") == "uri-map":
             for key, url in value.items():
                 self.check_url(url, f"{where}.{key}")
@@ -191,7 +193,8 @@ class ResponseChecker:
             f"{where}: keys differ from the schema; extra {sorted(set(value) - set(properties))}, "
             f"missing {sorted(set(properties) - set(value))}")
         for key, subschema in properties.items():
-            self.check(subschema, value[key], f"{where}.{key}", fields_nullable)
+            nullable = name in NULL_AS_IN_EXAMPLES or key in NULL_FIELDS_AS_IN_EXAMPLES.get(name, ())
+            self.check(subschema, value[key], f"{where}.{key}", nullable)
         if "meta" in properties:
             (list_key,) = set(properties) - {"meta"}
             assert value["meta"]["key"] == list_key, f"{where}.meta.key: {value['meta']['key']!r} != {list_key!r}"
