@@ -5,6 +5,7 @@ import { api, list, index, loadIndex, loadLive, loadSession, session, isLive, is
 import { h, fill, when, sid, badge, visibilityBadge, statusBadge, empty, table, card, link, siteLink } from './dom.js';
 import { invokePanel } from './invoke.js';
 import { callsView } from './calls.js';
+import { verifyView } from './verify.js';
 import { startLive, preloadLogs, refreshFilters, showProblems, filterLogs } from './live.js';
 
 const main = document.getElementById('main');
@@ -16,6 +17,7 @@ let live = null; // /_twirl/live
 function route() {
   const parts = location.hash.replace(/^#\/?/, '').split('/').filter(Boolean);
   if (parts[0] === 'calls') return { view: 'calls' };
+  if (parts[0] === 'verify') return { view: 'verify' };
   if (parts[0] !== 'services' || !parts[1]) return { view: 'overview' };
   const [, service, kind, id, sub, subId] = parts;
   if (!kind) return { view: 'service', service, tab: 'environments' };
@@ -161,6 +163,7 @@ function drawNav(r) {
     nav,
     item('#/', [h('span', null, 'Overview')], { testid: 'nav-overview' }),
     item('#/calls', [h('span', null, 'Phone calls')], { testid: 'nav-calls' }),
+    item('#/verify', [h('span', null, 'Verify')], { testid: 'nav-verify' }),
     h('div', { class: 'nav-label' }, 'Services', h('span', { class: 'count' }, String(index.services.length))),
     index.services.length === 0
       ? h('div', { class: 'nav-empty', testid: 'nav-empty' }, 'No services yet')
@@ -220,6 +223,7 @@ function serviceOf(sidValue) {
 
 const VIEWS = {
   calls: callsView,
+  verify: verifyView,
   async overview() {
     const rows = index.services.map((s) =>
       h(
