@@ -4,7 +4,7 @@
 //! [`SENDER`].
 
 use crate::error::ApiError;
-use crate::phone::messaging;
+use crate::phone::messaging::{self, Progress};
 use crate::phone::voice::{self, Action, Placed, Source, DEFAULT_RING_SECONDS, MAX_CALL_SECONDS};
 use crate::state::AppState;
 use crate::store::messages::NewMessage;
@@ -127,8 +127,10 @@ async fn text(state: &AppState, from: String, to: String, body: String) -> Resul
         status_callback_method: "POST".into(),
         ..NewMessage::default()
     };
-    let (message, delivered) = messaging::send(state, new).await?;
-    let _ = tokio::time::timeout(DELIVERY_WAIT, delivered).await;
+    let (message, progress) = messaging::send(state, new).await?;
+    if let Progress::Running(delivery) = progress {
+        let _ = tokio::time::timeout(DELIVERY_WAIT, delivery).await;
+    }
     Ok(Some(message.sid))
 }
 
