@@ -158,7 +158,9 @@ pub struct Attempt {
     pub at: i64,
 }
 
-#[derive(Debug, Clone)]
+/// A verification with every check made and every code sent (as fixtures and exports hold it).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Verification {
     pub sid: String,
     pub service_sid: String,
@@ -166,16 +168,29 @@ pub struct Verification {
     pub channel: String,
     pub status: String,
     pub code: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<Check>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub custom_friendly_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amount: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payee: Option<String>,
     /// What Lookup said about `to` when the service has lookups on (`{}` otherwise).
+    #[serde(default = "no_lookup")]
     pub lookup: serde_json::Value,
+    #[serde(with = "crate::clock::iso")]
     pub expires_at: i64,
+    #[serde(with = "crate::clock::iso")]
     pub date_created: i64,
+    #[serde(with = "crate::clock::iso")]
     pub date_updated: i64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attempts: Vec<Attempt>,
+}
+
+fn no_lookup() -> serde_json::Value {
+    serde_json::json!({})
 }
 
 /// What a new verification is made of.

@@ -41,15 +41,7 @@ fn flag(params: &Params, name: &str) -> Result<Option<bool>, ApiError> {
 
 /// An optional integer within `range`; anything else is 60200.
 fn integer(params: &Params, name: &str, range: std::ops::RangeInclusive<i64>) -> Result<Option<i64>, ApiError> {
-    match params.get(name).filter(|v| !v.is_empty()) {
-        None => Ok(None),
-        Some(v) => v
-            .parse::<i64>()
-            .ok()
-            .filter(|n| range.contains(n))
-            .map(Some)
-            .ok_or_else(|| invalid(name)),
-    }
+    params.integer(name, range).map_err(|_| invalid(name))
 }
 
 /// An optional text of at most `max` characters; longer is 60200.

@@ -3,7 +3,7 @@
 use crate::api::wire::Ctx;
 use crate::clock::format_timestamp;
 use crate::store::verify::{Service, Verification};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 /// The links of a service, as Twilio lists them (only some are emulated).
 const SERVICE_LINKS: &[(&str, &str)] = &[
@@ -61,8 +61,9 @@ fn attempt_channel(channel: &str) -> String {
     }
 }
 
-pub fn verification(ctx: &Ctx, v: &Verification) -> Value {
-    json!({
+/// The fields a verification and a check's answer share.
+fn common(ctx: &Ctx, v: &Verification) -> Map<String, Value> {
+    let value = json!({
         "sid": v.sid,
         "service_sid": v.service_sid,
         "account_sid": ctx.account_sid,
@@ -70,35 +71,37 @@ pub fn verification(ctx: &Ctx, v: &Verification) -> Value {
         "channel": v.channel,
         "status": v.status,
         "valid": v.status == "approved",
-        "lookup": v.lookup,
         "amount": v.amount,
         "payee": v.payee,
-        "send_code_attempts": v.attempts.iter().map(|a| json!({
+        "date_created": format_timestamp(v.date_created),
+        "date_updated": format_timestamp(v.date_updated),
+    });
+    match value {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
+pub fn verification(ctx: &Ctx, v: &Verification) -> Value {
+    let mut value = common(ctx, v);
+    value.insert("lookup".into(), v.lookup.clone());
+    let attempts = v.attempts.iter().map(|a| {
+        json!({
             "time": format_timestamp(a.at),
             "channel": attempt_channel(&a.channel),
             "attempt_sid": a.sid,
-        })).collect::<Vec<_>>(),
-        "date_created": format_timestamp(v.date_created),
-        "date_updated": format_timestamp(v.date_updated),
-        "sna": null,
-        "url": ctx.url(&format!("/Services/{}/Verifications/{}", v.service_sid, v.sid)),
-    })
+        })
+    });
+    value.insert("send_code_attempts".into(), Value::Array(attempts.collect()));
+    value.insert("sna".into(), Value::Null);
+    let url = ctx.url(&format!("/Services/{}/Verifications/{}", v.service_sid, v.sid));
+    value.insert("url".into(), Value::String(url));
+    Value::Object(value)
 }
 
 /// A check's answer: the verification as the check left it.
 pub fn check(ctx: &Ctx, v: &Verification) -> Value {
-    json!({
-        "sid": v.sid,
-        "service_sid": v.service_sid,
-        "account_sid": ctx.account_sid,
-        "to": v.to,
-        "channel": v.channel,
-        "status": v.status,
-        "valid": v.status == "approved",
-        "amount": v.amount,
-        "payee": v.payee,
-        "date_created": format_timestamp(v.date_created),
-        "date_updated": format_timestamp(v.date_updated),
-        "sna_attempts_error_codes": null,
-    })
+    let mut value = common(ctx, v);
+    value.insert("sna_attempts_error_codes".into(), Value::Null);
+    Value::Object(value)
 }
