@@ -5,6 +5,7 @@ import { api, list, index, loadIndex, loadLive, loadSession, session, isLive, is
 import { h, fill, when, sid, badge, visibilityBadge, statusBadge, empty, table, card, link, siteLink, confirmButton } from './dom.js';
 import { invokePanel } from './invoke.js';
 import { callsView } from './calls.js';
+import { verifyView } from './verify.js';
 import { startLive, preloadLogs, refreshFilters, showProblems, filterLogs } from './live.js';
 import { phoneView, startPhone } from './phone.js';
 
@@ -18,6 +19,7 @@ function route() {
   const parts = location.hash.replace(/^#\/?/, '').split('/').filter(Boolean);
   if (parts[0] === 'phone') return { view: 'phone', section: parts[1], id: parts[2] };
   if (parts[0] === 'calls') return { view: 'calls' };
+  if (parts[0] === 'verify') return { view: 'verify' };
   if (parts[0] !== 'services' || !parts[1]) return { view: 'overview' };
   const [, service, kind, id, sub, subId] = parts;
   if (!kind) return { view: 'service', service, tab: 'environments' };
@@ -164,6 +166,7 @@ function drawNav(r) {
     item('#/', [h('span', null, 'Overview')], { testid: 'nav-overview' }),
     item('#/phone', [h('span', null, 'Phone')], { testid: 'nav-phone', class: r.view === 'phone' ? 'active' : '' }),
     item('#/calls', [h('span', null, 'Phone calls')], { testid: 'nav-calls' }),
+    item('#/verify', [h('span', null, 'Verify')], { testid: 'nav-verify' }),
     h('div', { class: 'nav-label' }, 'Services', h('span', { class: 'count' }, String(index.services.length))),
     index.services.length === 0
       ? h('div', { class: 'nav-empty', testid: 'nav-empty' }, 'No services yet')
@@ -224,6 +227,7 @@ function serviceOf(sidValue) {
 const VIEWS = {
   phone: phoneView,
   calls: callsView,
+  verify: verifyView,
 
   async overview() {
     const rows = index.services.map((s) =>

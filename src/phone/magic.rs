@@ -102,6 +102,19 @@ pub fn delivery_to(to: &str) -> Delivery {
     }
 }
 
+/// The line type Lookup gives twirl's magic handsets: the one whose texts end `undelivered`
+/// with 30006 (landline or unreachable carrier) is a landline, so Verify refuses to text it when a
+/// service skips landlines.
+pub fn line_type(number: &str) -> Option<&'static str> {
+    (number == "+15005550012").then_some("landline")
+}
+
+/// What a magic `To` does to a new verification: twirl's handset that is always being sent
+/// verifications already (Twilio's 60212), so the refusal can be tested.
+pub fn verification_to(to: &str) -> Option<Refusal> {
+    (to == "+15005550030").then_some((60212, "Too many concurrent requests for phone number +15005550030"))
+}
+
 /// How a call to a handset ends before anyone speaks: answered, or one of twirl's handsets that
 /// are busy, do not answer, or cannot be reached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
