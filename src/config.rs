@@ -2,7 +2,7 @@
 //! authenticate. Precedence for credentials (DESIGN §2): flags (and `TWIRL_*`), then
 //! `TWILIO_ACCOUNT_SID`/`TWILIO_AUTH_TOKEN`, then the project's `.env`, then a well-known local pair.
 
-use crate::cli::ServeArgs;
+use crate::cli::{ExecArgs, RunArgs, ServeArgs};
 use crate::error::StartupError;
 use crate::fixtures::Source;
 use crate::sid;
@@ -89,23 +89,31 @@ pub enum Watch {
 impl Config {
     /// Resolves `serve` arguments against the process environment and the project's `.env`.
     pub fn from_serve_args(args: &ServeArgs) -> Result<Config, StartupError> {
-        Self::resolve(args, 3000, args.ephemeral, true)
+        let config = Self::resolve(&args.run, &args.dir, 3000, args.ephemeral)?;
+        Ok(Config {
+            live_project: true,
+            open: args.open,
+            no_demo: args.no_demo,
+            watch: match (args.no_watch, args.poll) {
+                (true, _) => Watch::Off,
+                (false, true) => Watch::Poll,
+                (false, false) => Watch::Events,
+            },
+            inspect: args.inspect.clone(),
+            ..config
+        })
     }
 
     /// `exec` runs on a free port with throwaway state unless told otherwise, and serves only
-    /// what its fixtures declare.
-    pub fn from_exec_args(args: &ServeArgs) -> Result<Config, StartupError> {
-        Self::resolve(args, 0, args.data.is_none(), false)
+    /// what its fixtures declare; credentials may come from the current directory's `.env`.
+    pub fn from_exec_args(args: &ExecArgs) -> Result<Config, StartupError> {
+        Self::resolve(&args.run, Path::new("."), 0, args.run.data.is_none())
     }
 
-    fn resolve(
-        args: &ServeArgs,
-        default_port: u16,
-        ephemeral: bool,
-        live_project: bool,
-    ) -> Result<Config, StartupError> {
+    /// What `serve` and `exec` share; the rest is `exec`'s: no live project, nothing watched.
+    fn resolve(args: &RunArgs, dir: &Path, default_port: u16, ephemeral: bool) -> Result<Config, StartupError> {
         let env: HashMap<String, String> = std::env::vars().collect();
-        let dotenv = read_dotenv(&args.dir.join(".env"));
+        let dotenv = read_dotenv(&dir.join(".env"));
         let fixtures = args
             .fixtures
             .iter()
@@ -123,7 +131,7 @@ impl Config {
                 })?;
             DataDir::Ephemeral(dir)
         } else {
-            let dir = args.data.clone().unwrap_or_else(|| args.dir.join(".twirl"));
+            let dir = args.data.clone().unwrap_or_else(|| dir.join(".twirl"));
             // Absolute, because workers run in other directories and are handed paths inside it.
             DataDir::Persistent(std::path::absolute(&dir).unwrap_or(dir))
         };
@@ -141,7 +149,7 @@ impl Config {
         Ok(Config {
             host: args.host.clone(),
             port: args.port.unwrap_or(default_port),
-            project_dir: args.dir.clone(),
+            project_dir: dir.to_path_buf(),
             fixtures,
             data_dir,
             credentials,
@@ -149,16 +157,12 @@ impl Config {
             npm,
             cache_dir: args.cache.clone().unwrap_or_else(|| default_cache_dir(&env)),
             max_concurrency: args.max_concurrency as usize,
-            watch: match (args.no_watch, args.poll) {
-                (true, _) => Watch::Off,
-                (false, true) => Watch::Poll,
-                (false, false) => Watch::Events,
-            },
-            inspect: args.inspect.clone(),
+            watch: Watch::Off,
+            inspect: None,
             allow_unsigned: args.allow_unsigned,
-            open: args.open,
-            live_project,
-            no_demo: args.no_demo,
+            open: false,
+            live_project: false,
+            no_demo: false,
         })
     }
 }
@@ -200,7 +204,7 @@ fn find_on_path(name: &str, env: &HashMap<String, String>) -> Option<PathBuf> {
 }
 
 /// `$XDG_CACHE_HOME/twirl`, else `~/.cache/twirl`, else a directory under the system temp dir.
-fn default_cache_dir(env: &HashMap<String, String>) -> PathBuf {
+pub fn default_cache_dir(env: &HashMap<String, String>) -> PathBuf {
     if let Some(xdg) = env.get("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
         return PathBuf::from(xdg).join("twirl");
     }
@@ -219,7 +223,7 @@ pub fn read_dotenv(path: &Path) -> HashMap<String, String> {
 }
 
 fn resolve_credentials(
-    args: &ServeArgs,
+    args: &RunArgs,
     env: &HashMap<String, String>,
     dotenv: &HashMap<String, String>,
 ) -> Result<Credentials, StartupError> {
@@ -282,11 +286,11 @@ mod tests {
     use super::*;
     use clap::Parser;
 
-    fn args(extra: &[&str]) -> ServeArgs {
+    fn args(extra: &[&str]) -> RunArgs {
         let mut argv = vec!["twirl", "serve", "/nonexistent-project"];
         argv.extend_from_slice(extra);
         match crate::cli::Cli::parse_from(argv).command {
-            crate::cli::Command::Serve(a) => a,
+            crate::cli::Command::Serve(a) => a.run,
             other => panic!("not serve: {other:?}"),
         }
     }

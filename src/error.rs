@@ -19,6 +19,9 @@ pub enum StartupError {
     /// A command-line value is invalid.
     #[error("{0}")]
     Config(String),
+    /// A running twirl could not be reached, or refused what a subcommand asked of it.
+    #[error("{0}")]
+    Remote(String),
 }
 
 /// A failure reported by the store.
@@ -240,7 +243,10 @@ mod tests {
         assert_eq!(resp.status(), StatusCode::PRECONDITION_FAILED);
         let body = to_bytes(resp.into_body()).await.expect("body");
         let json: serde_json::Value = serde_json::from_slice(&body).expect("json");
-        assert_eq!((json["code"].clone(), json["status"].clone()), (54103.into(), 412.into()));
+        assert_eq!(
+            (json["code"].clone(), json["status"].clone()),
+            (54103.into(), 412.into())
+        );
     }
 
     #[test]
