@@ -9,6 +9,7 @@ use crate::events::Events;
 use crate::live::Live;
 use crate::runtime::{LogSink, Runtime, RuntimeConfig, HARNESS};
 use crate::state::{AppState, Paths};
+use crate::store::lock::DataLock;
 use crate::store::{meta, retention, Store};
 use crate::{api, build, clock::Clock, control, fixtures, gateway, project, watch};
 use actix_web::{web, App, HttpServer};
@@ -29,6 +30,8 @@ pub struct Running {
     pub state: AppState,
     handle: actix_web::dev::ServerHandle,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// Keeps other twirls off the data directory until this one has stopped.
+    _lock: DataLock,
 }
 
 impl Running {
@@ -58,6 +61,12 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
 /// Opens the store, loads the fixtures, binds, prints the banner, starts the live project, and
 /// serves in the background.
 pub async fn start(config: &Config) -> Result<Running, StartupError> {
+    let data = config.data_dir.path();
+    std::fs::create_dir_all(data).map_err(|source| StartupError::DataDir {
+        path: data.display().to_string(),
+        source,
+    })?;
+    let lock = DataLock::acquire(data)?;
     let state = prepare(config).await?;
     for source in state.fixtures.iter() {
         fixtures::load(&state, source)
@@ -74,6 +83,7 @@ pub async fn start(config: &Config) -> Result<Running, StartupError> {
         ..state
     };
     let url = format!("http://{addr}");
+    lock.announce(&url);
     // The listening line means ready: the live project is loaded and watched before it is printed
     // (connections wait in the listener's backlog meanwhile).
     let (state, shown) = start_live_project(state, config).await?;
@@ -119,6 +129,7 @@ pub async fn start(config: &Config) -> Result<Running, StartupError> {
         state,
         handle,
         server: tokio::spawn(server),
+        _lock: lock,
     })
 }
 
@@ -129,7 +140,6 @@ async fn prepare(config: &Config) -> Result<AppState, StartupError> {
         path: data.display().to_string(),
         source,
     };
-    std::fs::create_dir_all(&data).map_err(data_error)?;
     let store = Store::open(&data.join("twirl.db"))?;
     let clock = Clock::with_offset(store.call(|c| meta::clock_offset(c)).await?);
     let harness = data.join("harness.js");

@@ -6,6 +6,7 @@ pub mod blobs;
 pub mod builds;
 pub mod deployments;
 pub mod environments;
+pub mod lock;
 pub mod logs;
 pub mod meta;
 pub mod resources;
