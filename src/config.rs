@@ -170,12 +170,11 @@ impl Config {
 /// Fixtures may declare the account and API keys: they win over everything but the flags.
 fn apply_fixture_credentials(credentials: &mut Credentials, fixtures: &[Source]) -> Result<(), StartupError> {
     for source in fixtures {
-        let fixture = crate::fixtures::parse(source).map_err(|e| StartupError::Config(format!("fixture: {e}")))?;
+        let invalid = |e: &dyn std::fmt::Display| StartupError::Config(source.explain(e));
+        let fixture = crate::fixtures::parse(source).map_err(|e| invalid(&e))?;
         if let Some(c) = fixture.credentials {
             if !sid::is_sid(&c.account_sid, sid::prefix::ACCOUNT) {
-                return Err(StartupError::Config(
-                    "fixture: credentials.account_sid: not an AC SID".into(),
-                ));
+                return Err(invalid(&"credentials.account_sid: not an AC SID"));
             }
             if credentials.source != CredentialSource::Flags {
                 credentials.account_sid = sid::normalize(&c.account_sid);
@@ -185,9 +184,7 @@ fn apply_fixture_credentials(credentials: &mut Credentials, fixtures: &[Source])
         }
         for (i, key) in fixture.api_keys.into_iter().enumerate() {
             if !sid::is_sid(&key.sid, sid::prefix::API_KEY) || key.secret.is_empty() {
-                return Err(StartupError::Config(format!(
-                    "fixture: api_keys[{i}]: needs an SK SID and a secret"
-                )));
+                return Err(invalid(&format!("api_keys[{i}]: needs an SK SID and a secret")));
             }
             credentials.api_keys.push((key.sid, key.secret));
         }

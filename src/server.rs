@@ -71,7 +71,7 @@ pub async fn start(config: &Config) -> Result<Running, StartupError> {
     for source in state.fixtures.iter() {
         fixtures::load(&state, source)
             .await
-            .map_err(|e| StartupError::Config(format!("fixture: {e}")))?;
+            .map_err(|e| StartupError::Config(source.explain(e)))?;
     }
     let listener = bind(config)?;
     let addr = listener.local_addr().map_err(|source| StartupError::Bind {

@@ -152,8 +152,8 @@ def test_invalid_fixture_exits_125_without_running_the_command(tmp_path):
     marker = tmp_path / "ran"
     result = run_exec("--fixture", path, "--", "touch", marker, cwd=tmp_path)
     assert result.returncode == 125, describe(result)
-    assert "twirl: fixture: services[0].environments[0].domain_suffix: Invalid DomainSuffix" in result.stderr, \
-        describe(result)
+    assert f"twirl: fixture {path}: services[0].environments[0].domain_suffix: Invalid DomainSuffix" \
+        in result.stderr, describe(result)
     assert not marker.exists()
 
 
