@@ -136,9 +136,9 @@ async function launchBrowser() {
   });
 }
 
-/** A page at laptop size that fails the test on any script error in the console. */
-async function openConsole(browser, base) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+/** A page at laptop size (or `viewport`) that fails the test on any script error in the console. */
+async function openConsole(browser, base, viewport = { width: 1280, height: 800 }) {
+  const context = await browser.newContext({ viewport });
   const page = await context.newPage();
   page.errors = [];
   page.on('pageerror', (err) => page.errors.push(String(err)));
@@ -154,10 +154,10 @@ async function openConsole(browser, base) {
 /** The console of the server at `base`, open in headless Chromium (the page; `closeConsole` ends
  *  its browser). If the console does not come up the browser is closed here, as the caller never
  *  gets hold of it. */
-async function launchConsole(base) {
+async function launchConsole(base, viewport) {
   const browser = await launchBrowser();
   try {
-    return await openConsole(browser, base);
+    return await openConsole(browser, base, viewport);
   } catch (err) {
     await browser.close();
     throw err;
