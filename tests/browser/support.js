@@ -9,7 +9,8 @@ const path = require('node:path');
 const { chromium } = require('playwright-core');
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const BIN = process.env.TWIRL_BIN || path.join(ROOT, 'target', 'debug', 'twirl');
+// run.sh sets TWIRL_BIN; run directly (`node --test`), the binary is in Cargo's target directory.
+const BIN = process.env.TWIRL_BIN || path.join(path.resolve(ROOT, process.env.CARGO_TARGET_DIR || 'target'), 'debug', 'twirl');
 const ARTIFACTS = path.join(ROOT, 'target', 'browser-artifacts');
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 
