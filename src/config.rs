@@ -122,14 +122,7 @@ impl Config {
         let mut credentials = resolve_credentials(args, &env, &dotenv)?;
         apply_fixture_credentials(&mut credentials, &fixtures)?;
         let data_dir = if ephemeral {
-            let dir = tempfile::Builder::new()
-                .prefix("twirl-")
-                .tempdir()
-                .map_err(|source| StartupError::DataDir {
-                    path: std::env::temp_dir().display().to_string(),
-                    source,
-                })?;
-            DataDir::Ephemeral(dir)
+            DataDir::Ephemeral(throwaway_dir("twirl-")?)
         } else {
             let dir = args.data.clone().unwrap_or_else(|| dir.join(".twirl"));
             // Absolute, because workers run in other directories and are handed paths inside it.
@@ -165,6 +158,17 @@ impl Config {
             no_demo: false,
         })
     }
+}
+
+/// A new directory under the system's temporary directory, removed when dropped.
+pub fn throwaway_dir(prefix: &str) -> Result<tempfile::TempDir, StartupError> {
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir()
+        .map_err(|source| StartupError::DataDir {
+            path: std::env::temp_dir().display().to_string(),
+            source,
+        })
 }
 
 /// Fixtures may declare the account and API keys: they win over everything but the flags.

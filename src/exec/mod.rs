@@ -53,13 +53,7 @@ async fn run_attached(url: String, args: ExecArgs) -> Result<u8, StartupError> {
     let (client, account) = tokio::task::spawn_blocking(move || Client::reach(&control))
         .await
         .map_err(|e| StartupError::Remote(e.to_string()))??;
-    let preload = tempfile::Builder::new()
-        .prefix("twirl-preload-")
-        .tempdir()
-        .map_err(|source| StartupError::DataDir {
-            path: std::env::temp_dir().display().to_string(),
-            source,
-        })?;
+    let preload = crate::config::throwaway_dir("twirl-preload-")?;
     write_preloads(preload.path())?;
     run_command(&args.command, &variables(client.url(), &account, preload.path())).await
 }

@@ -6,7 +6,7 @@ const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { startTwirl, apiClient, uploadFunction, buildAndWait, launchConsole, closeConsole, screenshot, tempDir, eventually } = require('./support');
+const { startTwirl, apiClient, uploadFunction, buildAndWait, launchConsole, closeConsole, copyProject, screenshot, eventually } = require('./support');
 
 // Twenty-three builds: more than a page of twenty.
 const EXTRA_BUILDS = 22;
@@ -16,8 +16,7 @@ let twirl, api, page, dir;
 const state = {};
 
 before(async () => {
-  dir = tempDir('twirl-history-');
-  fs.cpSync(path.join(__dirname, 'fixtures', 'tiny-project'), dir, { recursive: true });
+  dir = copyProject('tiny-project');
   twirl = await startTwirl(dir);
   api = await apiClient(twirl.url);
   state.live = await (await fetch(`${twirl.url}/_twirl/live`)).json();
@@ -33,13 +32,7 @@ before(async () => {
   page = await launchConsole(twirl.url);
 });
 
-after(async () => {
-  try {
-    await closeConsole(page, twirl);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
+after(() => closeConsole(page, twirl, dir));
 
 async function show(hash, ready) {
   await page.evaluate((h) => (location.hash = h), hash);

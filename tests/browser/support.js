@@ -166,12 +166,24 @@ async function launchConsole(base, viewport) {
 }
 
 /** A test file's teardown: the browser (if the console opened) and twirl (if it started) are
- *  stopped before the console's script errors are checked, so a failing check leaves nothing running. */
-async function closeConsole(page, twirl) {
+ *  stopped, and the project copy they served removed, before the console's script errors are
+ *  checked, so a failing check leaves nothing running. */
+async function closeConsole(page, twirl, projectDir) {
   const errors = page ? page.errors : [];
-  await page?.context().browser().close();
-  await twirl?.stop();
+  try {
+    await page?.context().browser().close();
+    await twirl?.stop();
+  } finally {
+    if (projectDir) fs.rmSync(projectDir, { recursive: true, force: true });
+  }
   assert.deepEqual(errors, [], 'the console had no script errors');
+}
+
+/** A fresh copy of `fixtures/{name}` to serve and edit (closeConsole removes it). */
+function copyProject(name) {
+  const dir = tempDir(`twirl-${name}-`);
+  fs.cpSync(path.join(__dirname, 'fixtures', name), dir, { recursive: true });
+  return dir;
 }
 
 async function screenshot(page, name) {
@@ -200,4 +212,4 @@ async function eventually(fn, { timeout = 10000, interval = 100 } = {}) {
   }
 }
 
-module.exports = { ROOT, startTwirl, apiClient, uploadFunction, buildAndWait, launchConsole, closeConsole, screenshot, tempDir, eventually };
+module.exports = { ROOT, startTwirl, apiClient, uploadFunction, buildAndWait, launchConsole, closeConsole, copyProject, screenshot, tempDir, eventually };
