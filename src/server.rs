@@ -67,31 +67,47 @@ pub async fn start(config: &Config) -> Result<Running, StartupError> {
         source,
     })?;
     let lock = DataLock::acquire(data)?;
-    let state = prepare(config).await?;
-    for source in state.fixtures.iter() {
-        fixtures::load(&state, source)
-            .await
-            .map_err(|e| StartupError::Config(source.explain(e)))?;
-    }
+    // Bound first, so workers (which fixtures may start) know where twirl is; connections wait in
+    // the listener's backlog until the server runs.
     let listener = bind(config)?;
     let addr = listener.local_addr().map_err(|source| StartupError::Bind {
         addr: config.host.clone(),
         source,
     })?;
+    let url = format!("http://{addr}");
     let state = AppState {
         control_open: addr.ip().is_loopback(),
-        ..state
+        ..prepare(config, &url).await?
     };
-    let url = format!("http://{addr}");
     lock.announce(&url);
+    for source in state.fixtures.iter() {
+        fixtures::load(&state, source)
+            .await
+            .map_err(|e| StartupError::Config(source.explain(e)))?;
+    }
     // The listening line means ready: the live project is loaded and watched before it is printed
     // (connections wait in the listener's backlog meanwhile).
     let (state, shown) = start_live_project(state, config).await?;
+    if let Some(live) = &state.live {
+        for route in live
+            .routes()
+            .iter()
+            .filter(|r| api::products::shadows_a_product(&r.path))
+        {
+            log::warn!(
+                "{} is served by the project, so the Twilio API under that prefix is not reachable there (use the API's Host, e.g. api.twilio.com, instead)",
+                route.path
+            );
+        }
+        crate::phone::project::wire_live_number(&state, live).await?;
+    }
     print_banner(&url, config);
     if let Some(shown) = shown {
         print_project(&url, config, &shown);
     }
+    print_numbers(&state.store.call(|c| crate::store::numbers::all(c)).await?);
     build::resume_unfinished(&state).await?;
+    crate::phone::messaging::resume(&state).await?;
     tokio::spawn(housekeeping(state.clone()));
     if config.open {
         // Never fatal: a machine without a browser still serves.
@@ -133,8 +149,8 @@ pub async fn start(config: &Config) -> Result<Running, StartupError> {
     })
 }
 
-/// Opens the store and sets up the runtime; nothing is listening yet.
-async fn prepare(config: &Config) -> Result<AppState, StartupError> {
+/// Opens the store and sets up the runtime for a twirl reachable at `url`; nothing is served yet.
+async fn prepare(config: &Config, url: &str) -> Result<AppState, StartupError> {
     let data = config.data_dir.path().to_path_buf();
     let data_error = |source| StartupError::DataDir {
         path: data.display().to_string(),
@@ -144,6 +160,7 @@ async fn prepare(config: &Config) -> Result<AppState, StartupError> {
     let clock = Clock::with_offset(store.call(|c| meta::clock_offset(c)).await?);
     let harness = data.join("harness.js");
     std::fs::write(&harness, HARNESS).map_err(data_error)?;
+    let redirect = crate::redirect::write(&data).map_err(data_error)?;
     let node_version = node_version(&config.node).await;
     let events = Events::default();
     let logs = LogSink::start(store.clone(), clock.clone(), events.clone());
@@ -151,6 +168,7 @@ async fn prepare(config: &Config) -> Result<AppState, StartupError> {
         RuntimeConfig {
             node: config.node.clone(),
             harness,
+            twirl_url: url.to_string(),
             max_concurrency: config.max_concurrency,
         },
         logs,
@@ -158,6 +176,7 @@ async fn prepare(config: &Config) -> Result<AppState, StartupError> {
     let paths = Paths {
         builds: data.join("builds"),
         live: data.join("live"),
+        redirect,
         deps: DepsCache {
             dir: config.cache_dir.join("deps"),
             npm: config.npm.clone(),
@@ -178,6 +197,7 @@ async fn prepare(config: &Config) -> Result<AppState, StartupError> {
         allow_unsigned: config.allow_unsigned,
         events,
         fixtures: Arc::new(config.fixtures.clone()),
+        phone: Arc::new(crate::phone::Phone::new(url, &config.credentials.auth_token)),
     })
 }
 
@@ -344,6 +364,40 @@ fn print_project(url: &str, config: &Config, shown: &Shown) {
             "  WARNING      --allow-unsigned: protected functions and assets are served WITHOUT a signature check"
         );
     }
+    let _ = out.flush();
+}
+
+/// The account's numbers and what they answer with, so a newcomer knows what to text.
+fn print_numbers(numbers: &[crate::store::numbers::Number]) {
+    const SHOWN: usize = 5;
+    if numbers.is_empty() {
+        return;
+    }
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "  Phone numbers (text one from the console's phone, or `twirl sms --to NUMBER \"hi\"`)"
+    );
+    for n in numbers.iter().take(SHOWN) {
+        let or_none = |url: &str| {
+            if url.is_empty() {
+                "-".to_string()
+            } else {
+                url.to_string()
+            }
+        };
+        let _ = writeln!(
+            out,
+            "    {:<14} texts → {}   calls → {}",
+            n.phone_number,
+            or_none(&n.config.sms_url),
+            or_none(&n.config.voice_url)
+        );
+    }
+    if numbers.len() > SHOWN {
+        let _ = writeln!(out, "    … and {} more", numbers.len() - SHOWN);
+    }
+    let _ = writeln!(out);
     let _ = out.flush();
 }
 

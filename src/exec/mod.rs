@@ -4,9 +4,10 @@
 //! `ACCOUNT_SID`/`AUTH_TOKEN`) and the preloads, then exits with the command's status. `env`
 //! prints the same variables for a running twirl, for `eval "$(twirl env)"`.
 //!
-//! The preloads make Node.js and Python send requests for Twilio's hosts and `*.twil.io` to
-//! twirl, so official clients need no code change; a third gives twilio-run's API commands the
-//! account, which they would otherwise only read from flags or `.env`.
+//! The preloads are the client redirection (`crate::redirect`), which makes Node.js and Python
+//! send requests for `*.twilio.com` and `*.twil.io` to twirl so official clients need no code
+//! change, and a shim that gives twilio-run's API commands the account, which they would
+//! otherwise only read from flags or `.env`.
 
 use crate::cli::{ControlArgs, ExecArgs};
 use crate::config::Config;
@@ -15,9 +16,7 @@ use crate::remote::{Account, Client};
 use crate::server;
 use std::path::{Path, PathBuf};
 
-const NODE_PRELOAD: &str = include_str!("preload.js");
 const TWILIO_RUN_PRELOAD: &str = include_str!("twilio-run.js");
-const PYTHON_PRELOAD: &str = include_str!("python/sitecustomize.py");
 
 /// The exit status when twirl itself failed, as opposed to the command.
 pub const TWIRL_FAILED: u8 = 125;
@@ -30,8 +29,7 @@ pub async fn run(args: ExecArgs) -> Result<u8, StartupError> {
     }
     let config = Config::from_exec_args(&args)?;
     let running = server::start(&config).await?;
-    let preload = config.data_dir.path().join("preload");
-    write_preloads(&preload)?;
+    let preload = write_preloads(&config.data_dir.path().join("preload"))?;
     let account = Account {
         sid: config.credentials.account_sid.clone(),
         token: config.credentials.auth_token.clone(),
@@ -53,9 +51,9 @@ async fn run_attached(url: String, args: ExecArgs) -> Result<u8, StartupError> {
     let (client, account) = tokio::task::spawn_blocking(move || Client::reach(&control))
         .await
         .map_err(|e| StartupError::Remote(e.to_string()))??;
-    let preload = crate::config::throwaway_dir("twirl-preload-")?;
-    write_preloads(preload.path())?;
-    run_command(&args.command, &variables(client.url(), &account, preload.path())).await
+    let dir = crate::config::throwaway_dir("twirl-preload-")?;
+    let preload = write_preloads(dir.path())?;
+    run_command(&args.command, &variables(client.url(), &account, &preload)).await
 }
 
 /// `twirl env`: the variables for a running twirl as shell `export` lines. The preloads are kept
@@ -74,34 +72,18 @@ pub fn print_env(args: &ControlArgs) -> Result<(), StartupError> {
     Ok(())
 }
 
-/// The preloads under `cache/preload-{hash of their contents}`, written once.
-fn lasting_preloads(cache: &Path) -> Result<PathBuf, StartupError> {
-    use sha2::Digest;
-    let mut hash = sha2::Sha256::new();
-    for text in [NODE_PRELOAD, TWILIO_RUN_PRELOAD, PYTHON_PRELOAD] {
-        hash.update(text.as_bytes());
-    }
-    let digest = hash.finalize();
-    let name: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
-    let dir = cache.join(format!("preload-{name}"));
-    if !dir.join("python").join("sitecustomize.py").is_file() {
-        // Written aside and renamed, so a concurrent `twirl env` never sees half the files.
-        let staging = cache.join(format!("preload-{name}.{}", std::process::id()));
-        write_preloads(&staging)?;
-        if std::fs::rename(&staging, &dir).is_err() {
-            // Another one got there first: its copy is the same.
-            let _ = std::fs::remove_dir_all(&staging);
-        }
-    }
-    Ok(dir)
+/// What commands preload: the client redirection and the twilio-run shim.
+struct Preloads {
+    redirect: crate::redirect::Files,
+    twilio_run: PathBuf,
 }
 
-fn write_preloads(dir: &Path) -> Result<(), StartupError> {
-    let write = || -> std::io::Result<()> {
-        std::fs::create_dir_all(dir.join("python"))?;
-        std::fs::write(dir.join("twirl-preload.js"), NODE_PRELOAD)?;
-        std::fs::write(dir.join("twirl-twilio-run.js"), TWILIO_RUN_PRELOAD)?;
-        std::fs::write(dir.join("python").join("sitecustomize.py"), PYTHON_PRELOAD)
+fn write_preloads(dir: &Path) -> Result<Preloads, StartupError> {
+    let write = || -> std::io::Result<Preloads> {
+        let redirect = crate::redirect::write(dir)?;
+        let twilio_run = dir.join("twirl-twilio-run.js");
+        std::fs::write(&twilio_run, TWILIO_RUN_PRELOAD)?;
+        Ok(Preloads { redirect, twilio_run })
     };
     write().map_err(|source| StartupError::DataDir {
         path: dir.display().to_string(),
@@ -109,12 +91,51 @@ fn write_preloads(dir: &Path) -> Result<(), StartupError> {
     })
 }
 
+impl Preloads {
+    /// The same files, in `to` instead of `from`.
+    fn moved(self, from: &Path, to: &Path) -> Preloads {
+        let rebase = |path: PathBuf| path.strip_prefix(from).map(|rel| to.join(rel)).unwrap_or(path);
+        Preloads {
+            redirect: crate::redirect::Files {
+                node: rebase(self.redirect.node),
+                python_path: rebase(self.redirect.python_path),
+            },
+            twilio_run: rebase(self.twilio_run),
+        }
+    }
+}
+
+/// The preloads under `cache/preload-{hash of their contents}`, so they outlive `twirl env` and
+/// a newer twirl's never mix with an older one's.
+fn lasting_preloads(cache: &Path) -> Result<Preloads, StartupError> {
+    use sha2::Digest;
+    // Written aside first, then named by what was written: a concurrent `twirl env` never sees
+    // half the files.
+    let staging = cache.join(format!("preload-staging-{}", std::process::id()));
+    let written = write_preloads(&staging)?;
+    let mut hash = sha2::Sha256::new();
+    for file in [
+        &written.redirect.node,
+        &written.twilio_run,
+        &written.redirect.python_path.join("sitecustomize.py"),
+    ] {
+        hash.update(std::fs::read(file).unwrap_or_default());
+    }
+    let name: String = hash.finalize().iter().take(6).map(|b| format!("{b:02x}")).collect();
+    let dir = cache.join(format!("preload-{name}"));
+    if dir.is_dir() || std::fs::rename(&staging, &dir).is_err() {
+        // There already (from an earlier run, or another one that got there first): the same files.
+        let _ = std::fs::remove_dir_all(&staging);
+    }
+    Ok(written.moved(&staging, &dir))
+}
+
 /// What a command pointed at the twirl at `url` gets in its environment.
-fn variables(url: &str, account: &Account, preload: &Path) -> Vec<(&'static str, String)> {
+fn variables(url: &str, account: &Account, preloads: &Preloads) -> Vec<(&'static str, String)> {
     let node_preload = format!(
         "--require {} --require {}",
-        preload.join("twirl-preload.js").display(),
-        preload.join("twirl-twilio-run.js").display()
+        preloads.redirect.node.display(),
+        preloads.twilio_run.display()
     );
     vec![
         ("TWIRL_URL", url.to_string()),
@@ -125,7 +146,7 @@ fn variables(url: &str, account: &Account, preload: &Path) -> Vec<(&'static str,
         ("NODE_OPTIONS", prepend("NODE_OPTIONS", &node_preload, " ")),
         (
             "PYTHONPATH",
-            prepend("PYTHONPATH", &preload.join("python").display().to_string(), ":"),
+            prepend("PYTHONPATH", &preloads.redirect.python_path.display().to_string(), ":"),
         ),
     ]
 }
