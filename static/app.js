@@ -283,7 +283,8 @@ const VIEWS = {
     const [env, deployments, variables] = await Promise.all([api(base), list(`${base}/Deployments`), list(`${base}/Variables`)]);
     const build = env.build_sid ? await api(`/Services/${s.sid}/Builds/${env.build_sid}`).catch(() => null) : null;
     deployments.reverse();
-    const others = s.environments.filter((e) => e.sid !== env.sid);
+    // The live environment takes no build but its own saves: it is no promotion target.
+    const others = s.environments.filter((e) => e.sid !== env.sid && !isLiveEnv(e));
     return h(
       'div',
       { class: 'page', testid: 'environment-view' },

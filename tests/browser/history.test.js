@@ -71,6 +71,11 @@ test('a promoted live build is kept when the project is saved again', async () =
   await page.getByTestId('build-view').waitFor();
   await page.getByTestId('live-env-chip').waitFor();
   assert.equal(await page.getByTestId('deploy-to-live-environment').count(), 0);
+
+  // Nor is the live environment offered as a target for promoting stage's build.
+  await show(`#/services/${state.live.service_sid}/environments/${stage.sid}`, 'deployments-table');
+  assert.deepEqual(await page.getByTestId('promote-target').locator('option').allTextContents(), []);
+  assert.equal(await page.getByTestId('promote-form').count(), 0, 'with no other environment, no promotion form');
 });
 
 test('a failed build shows npm’s reason on its page and in the list', async () => {
