@@ -1,7 +1,11 @@
 //! Clients of a running twirl, over HTTP, so they work against any twirl: the control
-//! subcommands (`reset`, `export`, `clock`, `health`, `sms`), `twirl env` and `twirl deploy`.
+//! subcommands (`reset`, `export`, `clock`, `health`, `sms`, `call`), `twirl env` and
+//! `twirl deploy`.
 
 pub mod deploy;
+mod dial;
+
+pub use dial::dial;
 
 use crate::cli::{ClockArgs, ControlArgs, SmsArgs};
 use crate::error::StartupError;
@@ -212,6 +216,11 @@ impl Client {
     }
 }
 
+/// A control endpoint's answer (`/_twirl/{path}`, with a JSON body if any), as twirl wrote it.
+fn call(args: &ControlArgs, method: &str, path: &str, body: Option<Value>) -> Result<String, StartupError> {
+    Client::connect(args).control(method, path, body.map_or(Body::Empty, Body::Json))
+}
+
 pub fn reset(args: &ControlArgs) -> Result<(), StartupError> {
     println!("{}", Client::connect(args).control("POST", "reset", Body::Empty)?);
     Ok(())
@@ -254,7 +263,7 @@ pub fn sms(args: &SmsArgs) -> Result<(), StartupError> {
         "Body": args.body,
         "MediaUrl": args.media,
     });
-    let text = Client::connect(&args.control).control("POST", "phone/messages", Body::Json(body))?;
+    let text = call(&args.control, "POST", "phone/messages", Some(body))?;
     if args.json {
         println!("{text}");
         return Ok(());

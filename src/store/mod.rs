@@ -5,6 +5,7 @@
 pub mod alerts;
 pub mod blobs;
 pub mod builds;
+pub mod calls;
 pub mod deployments;
 pub mod environments;
 pub mod lock;
@@ -43,6 +44,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_build_origin.sql"),
     include_str!("migrations/0003_phone.sql"),
+    include_str!("migrations/0004_calls.sql"),
 ];
 
 impl Store {
