@@ -18,6 +18,12 @@ export async function loadSession() {
   Object.assign(session, await r.json());
 }
 
+/** Why a build failed (npm's output, or the runtime it could not use); null if it did not. */
+export async function failureReason(buildSid) {
+  const r = await fetch(`/_twirl/builds/${buildSid}`, { cache: 'no-store' });
+  return r.ok ? (await r.json()).failure_reason : null;
+}
+
 export async function loadLive() {
   const r = await fetch('/_twirl/live', { cache: 'no-store' });
   return r.ok ? r.json() : null;

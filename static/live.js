@@ -90,7 +90,7 @@ export function showProblems(problems) {
       'div',
       { class: 'banner', testid: 'problems-banner', role: 'alert' },
       h('strong', null, problems.length === 1 ? 'The live project has a problem' : `The live project has ${problems.length} problems`),
-      h('span', { class: 'muted-on-banner' }, ' — it reloads as soon as the file is saved without errors.'),
+      h('span', { class: 'muted-on-banner' }, ' — each is shown until it is fixed; the rest of the project is served meanwhile.'),
       h('ul', null, problems.map((p) => h('li', { testid: 'problem' }, h('code', null, p)))),
     ),
   );

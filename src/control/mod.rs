@@ -153,7 +153,7 @@ async fn reset(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     for source in state.fixtures.iter() {
         fixtures::load(&state, source)
             .await
-            .map_err(|e| ApiError::bad_request(format!("fixture: {e}")))?;
+            .map_err(|e| ApiError::bad_request(source.explain(e)))?;
     }
     if let Some(live) = &state.live {
         live.sync(&state, crate::live::Change::Files).await;
@@ -173,6 +173,7 @@ async fn export(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
 async fn load_fixture(state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
     let source = fixtures::Source {
         text: body.to_vec(),
+        name: String::new(),
         base_dir: std::env::current_dir().unwrap_or_default(),
     };
     let fixture = fixtures::parse(&source).map_err(|e| ApiError::bad_request(e.to_string()))?;

@@ -8,6 +8,7 @@ pub mod builds;
 pub mod calls;
 pub mod deployments;
 pub mod environments;
+pub mod lock;
 pub mod logs;
 pub mod lookups;
 pub mod messages;

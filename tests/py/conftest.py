@@ -1,6 +1,7 @@
 """Starts the twirl binary for the integration tests.
 
-The binary is TWIRL_BIN, or target/debug/twirl under the repository root (build it with `cargo build`).
+The binary is TWIRL_BIN, or debug/twirl in Cargo's target directory (CARGO_TARGET_DIR, else target/
+under the repository root; build it with `cargo build`).
 Each test module gets its own server with fresh ephemeral state; `fresh_twirl` gives a test its own.
 
     pip install -r tests/py/requirements.txt
@@ -10,6 +11,7 @@ import os
 import queue
 import re
 import secrets
+import shutil
 import subprocess
 import threading
 import time
@@ -28,8 +30,15 @@ STARTUP_TIMEOUT = 30
 SHUTDOWN_TIMEOUT = 10
 
 
+def cargo_target_dir():
+    """Where `cargo build` in the repository root puts the binary: CARGO_TARGET_DIR (relative to the
+    repository root when relative, as Cargo reads it there), else target/."""
+    configured = os.environ.get("CARGO_TARGET_DIR")
+    return REPO_ROOT / configured if configured else REPO_ROOT / "target"
+
+
 def twirl_binary():
-    path = Path(os.environ.get("TWIRL_BIN", REPO_ROOT / "target" / "debug" / "twirl"))
+    path = Path(os.environ.get("TWIRL_BIN") or cargo_target_dir() / "debug" / "twirl")
     if not path.is_file():
         pytest.fail(f"twirl binary not found at {path}: run `cargo build` in the repository root "
                     "or point TWIRL_BIN at the binary", pytrace=False)
@@ -272,3 +281,32 @@ def run_twirl(*args, cwd=None, env=None, timeout=120):
         environment = {**os.environ, **env}
     return subprocess.run([str(twirl_binary()), *[str(arg) for arg in args]], cwd=cwd, env=environment,
                           capture_output=True, text=True, errors="replace", timeout=timeout)
+
+
+# --- npm packages the tests run (twilio-node, twilio-run), installed once into caches under target/ --
+
+INSTALL_TIMEOUT = 600
+TWILIO_RUN_CACHE = REPO_ROOT / "target" / "exec-twilio-run"
+TWILIO_RUN_SPEC = "twilio-run@5.0.1"  # needs Node.js 20 or 22
+
+
+def npm_cache(directory, spec, marker):
+    """`npm install SPEC` into `directory` (a cache under target/) unless `marker` is already there;
+    returns the directory's node_modules."""
+    if not (directory / marker).exists():
+        if shutil.which("npm") is None:
+            pytest.fail("npm is not installed: the suite needs Node.js 20 and npm", pytrace=False)
+        directory.mkdir(parents=True, exist_ok=True)
+        if not (directory / "package.json").exists():
+            (directory / "package.json").write_text('{"private": true}\n')
+        result = subprocess.run(["npm", "install", "--no-audit", "--no-fund", spec], cwd=directory,
+                                capture_output=True, text=True, timeout=INSTALL_TIMEOUT)
+        assert result.returncode == 0, f"npm install {spec} failed:\n{result.stderr[-4000:]}"
+    return directory / "node_modules"
+
+
+@pytest.fixture(scope="module")
+def twilio_run():
+    """The twilio-run command, as `npm install twilio-run` puts it in node_modules/.bin."""
+    modules = npm_cache(TWILIO_RUN_CACHE, TWILIO_RUN_SPEC, "node_modules/.bin/twilio-run")
+    return modules / ".bin" / "twilio-run"
