@@ -240,7 +240,10 @@ mod tests {
         assert_eq!(resp.status(), StatusCode::PRECONDITION_FAILED);
         let body = to_bytes(resp.into_body()).await.expect("body");
         let json: serde_json::Value = serde_json::from_slice(&body).expect("json");
-        assert_eq!((json["code"].clone(), json["status"].clone()), (54103.into(), 412.into()));
+        assert_eq!(
+            (json["code"].clone(), json["status"].clone()),
+            (54103.into(), 412.into())
+        );
     }
 
     #[test]

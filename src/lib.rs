@@ -16,6 +16,7 @@ pub mod fixtures;
 pub mod gateway;
 pub mod live;
 pub mod project;
+pub mod redirect;
 pub mod remote;
 pub mod runtime;
 pub mod server;

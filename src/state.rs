@@ -41,6 +41,8 @@ pub struct Paths {
     /// The live project's manifest.
     pub live: PathBuf,
     pub deps: DepsCache,
+    /// The client redirection files, for workers and the commands `twirl exec` runs.
+    pub redirect: crate::redirect::Files,
 }
 
 impl AppState {
