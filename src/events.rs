@@ -1,5 +1,5 @@
 //! Live events for the console: function log lines, request lines, live-project problems and
-//! "something changed" notices, fanned out to every open event stream.
+//! dependency installs, and "something changed" notices, fanned out to every open event stream.
 
 use serde::Serialize;
 use tokio::sync::broadcast;
@@ -34,6 +34,8 @@ pub enum Event {
     },
     /// The live project's current problems (empty when all are fixed).
     Problems { problems: Vec<String> },
+    /// The live project's dependency set being installed (`is-odd@^3, …`), or `None` once done.
+    Dependencies { installing: Option<String> },
     /// Stored state changed (an API write, a live reload): lists may be stale.
     Changed,
 }

@@ -342,7 +342,11 @@ mod tests {
             [("/a", "public"), ("/lib/u", "private"), ("/index.html", "public")]
         );
         assert_eq!(p.problems.len(), 2, "{:?}", p.problems);
-        assert!(p.problems[0].starts_with(".env line 5: \"not a line\""), "{:?}", p.problems);
+        assert!(
+            p.problems[0].starts_with(".env line 5: \"not a line\""),
+            "{:?}",
+            p.problems
+        );
         assert!(p.problems[1].contains("/a"));
     }
 

@@ -60,12 +60,13 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
 pub async fn start(config: &Config) -> Result<Running, StartupError> {
     // Bound first, so workers (which fixtures may start) know where twirl is; connections wait in
     // the listener's backlog until the server runs.
-    let listener = bind(config)?;
+    let (listener, twin) = bind(config)?;
     let addr = listener.local_addr().map_err(|source| StartupError::Bind {
         addr: config.host.clone(),
         source,
     })?;
     let url = format!("http://{addr}");
+    let shown_url = people_url(addr);
     let state = AppState {
         control_open: addr.ip().is_loopback(),
         ..prepare(config, &url).await?
@@ -78,15 +79,15 @@ pub async fn start(config: &Config) -> Result<Running, StartupError> {
     // The listening line means ready: the live project is loaded and watched before it is printed
     // (connections wait in the listener's backlog meanwhile).
     let (state, shown) = start_live_project(state, config).await?;
-    print_banner(&url, config);
+    print_banner(&url, &shown_url, config);
     if let Some(shown) = shown {
-        print_project(&url, config, &shown);
+        print_project(&shown_url, config, &shown);
     }
     build::resume_unfinished(&state).await?;
     tokio::spawn(housekeeping(state.clone()));
     if config.open {
         // Never fatal: a machine without a browser still serves.
-        if let Err(e) = open::that_detached(format!("{url}/_twirl/")) {
+        if let Err(e) = open::that_detached(format!("{shown_url}/_twirl/")) {
             log::warn!("cannot open the console in a browser: {e}");
         }
     }
@@ -107,12 +108,16 @@ pub async fn start(config: &Config) -> Result<Running, StartupError> {
         }
     })
     // Idle keep-alive connections must not hold an exit for long.
-    .shutdown_timeout(2)
-    .listen(listener)
-    .map_err(|source| StartupError::Bind {
+    .shutdown_timeout(2);
+    let bind_error = |source| StartupError::Bind {
         addr: addr.to_string(),
         source,
-    })?
+    };
+    let server = server.listen(listener).map_err(bind_error)?;
+    let server = match twin {
+        Some(twin) => server.listen(twin).map_err(bind_error)?,
+        None => server,
+    }
     .run();
     let handle = server.handle();
     Ok(Running {
@@ -133,7 +138,10 @@ async fn prepare(config: &Config, url: &str) -> Result<AppState, StartupError> {
     std::fs::create_dir_all(&data).map_err(data_error)?;
     let store = Store::open(&data.join("twirl.db"))?;
     let clock = Clock::with_offset(store.call(|c| meta::clock_offset(c)).await?);
-    let harness = data.join("harness.js");
+    // `.cjs`: a `.js` file makes Node.js read the nearest package.json to learn its module type,
+    // and the data directory is inside the project by default, where a broken package.json
+    // would stop every worker before it started.
+    let harness = data.join("harness.cjs");
     std::fs::write(&harness, HARNESS).map_err(data_error)?;
     let redirect = crate::redirect::write(&data).map_err(data_error)?;
     let node_version = node_version(&config.node).await;
@@ -152,11 +160,7 @@ async fn prepare(config: &Config, url: &str) -> Result<AppState, StartupError> {
         builds: data.join("builds"),
         live: data.join("live"),
         redirect,
-        deps: DepsCache {
-            dir: config.cache_dir.join("deps"),
-            npm: config.npm.clone(),
-            node_version,
-        },
+        deps: DepsCache::new(config.cache_dir.join("deps"), config.npm.clone(), node_version),
     };
     let known = store.call(|c| crate::store::builds::all_sids(c)).await?;
     materialize::remove_unknown(&paths.builds, &known, true);
@@ -251,13 +255,38 @@ async fn node_version(node: &Path) -> String {
     }
 }
 
-fn bind(config: &Config) -> Result<TcpListener, StartupError> {
+/// The listener on `--host`, and with a loopback address (or IPv4's every-interface address), the
+/// other loopback address on the same port when it is free: `localhost`, which the banner
+/// prints, may resolve to either (and Node.js 18 tries only the first).
+fn bind(config: &Config) -> Result<(TcpListener, Option<TcpListener>), StartupError> {
     let addr = format!("{}:{}", config.host, config.port);
-    TcpListener::bind(&addr).map_err(|source| StartupError::Bind { addr, source })
+    let listener = TcpListener::bind(&addr).map_err(|source| StartupError::Bind { addr, source })?;
+    let twin = listener.local_addr().ok().and_then(|bound| {
+        let other: std::net::IpAddr = match bound.ip() {
+            std::net::IpAddr::V4(ip) if ip.is_loopback() || ip.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+            std::net::IpAddr::V6(ip) if ip.is_loopback() => std::net::Ipv4Addr::LOCALHOST.into(),
+            _ => return None,
+        };
+        TcpListener::bind((other, bound.port()))
+            .inspect_err(|e| log::debug!("not listening on {other} too: {e}"))
+            .ok()
+    });
+    Ok((listener, twin))
 }
 
-/// The first stdout line is the contract tools wait for; the rest is for people.
-fn print_banner(url: &str, config: &Config) {
+/// The address people follow: `localhost` for a loopback or every-interface address, as
+/// `twilio-run start` prints it; the first stdout line keeps the exact address bound, for tools.
+fn people_url(addr: std::net::SocketAddr) -> String {
+    if addr.ip().is_loopback() || addr.ip().is_unspecified() {
+        format!("http://localhost:{}", addr.port())
+    } else {
+        format!("http://{addr}")
+    }
+}
+
+/// The first stdout line is the contract tools wait for (the exact address bound); the rest,
+/// for people, uses `shown_url`.
+fn print_banner(url: &str, shown_url: &str, config: &Config) {
     let c = &config.credentials;
     let source = match c.source {
         CredentialSource::Flags => "from the command line",
@@ -279,9 +308,9 @@ fn print_banner(url: &str, config: &Config) {
     for (key, _) in &c.api_keys {
         let _ = writeln!(out, "  API Key      {key}");
     }
-    let _ = writeln!(out, "  API          {url}/v1");
-    let _ = writeln!(out, "  Domains      {url}/{{domain_name}}/…");
-    let _ = writeln!(out, "  Console      {url}/_twirl/");
+    let _ = writeln!(out, "  API          {shown_url}/v1");
+    let _ = writeln!(out, "  Domains      {shown_url}/{{domain_name}}/…");
+    let _ = writeln!(out, "  Console      {shown_url}/_twirl/");
     let _ = writeln!(out, "  Data         {}", config.data_dir.path().display());
     let _ = out.flush();
 }

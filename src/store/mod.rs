@@ -33,6 +33,7 @@ pub struct Store {
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_build_origin.sql"),
+    include_str!("migrations/0003_live_dotenv.sql"),
 ];
 
 impl Store {
