@@ -79,7 +79,10 @@ pub fn deploy(
     if let Some(outcome) = bundle.outcome {
         builds::finish(conn, &build.sid, outcome, now)?;
     }
-    let deployment = deployments::create(conn, service_sid, environment_sid, Some(&build.sid), now)?;
+    let deployment = match bundle.origin {
+        Origin::Live => deployments::create_live(conn, service_sid, environment_sid, &build.sid, now)?,
+        _ => deployments::create(conn, service_sid, environment_sid, Some(&build.sid), now)?,
+    };
     Ok(Deployed {
         build_sid: build.sid,
         deployment_sid: deployment.sid,

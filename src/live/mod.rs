@@ -99,6 +99,15 @@ impl Live {
         let dir = dir.canonicalize().map_err(|e| format!("{}: {e}", dir.display()))?;
         let manifest_path = state.paths.live.join("manifest.json");
         std::fs::create_dir_all(&state.paths.live).map_err(|e| e.to_string())?;
+        let now = state.clock.now();
+        state
+            .store
+            .call(move |c| {
+                let abandoned = Err("twirl stopped before the dependencies of this build were installed".into());
+                crate::store::builds::finish_live(c, None, abandoned, now)
+            })
+            .await
+            .map_err(|e| e.to_string())?;
         let project = project::scan(&dir);
         let status = installed_status(state, &dir, &project);
         let outcome = build_outcome(&status);
@@ -200,17 +209,15 @@ impl Live {
         self.clone().check_syntax(state.clone(), project, generation);
     }
 
-    fn options(&self) -> LiveOptions {
-        LiveOptions {
+    /// Starts a new pool of workers taking missing modules from `node_path`, and stops the old one.
+    fn restart_workers(&self, state: &AppState, node_path: Option<PathBuf>) {
+        let options = LiveOptions {
             dir: self.dir.clone(),
             manifest: self.manifest_path.clone(),
             inspect: self.inspect.clone(),
-            node_path: self.deps.borrow().node_path(),
-        }
-    }
-
-    fn restart_workers(&self, state: &AppState) {
-        let fresh = state.runtime.live_pool(&self.options());
+            node_path,
+        };
+        let fresh = state.runtime.live_pool(&options);
         let old = std::mem::replace(&mut *lock_mut(&self.pool), fresh);
         tokio::spawn(async move { old.shutdown().await });
         state.gateway.invalidate();
@@ -230,10 +237,9 @@ impl Live {
                     "the dependency cache"
                 };
                 log::info!(target: "twirl::live", "the project's dependencies come from {source}");
-                self.set_dependencies(state, status);
             }
             if changed || restart {
-                self.restart_workers(state);
+                self.set_dependencies(state, status, true);
             }
             return;
         }
@@ -259,6 +265,7 @@ impl Live {
                 }),
                 ..deps::Status::default()
             },
+            false,
         );
         let (live, state) = (self.clone(), state.clone());
         tokio::spawn(async move { live.install(&state, wanted, key, what).await });
@@ -274,7 +281,7 @@ impl Live {
         );
         if let Err(e) = state
             .store
-            .call(move |c| crate::store::builds::finish_live(c, &json, ended, now))
+            .call(move |c| crate::store::builds::finish_live(c, Some(&json), ended, now))
             .await
         {
             log::error!(target: "twirl::live", "cannot record the end of the live build: {e}");
@@ -292,11 +299,11 @@ impl Live {
                             serving: Some((modules, wanted)),
                             ..deps::Status::default()
                         },
+                        true,
                     );
-                    self.restart_workers(state);
                 }
                 Err(reason) => {
-                    log::error!(target: "twirl::live", "cannot install {what}: {reason}");
+                    // The problem says it in one line; the build keeps npm's whole reason.
                     let failure = deps::Failure { key, what, reason };
                     let serving = self.deps.borrow().serving.clone();
                     self.set_dependencies(
@@ -306,6 +313,7 @@ impl Live {
                             failed: Some(failure),
                             ..deps::Status::default()
                         },
+                        false,
                     );
                 }
             }
@@ -313,8 +321,12 @@ impl Live {
         state.events.send(Event::Changed);
     }
 
-    /// Records a new dependency state and tells the console (and the problems) about it.
-    fn set_dependencies(&self, state: &AppState, status: deps::Status) {
+    /// Records a new dependency state and tells the console (and the problems) about it. With
+    /// `restart`, the workers restart on it first, so the requests it releases run on them.
+    fn set_dependencies(&self, state: &AppState, status: deps::Status, restart: bool) {
+        if restart {
+            self.restart_workers(state, status.node_path());
+        }
         let problem = status.problem();
         let installing = status.installing.as_ref().map(|i| i.what.clone());
         self.deps.send_replace(status);

@@ -379,8 +379,10 @@ function explainMissingModule(err) {
   const note = missingModulesNote();
   if (!note || !err || err.code !== 'MODULE_NOT_FOUND' || typeof err.message !== 'string') return err;
   const first = err.message.split('\n')[0];
+  // V8 writes `stack` on first read, from the message of that moment: read it before the change.
+  const { stack } = err;
   err.message = err.message.replace(first, `${first} (${note})`);
-  if (typeof err.stack === 'string') err.stack = err.stack.replace(first, `${first} (${note})`);
+  if (typeof stack === 'string') err.stack = stack.replace(first, `${first} (${note})`);
   return err;
 }
 

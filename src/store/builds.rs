@@ -298,17 +298,18 @@ pub fn finish(conn: &Connection, sid: &str, result: Result<(), String>, now: i64
 }
 
 /// Ends every live-project build still `building` with `dependencies` (they waited for that
-/// dependency set to be installed): `completed`, or `failed` with the reason.
+/// dependency set to be installed), or with any when `None`: `completed`, or `failed` with the
+/// reason.
 pub fn finish_live(
     conn: &Connection,
-    dependencies: &str,
+    dependencies: Option<&str>,
     result: Result<(), String>,
     now: i64,
 ) -> Result<(), StoreError> {
     let (status, reason) = ending(result);
     conn.execute(
         "UPDATE builds SET status = ?2, failure_reason = ?3, date_updated = ?4
-         WHERE origin = 'live' AND status = 'building' AND dependencies = ?1",
+         WHERE origin = 'live' AND status = 'building' AND (?1 IS NULL OR dependencies = ?1)",
         (dependencies, status, reason, now),
     )?;
     Ok(())
@@ -336,9 +337,11 @@ pub fn delete(conn: &Connection, service_sid: &str, sid: &str) -> Result<(), Sto
     Ok(())
 }
 
-/// Builds left `building` by a previous run that stopped mid-way; the caller restarts them.
+/// Builds left `building` by a previous run that stopped mid-way; the caller restarts them. The
+/// live project's are not among them: the live project ends its own.
 pub fn unfinished(conn: &Connection) -> Result<Vec<(String, String)>, StoreError> {
-    let mut stmt = conn.prepare("SELECT service_sid, sid FROM builds WHERE status = 'building' ORDER BY seq")?;
+    let mut stmt =
+        conn.prepare("SELECT service_sid, sid FROM builds WHERE status = 'building' AND origin != 'live' ORDER BY seq")?;
     let rows = stmt
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<Vec<_>>>()?;

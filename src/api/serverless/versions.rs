@@ -127,7 +127,11 @@ pub async fn upload(
     form: Multipart,
 ) -> Result<HttpResponse, ApiError> {
     let upload = read_upload(form).await?;
-    let path_value = with_leading_slash(upload.path.ok_or_else(|| crate::api::wire::missing("Path"))?);
+    let path_value = upload
+        .path
+        .filter(|p| !p.is_empty())
+        .map(with_leading_slash)
+        .ok_or_else(|| crate::api::wire::missing("Path"))?;
     check_path(&path_value)?;
     let visibility = check_visibility(
         upload
