@@ -18,6 +18,14 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The data directory's own package.json (see `prepare`).
+const DATA_PACKAGE_JSON: &str = r#"{
+  "name": "twirl-data",
+  "private": true,
+  "description": "twirl's state. This file keeps Node.js from reading the project's package.json for twirl's own files."
+}
+"#;
+
 /// How often idle workers and pools of builds no longer served are stopped.
 const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(10);
 /// Retention runs every this many housekeeping rounds (the clock control also runs it at once).
@@ -138,10 +146,12 @@ async fn prepare(config: &Config, url: &str) -> Result<AppState, StartupError> {
     std::fs::create_dir_all(&data).map_err(data_error)?;
     let store = Store::open(&data.join("twirl.db"))?;
     let clock = Clock::with_offset(store.call(|c| meta::clock_offset(c)).await?);
-    // `.cjs`: a `.js` file makes Node.js read the nearest package.json to learn its module type,
-    // and the data directory is inside the project by default, where a broken package.json
-    // would stop every worker before it started.
-    let harness = data.join("harness.cjs");
+    // Node.js reads the nearest package.json of every module it loads (for its module type, and to
+    // resolve a package's own name). The data directory is inside the project by default: this
+    // one stops that search for twirl's own files and the builds, so a broken project
+    // package.json never stops a worker from starting.
+    std::fs::write(data.join("package.json"), DATA_PACKAGE_JSON).map_err(data_error)?;
+    let harness = data.join("harness.js");
     std::fs::write(&harness, HARNESS).map_err(data_error)?;
     let redirect = crate::redirect::write(&data).map_err(data_error)?;
     let node_version = node_version(&config.node).await;

@@ -229,7 +229,13 @@ impl Live {
     fn provide_dependencies(self: &Arc<Self>, state: &AppState, project: &Project, restart: bool) {
         let status = installed_status(state, &self.dir, project);
         if status.own || status.serving.is_some() {
-            let changed = *self.deps.borrow() != status;
+            let (changed, pending) = {
+                let current = self.deps.borrow();
+                (
+                    (current.own, current.node_path()) != (status.own, status.node_path()),
+                    current.installing.is_some() || current.failed.is_some(),
+                )
+            };
             if changed {
                 let source = if status.own {
                     "its own node_modules"
@@ -238,7 +244,7 @@ impl Live {
                 };
                 log::info!(target: "twirl::live", "the project's dependencies come from {source}");
             }
-            if changed || restart {
+            if changed || pending || restart {
                 self.set_dependencies(state, status, true);
             }
             return;

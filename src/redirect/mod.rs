@@ -21,10 +21,7 @@ pub struct Files {
 pub fn write(dir: &Path) -> std::io::Result<Files> {
     let python_path = dir.join("python");
     std::fs::create_dir_all(&python_path)?;
-    // `.cjs`, as the harness is: Node.js then never reads the package.json of a directory around
-    // it (the data directory is inside the project by default, and a broken package.json there
-    // must not stop workers from starting).
-    let node = dir.join("twirl-redirect.cjs");
+    let node = dir.join("twirl-redirect.js");
     std::fs::write(&node, NODE)?;
     std::fs::write(python_path.join("sitecustomize.py"), PYTHON)?;
     Ok(Files { node, python_path })

@@ -25,7 +25,7 @@ const preloadTwilio = process.argv.includes('--preload-twilio');
 // `--twirl=URL`: where twirl listens. Every request for Twilio (any client, any region) or for an
 // environment's domain goes there instead of the network.
 const twirlUrl = (process.argv.find((a) => a.startsWith('--twirl=')) || '').slice('--twirl='.length);
-if (twirlUrl) require(path.join(__dirname, 'twirl-redirect.cjs')).install(twirlUrl);
+if (twirlUrl) require(path.join(__dirname, 'twirl-redirect.js')).install(twirlUrl);
 const buildDir = path.resolve(positional[0] || '.');
 const manifestPath = positional[1] || path.join(buildDir, 'manifest.json');
 const readManifest = () => JSON.parse(fs.readFileSync(manifestPath, 'utf8'));
