@@ -80,7 +80,7 @@ pub fn deploy(
         builds::finish(conn, &build.sid, outcome, now)?;
     }
     let deployment = match bundle.origin {
-        Origin::Live => deployments::create_live(conn, service_sid, environment_sid, &build.sid, now)?,
+        Origin::Live => deployments::record(conn, service_sid, environment_sid, Some(&build.sid), now)?,
         _ => deployments::create(conn, service_sid, environment_sid, Some(&build.sid), now)?,
     };
     Ok(Deployed {

@@ -48,24 +48,14 @@ pub fn create(
             )));
         }
     }
-    insert(conn, service_sid, environment_sid, build_sid, now)
+    record(conn, service_sid, environment_sid, build_sid, now)
 }
 
-/// Deploys a live-project build whatever its state: the live environment serves the project's
-/// files in place from the first moment, with the dependencies it has (its functions wait for a
-/// first set being installed), so its build is deployed while `building`, and even `failed`
-/// when a dependency set cannot be installed.
-pub fn create_live(
-    conn: &Connection,
-    service_sid: &str,
-    environment_sid: &str,
-    build_sid: &str,
-    now: i64,
-) -> Result<Deployment, StoreError> {
-    insert(conn, service_sid, environment_sid, Some(build_sid), now)
-}
-
-fn insert(
+/// Deploys without looking at the build's state. The live project's build is deployed so: the
+/// live environment serves the project's files in place from the first moment, with the
+/// dependencies it has (its functions wait for a first set being installed), so its build is
+/// deployed while `building`, and even `failed` when a dependency set cannot be installed.
+pub fn record(
     conn: &Connection,
     service_sid: &str,
     environment_sid: &str,

@@ -7,14 +7,13 @@ const assert = require('node:assert/strict');
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
-const { startTwirl, apiClient, launchConsole, closeConsole, screenshot, tempDir, eventually } = require('./support');
+const { startTwirl, apiClient, launchConsole, closeConsole, screenshot, tempDir, tinyProject, eventually } = require('./support');
 
-let twirl, page, dir, tools;
+let twirl, page, dir, tools, cache;
 
 /** A `node` (the one on PATH, which twirl would use) with an `npm` beside it that waits for the
  *  file `released` before it runs the real npm. */
 function gatedNpm(where) {
-  fs.mkdirSync(where, { recursive: true });
   const which = (name) => execFileSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).trim();
   fs.symlinkSync(which('node'), path.join(where, 'node'));
   const released = path.join(where, 'released');
@@ -23,25 +22,19 @@ function gatedNpm(where) {
     `#!/bin/sh\nwhile [ ! -e '${released}' ]; do sleep 0.05; done\nexec '${which('npm')}' "$@"\n`,
     { mode: 0o755 },
   );
-  return { node: path.join(where, 'node'), release: () => fs.writeFileSync(released, '') };
+  return { where, node: path.join(where, 'node'), release: () => fs.writeFileSync(released, '') };
 }
 
 before(async () => {
-  dir = tempDir('twirl-dependencies-');
-  fs.cpSync(path.join(__dirname, 'fixtures', 'tiny-project'), dir, { recursive: true });
+  dir = tinyProject('twirl-dependencies-');
   fs.writeFileSync(path.join(dir, '.env'), 'GREETING=hello\n');
-  tools = gatedNpm(path.join(tempDir('twirl-tools-'), 'bin'));
-  twirl = await startTwirl(dir, { args: ['--node', tools.node, '--cache', tempDir('twirl-cache-')] });
+  tools = gatedNpm(tempDir('twirl-tools-'));
+  cache = tempDir('twirl-cache-');
+  twirl = await startTwirl(dir, { args: ['--node', tools.node, '--cache', cache] });
   page = await launchConsole(twirl.url);
 });
 
-after(async () => {
-  try {
-    await closeConsole(page, twirl);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
+after(() => closeConsole(page, twirl, dir, tools?.where, cache));
 
 test('the first install shows a banner until it is done', async () => {
   const banner = page.getByTestId('installing-banner');

@@ -165,12 +165,24 @@ async function launchConsole(base) {
 }
 
 /** A test file's teardown: the browser (if the console opened) and twirl (if it started) are
- *  stopped before the console's script errors are checked, so a failing check leaves nothing running. */
-async function closeConsole(page, twirl) {
+ *  stopped, and `dirs` removed, before the console's script errors are checked, so a failing check
+ *  leaves nothing running. */
+async function closeConsole(page, twirl, ...dirs) {
   const errors = page ? page.errors : [];
-  await page?.context().browser().close();
-  await twirl?.stop();
+  try {
+    await page?.context().browser().close();
+    await twirl?.stop();
+  } finally {
+    for (const dir of dirs.filter(Boolean)) fs.rmSync(dir, { recursive: true, force: true });
+  }
   assert.deepEqual(errors, [], 'the console had no script errors');
+}
+
+/** A fresh copy of the tiny project (tests/browser/fixtures/tiny-project) in a temporary directory. */
+function tinyProject(prefix) {
+  const dir = tempDir(prefix);
+  fs.cpSync(path.join(__dirname, 'fixtures', 'tiny-project'), dir, { recursive: true });
+  return dir;
 }
 
 async function screenshot(page, name) {
@@ -199,4 +211,4 @@ async function eventually(fn, { timeout = 10000, interval = 100 } = {}) {
   }
 }
 
-module.exports = { ROOT, startTwirl, apiClient, uploadFunction, buildAndWait, launchConsole, closeConsole, screenshot, tempDir, eventually };
+module.exports = { ROOT, startTwirl, apiClient, uploadFunction, buildAndWait, launchConsole, closeConsole, screenshot, tempDir, tinyProject, eventually };

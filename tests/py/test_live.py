@@ -847,22 +847,33 @@ def with_dependency(project, name, version):
     write(project / "package.json", json.dumps(package, indent=2))
 
 
+def require_is_odd(project, version):
+    """Adds /odd, which requires is-odd, and is-odd@`version` to package.json."""
+    write(project / "functions" / "odd.js", ODD_FUNCTION)
+    with_dependency(project, "is-odd", version)
+
+
+def assert_only_is_odd_is_missing(server, why, build_status_now):
+    """/odd fails on the missing module, saying `why`; the functions of the previous set still work;
+    the live build is `build_status_now`. Returns the live build's SID."""
+    missing = wait_for_status(server, "/odd", 500)
+    assert missing.json()["message"].startswith(f"Cannot find module 'is-odd' ({why})"), missing.json()
+    assert_status(get(server, "/voice"), 200)
+    build = live_build_sid(server.api)
+    assert build_status(server, build) == build_status_now
+    return build
+
+
 def test_a_package_json_change_installs_while_the_previous_set_serves(serve, project, tmp_path):
     npm = GatedNpm(tmp_path / "tools", gate="is-odd")
     server = serve(project, "--cache", tmp_path / "cache", "--node", npm.node)
     wait_until_dependencies_are_ready(server)
-    write(project / "functions" / "odd.js", ODD_FUNCTION)
-    with_dependency(project, "is-odd", "^3")
+    require_is_odd(project, "^3")
 
     wait_for_output(server, r"installing is-odd@\^3…$", stream="stderr")
     assert live_state(server)["dependencies"] == {"installing": "is-odd@^3"}
-    missing = wait_for_status(server, "/odd", 500)
-    assert missing.json()["message"].startswith(
-        "Cannot find module 'is-odd' (is-odd@^3 is being installed; until then the project runs with its "
-        "previous dependencies)"), missing.json()
-    assert_status(get(server, "/voice"), 200)
-    build = live_build_sid(server.api)
-    assert build_status(server, build) == "building"
+    build = assert_only_is_odd_is_missing(
+        server, "is-odd@^3 is being installed; until then the project runs with its previous dependencies", "building")
 
     npm.release()
     answer = eventually(lambda: get(server, "/odd"), lambda r: r.status_code == 200, timeout=DEPENDENCY_TIMEOUT)
@@ -875,20 +886,14 @@ def test_a_package_json_change_installs_while_the_previous_set_serves(serve, pro
 def test_a_dependency_that_cannot_be_installed_is_reported_until_fixed(serve, project):
     server = serve(project)
     wait_until_dependencies_are_ready(server)
-    write(project / "functions" / "odd.js", ODD_FUNCTION)
-    with_dependency(project, "is-odd", "^99")
+    require_is_odd(project, "^99")
     problem = "package.json: cannot install is-odd@^99: No matching version found for is-odd@^99."
     wait_for_output(server, re.escape(problem), stream="stderr", timeout=DEPENDENCY_TIMEOUT)
     assert live_state(server)["problems"] == [problem]
 
-    failed = get(server, "/odd")
-    assert_status(failed, 500)
-    assert failed.json()["message"].startswith(
-        "Cannot find module 'is-odd' (the project's dependencies could not be installed: is-odd@^99: "
-        "No matching version found for is-odd@^99.)"), failed.json()
-    assert_status(get(server, "/voice"), 200)
-    build = live_build_sid(server.api)
-    assert build_status(server, build) == "failed"
+    build = assert_only_is_odd_is_missing(
+        server, "the project's dependencies could not be installed: is-odd@^99: No matching version found for "
+                "is-odd@^99.", "failed")
     reason = get(server, f"/_twirl/builds/{build}").json()["failure_reason"]
     assert "ETARGET" in reason and "is-odd@^99" in reason, reason
 
