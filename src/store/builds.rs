@@ -340,8 +340,8 @@ pub fn delete(conn: &Connection, service_sid: &str, sid: &str) -> Result<(), Sto
 /// Builds left `building` by a previous run that stopped mid-way; the caller restarts them. The
 /// live project's are not among them: the live project ends its own.
 pub fn unfinished(conn: &Connection) -> Result<Vec<(String, String)>, StoreError> {
-    let mut stmt =
-        conn.prepare("SELECT service_sid, sid FROM builds WHERE status = 'building' AND origin != 'live' ORDER BY seq")?;
+    let mut stmt = conn
+        .prepare("SELECT service_sid, sid FROM builds WHERE status = 'building' AND origin != 'live' ORDER BY seq")?;
     let rows = stmt
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
