@@ -27,6 +27,31 @@ pub enum Command {
     Clock(ClockArgs),
     /// Check that a twirl is up.
     Health(ControlArgs),
+    /// Text one of the account's numbers from a simulated handset, and show what happened: the
+    /// webhook, the replies, any alert.
+    Sms(SmsArgs),
+}
+
+/// Options of `twirl sms`.
+#[derive(Debug, Clone, Args)]
+pub struct SmsArgs {
+    #[command(flatten)]
+    pub control: ControlArgs,
+    /// The handset the text comes from.
+    #[arg(long, default_value = "+14155550100")]
+    pub from: String,
+    /// The account's number to text.
+    #[arg(long)]
+    pub to: String,
+    /// A media URL to attach (repeatable).
+    #[arg(long = "media")]
+    pub media: Vec<String>,
+    /// Print the turn as JSON, as the control endpoint answers it.
+    #[arg(long)]
+    pub json: bool,
+    /// The text.
+    #[arg(default_value = "")]
+    pub body: String,
 }
 
 /// Options of `twirl exec`.

@@ -39,6 +39,9 @@ pub enum StoreError {
     /// SQLite itself failed.
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// The batch a write ran in could not be committed: it did not happen.
+    #[error("cannot commit to the database: {0}")]
+    Commit(String),
     /// The store thread has stopped.
     #[error("the store is closed")]
     Closed,
@@ -164,6 +167,21 @@ impl ApiError {
     }
     pub fn internal() -> Self {
         Self::new(ErrorKind::Internal, "Internal server error")
+    }
+    /// Twilio's error code for this error.
+    pub fn code(&self) -> u32 {
+        self.kind.twilio_code()
+    }
+}
+
+/// A validation that runs inside a store transaction fails it with the API's own error.
+impl From<ApiError> for StoreError {
+    fn from(err: ApiError) -> Self {
+        StoreError::Coded {
+            status: err.kind.status().as_u16(),
+            code: err.code(),
+            message: err.message,
+        }
     }
 }
 

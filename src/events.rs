@@ -1,5 +1,6 @@
 //! Live events for the console: function log lines, request lines, live-project problems and
-//! dependency installs, and "something changed" notices, fanned out to every open event stream.
+//! dependency installs, messages and alerts of the phone network, and "something changed"
+//! notices, fanned out to every open event stream.
 
 use serde::Serialize;
 use tokio::sync::broadcast;
@@ -36,6 +37,17 @@ pub enum Event {
     Problems { problems: Vec<String> },
     /// The live project's dependency set being installed (`is-odd@^3, …`), or `None` once done.
     Dependencies { installing: Option<String> },
+    /// A message was created or changed status (the Message resource as the 2010 API renders it).
+    Message { message: serde_json::Value },
+    /// An alert was raised.
+    Alert {
+        sid: String,
+        error_code: String,
+        log_level: String,
+        alert_text: String,
+        resource_sid: Option<String>,
+        request_url: Option<String>,
+    },
     /// Stored state changed (an API write, a live reload): lists may be stale.
     Changed,
 }

@@ -15,6 +15,7 @@ pub mod exec;
 pub mod fixtures;
 pub mod gateway;
 pub mod live;
+pub mod phone;
 pub mod project;
 pub mod redirect;
 pub mod remote;
@@ -38,6 +39,7 @@ pub async fn run(cli: Cli) -> Result<u8, StartupError> {
         Command::Export(args) => blocking(move || remote::export(&args)).await,
         Command::Clock(args) => blocking(move || remote::clock(&args)).await,
         Command::Health(args) => blocking(move || remote::health(&args)).await,
+        Command::Sms(args) => blocking(move || remote::sms(&args)).await,
     }
 }
 

@@ -31,6 +31,8 @@ pub struct AppState {
     pub events: Events,
     /// The fixtures loaded at start-up, loaded again on reset.
     pub fixtures: Arc<Vec<Source>>,
+    /// The phone network: webhooks, handsets, deliveries.
+    pub phone: Arc<crate::phone::Phone>,
 }
 
 /// Where builds and dependency sets live on disk.

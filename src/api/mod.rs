@@ -1,9 +1,12 @@
 //! The Twilio REST APIs functions and clients call, one folder per product, each mounted under
 //! `/{product}` and reached through product routing (`products`): the Serverless API
-//! (`serverless`). `wire` holds the conventions they share, per wire family; `auth` the
+//! (`serverless`), the 2010 API's messaging and numbers (`core`) and Monitor's alerts
+//! (`monitor`). `wire` holds the conventions they share, per wire family; `auth` the
 //! credentials every product takes.
 
 mod auth;
+pub mod core;
+pub mod monitor;
 pub mod products;
 pub mod serverless;
 pub mod wire;
@@ -19,7 +22,11 @@ use actix_web::{web, HttpRequest, Resource};
 /// product routing sent there reach them.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     type Configure = fn(&mut web::ServiceConfig);
-    let products: [(&'static str, Configure); 1] = [("/serverless", serverless::configure)];
+    let products: [(&'static str, Configure); 3] = [
+        ("/serverless", serverless::configure),
+        ("/api", core::configure),
+        ("/monitor", monitor::configure),
+    ];
     for (mount, configure) in products {
         cfg.service(
             web::scope(mount)

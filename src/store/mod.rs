@@ -2,12 +2,15 @@
 //! closures and await the answer, so writes are serialised and no `rusqlite` type crosses an
 //! `.await`. One module per table holds the queries.
 
+pub mod alerts;
 pub mod blobs;
 pub mod builds;
 pub mod deployments;
 pub mod environments;
 pub mod logs;
+pub mod messages;
 pub mod meta;
+pub mod numbers;
 pub mod resources;
 pub mod retention;
 pub mod services;
@@ -21,7 +24,12 @@ use std::sync::mpsc;
 use std::time::Duration;
 use tokio::sync::oneshot;
 
-type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+/// What a job tells its caller once the batch it ran in is committed (or failed to be).
+type Reply = Box<dyn FnOnce(Result<(), String>) + Send>;
+type Job = Box<dyn FnOnce(&mut Connection) -> Reply + Send>;
+
+/// Jobs committed together at most: enough to share one fsync among every request in flight.
+const MAX_BATCH: usize = 128;
 
 /// A cheap-clone handle on the store thread.
 #[derive(Clone)]
@@ -33,7 +41,8 @@ pub struct Store {
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_build_origin.sql"),
-    include_str!("migrations/0003_live_dotenv.sql"),
+    include_str!("migrations/0003_phone.sql"),
+    include_str!("migrations/0004_live_dotenv.sql"),
 ];
 
 impl Store {
@@ -53,16 +62,13 @@ impl Store {
         let (jobs, queue) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("twirl-store".into())
-            .spawn(move || {
-                for job in queue {
-                    job(&mut conn);
-                }
-            })
+            .spawn(move || serve(&mut conn, &queue))
             .map_err(|_| StoreError::Closed)?;
         Ok(Store { jobs })
     }
 
-    /// Runs `f` on the store thread and returns its result.
+    /// Runs `f` on the store thread and returns its result once it is durable. Its writes land
+    /// together or not at all: a failing `f` leaves nothing behind.
     pub async fn call<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
@@ -70,26 +76,69 @@ impl Store {
     {
         let (reply, answer) = oneshot::channel();
         let job: Job = Box::new(move |conn| {
-            let _ = reply.send(f(conn));
+            let outcome = in_savepoint(conn, f);
+            Box::new(move |committed: Result<(), String>| {
+                let _ = reply.send(committed.map_err(StoreError::Commit).and(outcome));
+            })
         });
         self.jobs.send(job).map_err(|_| StoreError::Closed)?;
         answer.await.map_err(|_| StoreError::Closed)?
     }
 
-    /// Runs `f` in one transaction on the store thread: all of it is written, or none.
+    /// Runs `f` on the store thread as one unit: all of it is written, or none.
     pub async fn transaction<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&rusqlite::Transaction) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        self.call(move |conn| {
-            let tx = conn.transaction()?;
-            let value = f(&tx)?;
-            tx.commit()?;
-            Ok(value)
-        })
-        .await
+        self.call(move |conn| f(conn)).await
     }
+}
+
+/// The store thread: takes the jobs waiting (up to `MAX_BATCH`), runs them in one SQLite
+/// transaction, each in a savepoint of its own, commits once, then answers them all. Under load
+/// many writes share one fsync; alone, a job costs what it did on its own, and no answer is given
+/// before its writes are durable.
+fn serve(conn: &mut Connection, queue: &mpsc::Receiver<Job>) {
+    while let Ok(first) = queue.recv() {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        // Without an outer transaction (it could not begin), each savepoint commits by itself.
+        let began = conn.execute_batch("BEGIN IMMEDIATE").is_ok();
+        let replies: Vec<Reply> = jobs.into_iter().map(|job| job(conn)).collect();
+        let committed = if began {
+            conn.execute_batch("COMMIT").map_err(|e| {
+                let _ = conn.execute_batch("ROLLBACK");
+                e.to_string()
+            })
+        } else {
+            Ok(())
+        };
+        for reply in replies {
+            reply(committed.clone());
+        }
+    }
+}
+
+/// Runs `f` in a savepoint: released when it succeeds, rolled back when it fails.
+fn in_savepoint<T>(
+    conn: &mut Connection,
+    f: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    conn.execute_batch("SAVEPOINT job")?;
+    let result = f(conn);
+    let end = if result.is_ok() {
+        "RELEASE job"
+    } else {
+        "ROLLBACK TO job; RELEASE job"
+    };
+    conn.execute_batch(end)?;
+    result
 }
 
 /// Per-connection settings, applied outside migrations. `synchronous=FULL` because an
@@ -162,6 +211,36 @@ mod tests {
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .expect("version");
         assert_eq!(v, MIGRATIONS.len());
+    }
+
+    #[tokio::test]
+    async fn a_failing_job_leaves_nothing_and_its_batch_neighbours_commit() {
+        let store = Store::open_in_memory().expect("store");
+        let write = |key: &'static str, fail: bool| {
+            let store = store.clone();
+            async move {
+                store
+                    .call(move |c| {
+                        c.execute("INSERT INTO meta (key, value) VALUES (?1, 'v')", [key])?;
+                        if fail {
+                            return Err(StoreError::Invalid("refused".into()));
+                        }
+                        Ok(())
+                    })
+                    .await
+            }
+        };
+        let (a, b, c) = tokio::join!(write("a", false), write("b", true), write("c", false));
+        assert!(a.is_ok() && b.is_err() && c.is_ok());
+        let keys: Vec<String> = store
+            .call(|c| {
+                let mut stmt = c.prepare("SELECT key FROM meta ORDER BY key")?;
+                let rows = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+                Ok(rows)
+            })
+            .await
+            .expect("keys");
+        assert_eq!(keys, ["a", "c"]);
     }
 
     #[tokio::test]

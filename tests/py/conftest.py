@@ -118,6 +118,7 @@ class TwirlServer:
         client = Client(username or self.account_sid, password or self.auth_token, account_sid,
                         http_client=RecordingHttpClient(), environment={})
         client.serverless.base_url = self.url
+        client.api.base_url = self.url
         return client
 
     def upload_version(self, *args, **kwargs):

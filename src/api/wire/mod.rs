@@ -1,6 +1,9 @@
-//! Twilio's wire conventions shared by every resource: form and query parameters, absolute URLs
-//! built from the request's own scheme and host, services addressed by SID or unique name, and the
-//! paged list envelope.
+//! Twilio's wire conventions shared by every product: form and query parameters, URLs built from
+//! where the client believes it is, paging, and the list envelope of the v1-style APIs
+//! (Serverless, Sync, …: absolute URLs, a `meta` object, ISO dates). The 2010 API's family
+//! differs (relative URIs, top-level paging keys, RFC 2822 dates): `v2010`.
+
+pub mod v2010;
 
 use super::products::Routed;
 use crate::error::ApiError;
@@ -39,6 +42,40 @@ impl Params {
             })
             .collect::<Result<_, ApiError>>()?;
         Ok(Params { pairs })
+    }
+
+    /// Parameters from a JSON object (Twilio's parameter names as keys; an array value is a list,
+    /// other values are taken as their text), as the control endpoints accept them.
+    pub fn from_json(body: &[u8]) -> Result<Params, ApiError> {
+        let object: serde_json::Map<String, Value> = serde_json::from_slice(body)
+            .map_err(|e| ApiError::bad_request(format!("The request body is not a JSON object: {e}")))?;
+        let text = |v: &Value| match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let mut pairs = Vec::new();
+        for (key, value) in &object {
+            match value {
+                Value::Array(items) => pairs.extend(items.iter().map(|v| (key.clone(), text(v)))),
+                Value::Null => {}
+                other => pairs.push((key.clone(), text(other))),
+            }
+        }
+        Ok(Params { pairs })
+    }
+
+    /// The body's parameters, form-encoded or JSON by its `Content-Type`.
+    pub fn from_request_body(req: &HttpRequest, body: &[u8]) -> Result<Params, ApiError> {
+        let json = req
+            .headers()
+            .get(actix_web::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        if json {
+            Self::from_json(body)
+        } else {
+            Self::from_body(body)
+        }
     }
 
     /// Parses the request's query string.
@@ -243,7 +280,7 @@ impl Paging {
         }
     }
 
-    fn page_url(&self, path_url: &str, page: i64, offset: Option<i64>) -> String {
+    pub(super) fn page_url(&self, path_url: &str, page: i64, offset: Option<i64>) -> String {
         let mut query = form_urlencoded::Serializer::new(String::new());
         for (k, v) in &self.filters {
             query.append_pair(k, v);
