@@ -134,6 +134,87 @@ pub fn record(
 mod tests {
     use super::*;
 
+    fn project(dotenv: &[(&str, &str)]) -> Project {
+        Project {
+            name: "demo-app".into(),
+            variables: dotenv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            ..Project::default()
+        }
+    }
+
+    async fn recorded(store: &crate::store::Store, dotenv: &[(&str, &str)]) -> Recorded {
+        let project = project(dotenv);
+        store
+            .call(move |c| record(c, &project, &[], Some(Ok(())), 0))
+            .await
+            .expect("record")
+    }
+
+    async fn variables_of(store: &crate::store::Store, environment_sid: &str) -> Vec<(String, String)> {
+        let sid = environment_sid.to_string();
+        store.call(move |c| variables::all(c, &sid)).await.expect("variables")
+    }
+
+    #[tokio::test]
+    async fn an_api_edit_sticks_until_dotenv_changes_that_key() {
+        let store = crate::store::Store::open_in_memory().expect("store");
+        let first = recorded(&store, &[("GREETING", "hi"), ("OTHER", "x")]).await;
+        let (service, environment) = (first.service_sid.clone(), first.environment_sid.clone());
+        store
+            .call(move |c| {
+                let sid: String = c.query_row("SELECT sid FROM variables WHERE key = 'GREETING'", [], |r| r.get(0))?;
+                variables::update(c, &service, &environment, &sid, None, Some("edited"), 1)?;
+                variables::create(c, &service, &environment, "API_ONLY", "kept", 1)
+            })
+            .await
+            .expect("edit");
+
+        let again = recorded(&store, &[("GREETING", "hi"), ("OTHER", "changed")]).await;
+        let expected = |greeting: &str, other: &str| {
+            [("GREETING", greeting), ("OTHER", other), ("API_ONLY", "kept")]
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+        };
+        assert_eq!(
+            variables_of(&store, &again.environment_sid).await,
+            expected("edited", "changed")
+        );
+        assert_eq!(
+            again.edited,
+            [EditedOverDotenv {
+                key: "GREETING".into(),
+                value: Some("edited".into()),
+                dotenv: "hi".into()
+            }]
+        );
+
+        let changed = recorded(&store, &[("GREETING", "hello"), ("OTHER", "changed")]).await;
+        assert_eq!(
+            variables_of(&store, &changed.environment_sid).await,
+            expected("hello", "changed")
+        );
+        assert!(changed.edited.is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_live_service_is_the_same_after_everything_is_deleted() {
+        let store = crate::store::Store::open_in_memory().expect("store");
+        let first = recorded(&store, &[("GREETING", "hi")]).await;
+        store
+            .call(|c| Ok(c.execute("DELETE FROM services", [])?))
+            .await
+            .expect("reset");
+        let again = recorded(&store, &[("GREETING", "hi")]).await;
+        assert_eq!(
+            (&again.service_sid, &again.environment_sid, &again.domain_name),
+            (&first.service_sid, &first.environment_sid, &first.domain_name)
+        );
+        assert!(again.domain_name.starts_with("demo-app-") && again.domain_name.ends_with("-live.twil.io"));
+        assert_eq!(
+            variables_of(&store, &again.environment_sid).await,
+            [("GREETING".to_string(), "hi".to_string())]
+        );
+    }
+
     #[test]
     fn package_names_become_unique_names() {
         assert_eq!(unique_name("my-app"), "my-app");
