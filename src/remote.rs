@@ -1,5 +1,9 @@
-//! The control subcommands (`reset`, `export`, `clock`, `health`, `sms`): small clients of a
-//! running twirl's `/_twirl/` endpoints.
+//! The control subcommands (`reset`, `export`, `clock`, `health`, `sms`, `call`): small clients
+//! of a running twirl's `/_twirl/` endpoints.
+
+mod dial;
+
+pub use dial::dial;
 
 use crate::cli::{ClockArgs, ControlArgs, SmsArgs};
 use crate::error::StartupError;

@@ -107,6 +107,7 @@ pub async fn start(config: &Config) -> Result<Running, StartupError> {
     print_numbers(&state.store.call(|c| crate::store::numbers::all(c)).await?);
     build::resume_unfinished(&state).await?;
     crate::phone::messaging::resume(&state).await?;
+    crate::phone::voice::end_unfinished(&state).await?;
     tokio::spawn(housekeeping(state.clone()));
     if config.open {
         // Never fatal: a machine without a browser still serves.

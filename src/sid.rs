@@ -27,6 +27,9 @@ pub mod prefix {
     pub const MMS: &str = "MM";
     pub const MEDIA: &str = "ME";
     pub const ALERT: &str = "NO";
+    pub const CALL: &str = "CA";
+    pub const RECORDING: &str = "RE";
+    pub const TRANSCRIPTION: &str = "TR";
 }
 
 /// While a fixture loads, SIDs (and the digits of domain bases) come from its content rather

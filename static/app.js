@@ -4,6 +4,7 @@
 import { api, list, index, loadIndex, loadLive, loadSession, session, isLive, isLiveEnv } from './api.js';
 import { h, fill, when, sid, badge, visibilityBadge, statusBadge, empty, table, card, link, siteLink } from './dom.js';
 import { invokePanel } from './invoke.js';
+import { callsView } from './calls.js';
 import { startLive, preloadLogs, refreshFilters, showProblems, showInstalling, filterLogs } from './live.js';
 
 const main = document.getElementById('main');
@@ -14,6 +15,7 @@ let live = null; // /_twirl/live
 
 function route() {
   const parts = location.hash.replace(/^#\/?/, '').split('/').filter(Boolean);
+  if (parts[0] === 'calls') return { view: 'calls' };
   if (parts[0] !== 'services' || !parts[1]) return { view: 'overview' };
   const [, service, kind, id, sub, subId] = parts;
   if (!kind) return { view: 'service', service, tab: 'environments' };
@@ -158,6 +160,7 @@ function drawNav(r) {
   fill(
     nav,
     item('#/', [h('span', null, 'Overview')], { testid: 'nav-overview' }),
+    item('#/calls', [h('span', null, 'Phone calls')], { testid: 'nav-calls' }),
     h('div', { class: 'nav-label' }, 'Services', h('span', { class: 'count' }, String(index.services.length))),
     index.services.length === 0
       ? h('div', { class: 'nav-empty', testid: 'nav-empty' }, 'No services yet')
@@ -216,6 +219,7 @@ function serviceOf(sidValue) {
 // ---------------------------------------------------------------- views
 
 const VIEWS = {
+  calls: callsView,
   async overview() {
     const rows = index.services.map((s) =>
       h(

@@ -2,6 +2,7 @@
 //! reset, export, fixture loading, the phone network (`phone`), and the console.
 //! Open on loopback; on any other address they need the account's Basic credentials.
 
+mod calls;
 mod phone;
 
 use crate::api::{self, wire::Params};
@@ -29,6 +30,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/export", web::get().to(export))
             .route("/fixtures", web::post().to(load_fixture))
             .configure(phone::configure)
+            .configure(calls::configure)
             .configure(crate::console::configure)
             .default_service(web::to(|req: actix_web::HttpRequest| async move {
                 ApiError::not_found(req.path())
@@ -123,10 +125,19 @@ async fn advance_clock(state: web::Data<AppState>, body: web::Bytes) -> Result<H
 /// Back to the state the fixtures given at start-up describe: everything else is deleted, the
 /// clock is reset, the fixtures are loaded again, and the live project is recorded anew.
 async fn reset(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    state.phone.calls.abort_all();
     state
         .store
         .transaction(|tx| {
-            for table in ["services", "blobs", "phone_numbers", "messages", "alerts"] {
+            for table in [
+                "services",
+                "blobs",
+                "phone_numbers",
+                "messages",
+                "alerts",
+                "calls",
+                "recordings",
+            ] {
                 tx.execute(&format!("DELETE FROM {table}"), [])?;
             }
             meta::set_clock_offset(tx, 0)

@@ -9,7 +9,7 @@ use crate::error::ApiError;
 use crate::phone::address;
 use crate::phone::messaging::{self, Incoming, Turn, MAX_MEDIA};
 use crate::state::AppState;
-use crate::store::{alerts, messages, numbers};
+use crate::store::{alerts, messages};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
@@ -20,13 +20,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// Where alerts are rendered as Monitor renders them, on this request's host.
-fn monitor_base(req: &HttpRequest) -> String {
+pub(super) fn monitor_base(req: &HttpRequest) -> String {
     let info = req.connection_info();
     format!("{}://{}/monitor/v1", info.scheme(), info.host())
 }
 
-/// A handset's number: E.164 (or a channel address), and not one of the account's.
-async fn handset(state: &AppState, from: Option<&str>) -> Result<String, ApiError> {
+/// A handset's number as given: E.164, or a channel address.
+fn handset_number(from: Option<&str>) -> Result<String, ApiError> {
     let from = from
         .filter(|f| !f.is_empty())
         .ok_or_else(|| ApiError::bad_request("From (the handset's number) is required"))?;
@@ -37,25 +37,25 @@ async fn handset(state: &AppState, from: Option<&str>) -> Result<String, ApiErro
             format!("From {from:?} is not an E.164 number such as +14155550100"),
         ));
     }
-    let owned = from.to_string();
-    if state
-        .store
-        .call(move |c| numbers::by_number(c, &owned))
-        .await?
-        .is_some()
-    {
-        return Err(ApiError::bad_request(format!(
-            "{from} is a number of this account; handsets are the numbers it does not own"
-        )));
-    }
     Ok(from.to_string())
+}
+
+/// A handset's number: well-formed, and not one of the account's.
+pub(super) async fn handset(state: &AppState, from: Option<&str>) -> Result<String, ApiError> {
+    let from = handset_number(from)?;
+    let owned = from.clone();
+    state
+        .store
+        .call(move |c| crate::phone::messaging::ensure_handset(c, &owned))
+        .await?;
+    Ok(from)
 }
 
 /// `POST /_twirl/phone/messages`: `From` (a handset) texts `To` (an owned number) `Body` and
 /// `MediaUrl`s. Answers once the turn is done: the webhook, its replies, its alerts.
 async fn text(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, ApiError> {
     let params = Params::from_request_body(&req, &body)?;
-    let from = handset(&state, params.get("From")).await?;
+    let from = handset_number(params.get("From"))?;
     let to = params
         .get("To")
         .filter(|t| !t.is_empty())

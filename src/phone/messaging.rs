@@ -53,12 +53,43 @@ pub fn segments(body: &str) -> i64 {
     }
 }
 
-/// Stores `new` and sends it on its way; the handle ends when it reached its final status.
-pub async fn send(state: &AppState, new: NewMessage) -> Result<(Message, JoinHandle<()>), StoreError> {
+/// How a message sent goes on: already at its final status, or on its way in the background.
+pub enum Progress {
+    Done(Box<Message>),
+    Running(JoinHandle<()>),
+}
+
+/// Stores `new` and sends it on its way; returns it as created (its first status) and its
+/// delivery. A message nobody is to be told about and that is not scheduled goes through all its
+/// statuses in the same write.
+pub async fn send(state: &AppState, new: NewMessage) -> Result<(Message, Progress), StoreError> {
     let now = state.clock.now();
+    if new.status_callback.is_none() && new.send_at.is_none() {
+        let outcome = magic::delivery_to(&new.to);
+        let (created, delivered) = state
+            .store
+            .transaction(move |tx| {
+                let created = messages::create(tx, &new, now)?;
+                Ok((created.clone(), complete(tx, &created, outcome, now)?))
+            })
+            .await?;
+        announce(state, &delivered);
+        return Ok((created, Progress::Done(Box::new(delivered))));
+    }
     let message = state.store.call(move |c| messages::create(c, &new, now)).await?;
     announce(state, &message);
-    Ok((message.clone(), dispatch(state, message.sid)))
+    let handle = dispatch(state, message.sid.clone());
+    Ok((message, Progress::Running(handle)))
+}
+
+/// Moves `message` through every status left to it, at once; returns it at its final status.
+fn complete(conn: &rusqlite::Connection, message: &Message, outcome: Outcome, now: i64) -> Result<Message, StoreError> {
+    let mut status = message.status.as_str();
+    while let Some((next, error)) = next_status(status, outcome) {
+        messages::set_status(conn, &message.sid, next, error.map(|(c, t)| (c as i64, t)), now)?;
+        status = next;
+    }
+    messages::get(conn, &message.sid)
 }
 
 /// Moves a stored outbound message through its remaining statuses, in the background (unless
@@ -127,24 +158,13 @@ async fn deliver(state: &AppState, sid: &str) -> Result<(), StoreError> {
 
 /// With nobody to tell of each status, a message goes through all of them in one write.
 async fn advance_at_once(state: &AppState, message: &Message, outcome: Outcome) -> Result<(), StoreError> {
-    let mut steps = Vec::new();
-    let mut status = message.status.as_str();
-    while let Some(step) = next_status(status, outcome) {
-        status = step.0;
-        steps.push(step);
-    }
-    if steps.is_empty() {
+    if next_status(&message.status, outcome).is_none() {
         return Ok(());
     }
-    let (sid, now) = (message.sid.clone(), state.clock.now());
+    let (message, now) = (message.clone(), state.clock.now());
     let updated = state
         .store
-        .transaction(move |tx| {
-            for (status, error) in steps {
-                messages::set_status(tx, &sid, status, error.map(|(c, t)| (c as i64, t)), now)?;
-            }
-            messages::get(tx, &sid)
-        })
+        .transaction(move |tx| complete(tx, &message, outcome, now))
         .await?;
     announce(state, &updated);
     Ok(())
@@ -251,21 +271,20 @@ pub struct Turn {
     pub alerts: Vec<Alert>,
 }
 
+/// Refuses `number` as a handset when it is one of the account's own.
+pub fn ensure_handset(conn: &rusqlite::Connection, number: &str) -> Result<(), StoreError> {
+    if numbers::by_number(conn, number)?.is_some() {
+        return Err(ApiError::bad_request(format!(
+            "{number} is a number of this account; handsets are the numbers it does not own"
+        ))
+        .into());
+    }
+    Ok(())
+}
+
 /// A handset texts an owned number: the received message, the webhook, and its answer carried
 /// out. Answers once the replies have reached their handsets.
 pub async fn receive(state: &AppState, incoming: Incoming) -> Result<Turn, ApiError> {
-    let to = incoming.to.clone();
-    let number = state
-        .store
-        .call(move |c| numbers::by_number(c, &to))
-        .await?
-        .ok_or_else(|| {
-            ApiError::coded(
-                404,
-                20404,
-                format!("{} is not a phone number of this account", incoming.to),
-            )
-        })?;
     let media: Vec<(String, String)> = incoming
         .media
         .iter()
@@ -283,7 +302,16 @@ pub async fn receive(state: &AppState, incoming: Incoming) -> Result<Turn, ApiEr
         ..NewMessage::default()
     };
     let now = state.clock.now();
-    let message = state.store.call(move |c| messages::create(c, &new, now)).await?;
+    let (number, message) = state
+        .store
+        .transaction(move |tx| {
+            let number = numbers::by_number(tx, &new.to)?.ok_or_else(|| {
+                ApiError::coded(404, 20404, format!("{} is not a phone number of this account", new.to))
+            })?;
+            ensure_handset(tx, &new.from)?;
+            Ok((number, messages::create(tx, &new, now)?))
+        })
+        .await?;
     announce(state, &message);
     let mut turn = Turn {
         message: message.clone(),
@@ -307,6 +335,9 @@ pub async fn receive(state: &AppState, incoming: Incoming) -> Result<Turn, ApiEr
             deliveries: &mut deliveries,
         };
         interpreter.run(delivery, url).await?;
+    }
+    if deliveries.is_empty() {
+        return Ok(turn);
     }
     for handle in deliveries {
         let _ = tokio::time::timeout(REPLY_WAIT, handle).await;
@@ -427,7 +458,7 @@ fn webhook_params(
 }
 
 /// The ISO country of a number, from its calling code, as far as twirl knows it.
-fn country(address: &str) -> String {
+pub(crate) fn country(address: &str) -> String {
     let number = super::address::parse(address).map_or(address, |a| a.number);
     const CODES: &[(&str, &str)] = &[
         ("+1", "US"),
@@ -607,9 +638,13 @@ impl Interpreter<'_> {
             media: media.iter().map(|url| (media_type_of(url), url.clone())).collect(),
             ..NewMessage::default()
         };
-        let (message, handle) = send(self.state, new).await?;
-        self.turn.replies.push(message);
-        self.deliveries.push(handle);
+        match send(self.state, new).await? {
+            (_, Progress::Done(delivered)) => self.turn.replies.push(*delivered),
+            (created, Progress::Running(handle)) => {
+                self.turn.replies.push(created);
+                self.deliveries.push(handle);
+            }
+        }
         Ok(())
     }
 }

@@ -10,6 +10,7 @@ pub mod magic;
 pub mod messaging;
 pub mod project;
 pub mod twiml;
+pub mod voice;
 pub mod webhook;
 
 use std::collections::HashSet;
@@ -18,6 +19,8 @@ use std::sync::Mutex;
 /// The phone network's own state, shared by every handler.
 pub struct Phone {
     pub webhooks: webhook::Deliverer,
+    /// The calls running now.
+    pub calls: voice::Calls,
     /// Messages whose delivery runs now, so each has exactly one.
     delivering: Mutex<HashSet<String>>,
 }
@@ -26,6 +29,7 @@ impl Phone {
     pub fn new(twirl_url: &str, auth_token: &str) -> Phone {
         Phone {
             webhooks: webhook::Deliverer::new(twirl_url, auth_token),
+            calls: voice::Calls::default(),
             delivering: Mutex::default(),
         }
     }

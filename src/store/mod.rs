@@ -5,6 +5,7 @@
 pub mod alerts;
 pub mod blobs;
 pub mod builds;
+pub mod calls;
 pub mod deployments;
 pub mod environments;
 pub mod logs;
@@ -42,7 +43,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_build_origin.sql"),
     include_str!("migrations/0003_phone.sql"),
-    include_str!("migrations/0004_live_dotenv.sql"),
+    include_str!("migrations/0004_calls.sql"),
+    include_str!("migrations/0005_live_dotenv.sql"),
 ];
 
 impl Store {
