@@ -41,7 +41,7 @@ pub struct SmsArgs {
     #[command(flatten)]
     pub control: ControlArgs,
     /// The handset the text comes from.
-    #[arg(long, default_value = "+14155550100")]
+    #[arg(long, default_value = crate::phone::magic::DEFAULT_HANDSET)]
     pub from: String,
     /// The account's number to text.
     #[arg(long)]
@@ -63,7 +63,7 @@ pub struct CallArgs {
     #[command(flatten)]
     pub control: ControlArgs,
     /// The handset the call comes from.
-    #[arg(long, default_value = "+14155550100")]
+    #[arg(long, default_value = crate::phone::magic::DEFAULT_HANDSET)]
     pub from: String,
     /// The account's number to call.
     #[arg(long)]

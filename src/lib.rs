@@ -24,6 +24,7 @@ pub mod server;
 pub mod sid;
 pub mod state;
 pub mod store;
+pub mod verify;
 pub mod watch;
 
 use cli::{Cli, Command};

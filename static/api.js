@@ -1,5 +1,6 @@
-// The console's view of the server: its session, the /v1 API with the account's credentials,
-// and an index of services, environments and functions that the navigation and log panel use.
+// The console's view of the server: its session, the APIs with the account's credentials (the
+// Serverless API at /v1, the 2010 API, control endpoints), and an index of services,
+// environments and functions that the navigation and log panel use.
 
 export const session = { account_sid: '', auth_token: '', live: null };
 
@@ -26,15 +27,15 @@ function authHeader() {
   return 'Basic ' + btoa(`${session.account_sid}:${session.auth_token}`);
 }
 
-/** Calls `/v1{path}`; `form` (an object or array of pairs) is sent form-encoded. */
-export async function api(path, { method = 'GET', form } = {}) {
+/** Calls `url` (a path on this server) as the account; `form` (an object or array of pairs) is
+ *  sent form-encoded. Answers the JSON body, or throws an ApiError with Twilio's message. */
+export async function request(url, { method = 'GET', form } = {}) {
   const headers = { Authorization: authHeader(), Accept: 'application/json' };
   let body;
   if (form) {
     body = new URLSearchParams(Array.isArray(form) ? form : Object.entries(form)).toString();
     headers['Content-Type'] = 'application/x-www-form-urlencoded';
   }
-  const url = path.startsWith('/v1/') ? path : '/v1' + path;
   const r = await fetch(url, { method, headers, body, cache: 'no-store' });
   if (r.status === 204) return null;
   const text = await r.text();
@@ -49,6 +50,16 @@ export async function api(path, { method = 'GET', form } = {}) {
     throw new ApiError(message, r.status, json && json.code);
   }
   return json;
+}
+
+/** Calls `/v1{path}` (the Serverless API). */
+export function api(path, options) {
+  return request(path.startsWith('/v1/') ? path : '/v1' + path, options);
+}
+
+/** Calls `/2010-04-01/Accounts/{AC}{path}` (numbers, messages). */
+export function core(path, options) {
+  return request(`/2010-04-01/Accounts/${session.account_sid}${path}`, options);
 }
 
 /** Every item of a list, following `meta.next_page_url`. */

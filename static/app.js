@@ -2,10 +2,12 @@
 // (deploy, promote, roll back, variables) through the Serverless API.
 
 import { api, list, index, loadIndex, loadLive, loadSession, session, isLive, isLiveEnv } from './api.js';
-import { h, fill, when, sid, badge, visibilityBadge, statusBadge, empty, table, card, link, siteLink } from './dom.js';
+import { h, fill, when, sid, badge, visibilityBadge, statusBadge, empty, table, card, link, siteLink, confirmButton } from './dom.js';
 import { invokePanel } from './invoke.js';
 import { callsView } from './calls.js';
+import { verifyView } from './verify.js';
 import { startLive, preloadLogs, refreshFilters, showProblems, showInstalling, filterLogs } from './live.js';
+import { phoneView, startPhone } from './phone.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -15,7 +17,9 @@ let live = null; // /_twirl/live
 
 function route() {
   const parts = location.hash.replace(/^#\/?/, '').split('/').filter(Boolean);
+  if (parts[0] === 'phone') return { view: 'phone', section: parts[1], id: parts[2] };
   if (parts[0] === 'calls') return { view: 'calls' };
+  if (parts[0] === 'verify') return { view: 'verify' };
   if (parts[0] !== 'services' || !parts[1]) return { view: 'overview' };
   const [, service, kind, id, sub, subId] = parts;
   if (!kind) return { view: 'service', service, tab: 'environments' };
@@ -160,7 +164,9 @@ function drawNav(r) {
   fill(
     nav,
     item('#/', [h('span', null, 'Overview')], { testid: 'nav-overview' }),
+    item('#/phone', [h('span', null, 'Phone')], { testid: 'nav-phone', class: r.view === 'phone' ? 'active' : '' }),
     item('#/calls', [h('span', null, 'Phone calls')], { testid: 'nav-calls' }),
+    item('#/verify', [h('span', null, 'Verify')], { testid: 'nav-verify' }),
     h('div', { class: 'nav-label' }, 'Services', h('span', { class: 'count' }, String(index.services.length))),
     index.services.length === 0
       ? h('div', { class: 'nav-empty', testid: 'nav-empty' }, 'No services yet')
@@ -219,7 +225,10 @@ function serviceOf(sidValue) {
 // ---------------------------------------------------------------- views
 
 const VIEWS = {
+  phone: phoneView,
   calls: callsView,
+  verify: verifyView,
+
   async overview() {
     const rows = index.services.map((s) =>
       h(
@@ -584,13 +593,11 @@ function deployedCard(s, env, build) {
 }
 
 const editingVars = new Set();
-const armedDeletes = new Set();
 
 function variablesCard(s, env, variables) {
   const base = `/Services/${s.sid}/Environments/${env.sid}/Variables`;
   const rows = variables.map((v) => {
     const editing = editingVars.has(v.sid);
-    const armed = armedDeletes.has(v.sid);
     const save = (button) => {
       const value = document.getElementById(`var-value-${v.sid}`).value;
       return act(button, async () => {
@@ -628,26 +635,14 @@ function variablesCard(s, env, variables) {
             ]
           : [
               h('button', { class: 'small ghost', type: 'button', testid: 'variable-edit', onclick: () => { editingVars.add(v.sid); render({ soft: true }).then(() => document.getElementById(`var-value-${v.sid}`)?.focus()); } }, 'Edit'),
-              h(
-                'button',
-                {
-                  class: `small ${armed ? 'danger' : 'ghost'}`,
-                  type: 'button',
-                  testid: 'variable-delete',
-                  title: armed ? 'Click again to delete' : 'Delete',
-                  onclick: (e) => {
-                    if (!armed) {
-                      armedDeletes.add(v.sid);
-                      setTimeout(() => { if (armedDeletes.delete(v.sid)) render({ soft: true }); }, 4000);
-                      render({ soft: true });
-                      return;
-                    }
-                    armedDeletes.delete(v.sid);
-                    act(e.currentTarget, () => api(`${base}/${v.sid}`, { method: 'DELETE' }), `Deleted ${v.key}`);
-                  },
-                },
-                armed ? 'Confirm' : 'Delete',
-              ),
+              confirmButton({
+                key: v.sid,
+                label: 'Delete',
+                title: 'Delete',
+                testid: 'variable-delete',
+                redraw: () => render({ soft: true }),
+                act: (button) => act(button, () => api(`${base}/${v.sid}`, { method: 'DELETE' }), `Deleted ${v.key}`),
+              }),
             ],
       ),
     );
@@ -774,6 +769,7 @@ async function start() {
     fill(main, errorView(e));
     return;
   }
+  startPhone({ toast, rerender: () => render({ soft: true }) });
   startLive({
     root: document.getElementById('panel'),
     bannerRoot: document.getElementById('banner'),

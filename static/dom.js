@@ -1,4 +1,4 @@
-// Small DOM helpers: element building, formatting.
+// Small DOM helpers: element building, formatting, common controls.
 
 /** Creates an element. `attrs`: `class`, `testid`, `on<event>` handlers, `value`/`checked`
  *  (set as properties), anything else as an attribute (null/false = left out). */
@@ -97,4 +97,29 @@ export function link(href, text, attrs) {
 export function siteLink(domain, path, attrs) {
   const href = `/${domain}${path || '/'}`;
   return h('a', Object.assign({ href, target: '_blank', rel: 'noopener', class: 'site-link' }, attrs), domain + (path && path !== '/' ? path : ''), h('span', { class: 'ext' }, ' ↗'));
+}
+
+const armed = new Set(); // keys of the confirm buttons waiting for their second click
+
+/** A button for a destructive action: the first click arms it (it turns red and asks again for
+ *  4 s), the second acts. `key` names what it acts on, so a redraw keeps it armed; `redraw()`
+ *  redraws the page; `act(button)` does the action. */
+export function confirmButton({ key, label, title, testid, redraw, act }) {
+  const isArmed = armed.has(key);
+  return h(
+    'button',
+    {
+      class: `small ${isArmed ? 'danger' : 'ghost'}`,
+      type: 'button',
+      testid,
+      title: isArmed ? 'Click again to confirm' : title,
+      onclick: (e) => {
+        if (armed.delete(key)) return act(e.currentTarget);
+        armed.add(key);
+        setTimeout(() => { if (armed.delete(key)) redraw(); }, 4000);
+        redraw();
+      },
+    },
+    isArmed ? 'Confirm' : label,
+  );
 }

@@ -14,6 +14,11 @@ let tab = 'logs';
 let collapsed = false;
 let els;
 
+/** Every event of the stream, dispatched by its `type` (`message`, `alert`, …) with the event as
+ *  `detail`, plus `reconnect` when the stream is back after a break (what came meanwhile was
+ *  missed): pages with live parts of their own listen here. */
+export const liveEvents = new EventTarget();
+
 /** Builds the panel into `root` and the banner into `bannerRoot`; `onChanged` reloads data. */
 export function startLive({ root, bannerRoot, status, onChanged, onReconnect, onProblems, onInstalling, onLog }) {
   els = { root, bannerRoot, status };
@@ -27,7 +32,10 @@ function connect(onChanged, onReconnect, onProblems, onInstalling, onLog) {
   let broken = false;
   source.onopen = () => {
     setStatus(true);
-    if (wasOpen && broken) onReconnect();
+    if (wasOpen && broken) {
+      onReconnect();
+      liveEvents.dispatchEvent(new CustomEvent('reconnect'));
+    }
     wasOpen = true;
     broken = false;
   };
@@ -62,6 +70,7 @@ function connect(onChanged, onReconnect, onProblems, onInstalling, onLog) {
         onChanged();
         break;
     }
+    liveEvents.dispatchEvent(new CustomEvent(ev.type, { detail: ev }));
   };
 }
 

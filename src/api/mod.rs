@@ -1,14 +1,16 @@
 //! The Twilio REST APIs functions and clients call, one folder per product, each mounted under
 //! `/{product}` and reached through product routing (`products`): the Serverless API
-//! (`serverless`), the 2010 API's messaging and numbers (`core`) and Monitor's alerts
-//! (`monitor`). `wire` holds the conventions they share, per wire family; `auth` the
+//! (`serverless`), the 2010 API's messaging and numbers (`core`), Monitor's alerts
+//! (`monitor`), Verify (`verify`) and Lookup (`lookups`). `wire` holds the conventions they share, per wire family; `auth` the
 //! credentials every product takes.
 
 mod auth;
 pub mod core;
+pub mod lookups;
 pub mod monitor;
 pub mod products;
 pub mod serverless;
+pub mod verify;
 pub mod wire;
 
 pub use auth::is_authorized;
@@ -22,10 +24,12 @@ use actix_web::{web, HttpRequest, Resource};
 /// product routing sent there reach them.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     type Configure = fn(&mut web::ServiceConfig);
-    let products: [(&'static str, Configure); 3] = [
+    let products: [(&'static str, Configure); 5] = [
         ("/serverless", serverless::configure),
         ("/api", core::configure),
         ("/monitor", monitor::configure),
+        ("/verify", verify::configure),
+        ("/lookups", lookups::configure),
     ];
     for (mount, configure) in products {
         cfg.service(

@@ -21,6 +21,8 @@ const PRODUCTS: &[(&str, &str)] = &[
     ("serverless", "/serverless"),
     ("serverless-upload", "/serverless"),
     ("monitor", "/monitor"),
+    ("verify", "/verify"),
+    ("lookups", "/lookups"),
 ];
 
 /// Path prefixes that stand for a product's whole host: `/2010-04-01/…` is `api.twilio.com`'s,

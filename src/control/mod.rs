@@ -1,9 +1,11 @@
 //! Control endpoints under `/_twirl/` for tests and tools: health, the clock, build details,
-//! reset, export, fixture loading, the phone network (`phone`), and the console.
+//! reset, export, fixture loading, the phone network (`phone`), Verify's mails and codes
+//! (`verify`), and the console.
 //! Open on loopback; on any other address they need the account's Basic credentials.
 
 mod calls;
 mod phone;
+mod verify;
 
 use crate::api::{self, wire::Params};
 use crate::clock::format_timestamp;
@@ -31,6 +33,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/fixtures", web::post().to(load_fixture))
             .configure(phone::configure)
             .configure(calls::configure)
+            .configure(verify::configure)
             .configure(crate::console::configure)
             .default_service(web::to(|req: actix_web::HttpRequest| async move {
                 ApiError::not_found(req.path())
@@ -137,6 +140,8 @@ async fn reset(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
                 "alerts",
                 "calls",
                 "recordings",
+                "verify_services",
+                "lookup_numbers",
             ] {
                 tx.execute(&format!("DELETE FROM {table}"), [])?;
             }

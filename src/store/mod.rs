@@ -9,6 +9,7 @@ pub mod calls;
 pub mod deployments;
 pub mod environments;
 pub mod logs;
+pub mod lookups;
 pub mod messages;
 pub mod meta;
 pub mod numbers;
@@ -16,6 +17,7 @@ pub mod resources;
 pub mod retention;
 pub mod services;
 pub mod variables;
+pub mod verify;
 pub mod versions;
 
 use crate::error::StoreError;
@@ -44,7 +46,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_build_origin.sql"),
     include_str!("migrations/0003_phone.sql"),
     include_str!("migrations/0004_calls.sql"),
-    include_str!("migrations/0005_live_dotenv.sql"),
+    include_str!("migrations/0005_verify.sql"),
+    include_str!("migrations/0006_live_dotenv.sql"),
 ];
 
 impl Store {
