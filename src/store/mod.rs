@@ -48,6 +48,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_phone.sql"),
     include_str!("migrations/0004_calls.sql"),
     include_str!("migrations/0005_verify.sql"),
+    include_str!("migrations/0006_live_dotenv.sql"),
 ];
 
 impl Store {
