@@ -214,7 +214,7 @@ async fn advance(
         method: updated.status_callback_method.clone(),
         params: status_params(state, &updated),
     };
-    let delivery = state.phone.webhooks.send(&webhook).await;
+    let delivery = state.phone.webhooks.send(state, &webhook).await;
     let failure = delivery.failure.clone();
     let (url, code) = (delivery.url.clone(), delivery.status());
     state
@@ -404,7 +404,7 @@ async fn fetch(
         method: config.sms_method.clone(),
         params: params.to_vec(),
     };
-    let delivery = state.phone.webhooks.send(&primary).await;
+    let delivery = state.phone.webhooks.send(state, &primary).await;
     turn.webhook = Some(WebhookSummary {
         url: delivery.url.clone(),
         method: delivery.method.clone(),
@@ -436,7 +436,7 @@ async fn fetch(
         method: config.sms_fallback_method.clone(),
         params: fallback_params,
     };
-    let delivery = state.phone.webhooks.send(&fallback).await;
+    let delivery = state.phone.webhooks.send(state, &fallback).await;
     match delivery.failure.clone() {
         None => Ok(Some((delivery, fallback.url))),
         Some(failure) => {
@@ -563,7 +563,7 @@ impl Interpreter<'_> {
                         method,
                         params: self.params.to_vec(),
                     };
-                    delivery = self.state.phone.webhooks.send(&redirect).await;
+                    delivery = self.state.phone.webhooks.send(self.state, &redirect).await;
                     if let Some(failure) = delivery.failure.clone() {
                         let function = self.state.phone.webhooks.is_function_url(&next);
                         let text = format!("{next}: {}", failure.describe());
