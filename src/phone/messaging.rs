@@ -104,12 +104,13 @@ async fn send_with(
 
 /// Moves `message` through every status left to it, at once; returns it at its final status.
 fn complete(conn: &rusqlite::Connection, message: &Message, outcome: Outcome, now: i64) -> Result<Message, StoreError> {
+    let mut steps = Vec::new();
     let mut status = message.status.as_str();
     while let Some((next, error)) = next_status(status, outcome) {
-        messages::set_status(conn, &message.sid, next, error.map(|(c, t)| (c as i64, t)), now)?;
+        steps.push((next, error.map(|(c, t)| (c as i64, t))));
         status = next;
     }
-    messages::get(conn, &message.sid)
+    messages::advance(conn, message, &steps, now)
 }
 
 /// Moves a stored outbound message through its remaining statuses, in the background (unless
