@@ -321,7 +321,9 @@ async fn serve(req: &Request<'_>, body: &[u8], state: &AppState) -> Result<Serve
                     "A GET request must not have a body",
                 ));
             }
-            invoke(req, body, state, &site, &dest, route).await.map(Served::Response)
+            invoke(req, body, state, &site, &dest, route)
+                .await
+                .map(Served::Response)
         }
     }
 }

@@ -315,7 +315,13 @@ impl Deliverer {
         }
     }
 
-    async fn remote(&self, url: &str, get: bool, headers: &[(String, String)], body: String) -> Result<Answer, Failure> {
+    async fn remote(
+        &self,
+        url: &str,
+        get: bool,
+        headers: &[(String, String)],
+        body: String,
+    ) -> Result<Answer, Failure> {
         let mut request = if get {
             self.client.get(url)
         } else {
@@ -450,7 +456,10 @@ mod tests {
         );
         assert!(d.route("http://[::1]:8080/hook").is_ok());
         assert!(d.route("http://127.0.0.1:3000/_twirl/phone/messages").is_err());
-        assert!(matches!(d.route("https://example.com/sms"), Err(Failure::Connection(_))));
+        assert!(matches!(
+            d.route("https://example.com/sms"),
+            Err(Failure::Connection(_))
+        ));
         assert!(d.is_function_url("/sms") && d.is_function_url("https://a-1234.twil.io/x"));
         assert!(!d.is_function_url("http://localhost:8080/hook"));
     }

@@ -259,7 +259,14 @@ pub fn set_status(
                  date_sent = CASE WHEN ?6 AND date_sent IS NULL THEN ?5 ELSE date_sent END
              WHERE sid = ?1",
         )?
-        .execute(rusqlite::params![sid, status, error.map(|e| e.0), error.map(|e| e.1), now, sent])?;
+        .execute(rusqlite::params![
+            sid,
+            status,
+            error.map(|e| e.0),
+            error.map(|e| e.1),
+            now,
+            sent
+        ])?;
     if changed == 0 {
         return Err(StoreError::NotFound(format!("/Messages/{sid}.json")));
     }
