@@ -1,11 +1,12 @@
 //! The Twilio REST APIs functions and clients call, one folder per product, each mounted under
 //! `/{product}` and reached through product routing (`products`): the Serverless API
-//! (`serverless`). `wire` holds the conventions they share, per wire family; `auth` the
+//! (`serverless`) and Sync (`sync`). `wire` holds the conventions they share, per wire family; `auth` the
 //! credentials every product takes.
 
 mod auth;
 pub mod products;
 pub mod serverless;
+pub mod sync;
 pub mod wire;
 
 pub use auth::is_authorized;
@@ -19,7 +20,8 @@ use actix_web::{web, HttpRequest, Resource};
 /// product routing sent there reach them.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     type Configure = fn(&mut web::ServiceConfig);
-    let products: [(&'static str, Configure); 1] = [("/serverless", serverless::configure)];
+    let products: [(&'static str, Configure); 2] =
+        [("/serverless", serverless::configure), ("/sync", sync::configure)];
     for (mount, configure) in products {
         cfg.service(
             web::scope(mount)

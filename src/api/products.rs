@@ -20,6 +20,7 @@ const PRODUCTS: &[(&str, &str)] = &[
     ("api", "/api"),
     ("serverless", "/serverless"),
     ("serverless-upload", "/serverless"),
+    ("sync", "/sync"),
 ];
 
 /// Path prefixes that stand for a product's whole host: `/2010-04-01/…` is `api.twilio.com`'s,

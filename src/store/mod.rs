@@ -11,6 +11,10 @@ pub mod meta;
 pub mod resources;
 pub mod retention;
 pub mod services;
+pub mod sync_items;
+pub mod sync_objects;
+pub mod sync_permissions;
+pub mod sync_services;
 pub mod variables;
 pub mod versions;
 
@@ -33,6 +37,7 @@ pub struct Store {
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_build_origin.sql"),
+    include_str!("migrations/0003_sync.sql"),
 ];
 
 impl Store {
