@@ -124,6 +124,7 @@ async fn reset(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
         .store
         .transaction(|tx| {
             tx.execute("DELETE FROM services", [])?;
+            tx.execute("DELETE FROM sync_services", [])?;
             tx.execute("DELETE FROM blobs", [])?;
             meta::set_clock_offset(tx, 0)
         })

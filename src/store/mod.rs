@@ -153,6 +153,15 @@ pub(crate) fn found<T>(result: rusqlite::Result<T>, path: impl FnOnce() -> Strin
     }
 }
 
+/// A migrated in-memory database with the store's settings, for the tables' unit tests.
+#[cfg(test)]
+pub(crate) fn test_connection() -> Connection {
+    let mut conn = Connection::open_in_memory().expect("memory db");
+    configure(&conn).expect("configure");
+    migrate(&mut conn).expect("migrate");
+    conn
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

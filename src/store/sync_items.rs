@@ -308,3 +308,126 @@ pub fn insert_at(conn: &Connection, list: &SyncObject, index: i64, data: &str, n
     )?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::sync_objects::NewObject;
+    use crate::store::{sync_services, test_connection};
+
+    const NOW: i64 = 1_700_000_000;
+    const ALL: Window = Window { offset: 0, limit: 100 };
+
+    fn collection(conn: &Connection, kind: Kind, name: &str) -> SyncObject {
+        let (service, _) = sync_services::resolve(conn, sync_services::DEFAULT, NOW).expect("service");
+        let new = NewObject {
+            unique_name: Some(name.into()),
+            ..NewObject::default()
+        };
+        sync_objects::create(conn, &service.sid, kind, &new, NOW).expect("create")
+    }
+
+    fn data(text: &str) -> ItemWrite {
+        ItemWrite {
+            data: Some(text.into()),
+            ..ItemWrite::default()
+        }
+    }
+
+    fn refreshed(conn: &Connection, o: &SyncObject, now: i64) -> SyncObject {
+        sync_objects::get(conn, &o.service_sid, o.kind, &o.sid, now).expect("object")
+    }
+
+    #[test]
+    fn list_indexes_grow_and_are_never_reused() {
+        let conn = test_connection();
+        let list = collection(&conn, Kind::List, "queue");
+        let first = create(&conn, &list, None, &data("{}"), NOW).expect("first");
+        let second = create(&conn, &list, None, &data("{}"), NOW).expect("second");
+        assert_eq!((first.key.clone(), second.key.clone()), (ItemKey::Index(0), ItemKey::Index(1)));
+        delete(&conn, &list, &second.key, None, NOW).expect("delete");
+        let third = create(&conn, &list, None, &data("{}"), NOW).expect("third");
+        assert_eq!(third.key, ItemKey::Index(2));
+        // Three creates and a delete: four new revisions of the list.
+        assert_eq!(refreshed(&conn, &list, NOW).revision, 4);
+    }
+
+    #[test]
+    fn map_keys_are_unique_and_ordered() {
+        let conn = test_connection();
+        let map = collection(&conn, Kind::Map, "sessions");
+        for key in ["b", "a", "c"] {
+            create(&conn, &map, Some(key), &data("{}"), NOW).expect("create");
+        }
+        let err = create(&conn, &map, Some("a"), &data("{}"), NOW).expect_err("duplicate");
+        assert!(matches!(err, StoreError::Coded { status: 409, code: 54208, .. }));
+        let keys = |q: &Query| -> Vec<String> {
+            list(&conn, &map, q, ALL, NOW).expect("list").items.iter().map(|i| i.key.to_string()).collect()
+        };
+        assert_eq!(keys(&Query { inclusive: true, ..Query::default() }), ["a", "b", "c"]);
+        let from_b = |descending, inclusive| Query {
+            descending,
+            from: Some(ItemKey::Key("b".into())),
+            inclusive,
+        };
+        assert_eq!(keys(&from_b(false, false)), ["c"]);
+        assert_eq!(keys(&from_b(true, true)), ["b", "a"]);
+    }
+
+    #[test]
+    fn stale_revisions_are_refused_and_nothing_changes() {
+        let conn = test_connection();
+        let map = collection(&conn, Kind::Map, "m");
+        let item = create(&conn, &map, Some("k"), &data(r#"{"n":1}"#), NOW).expect("create");
+        let updated = update(&conn, &map, &item.key, &data(r#"{"n":2}"#), Some("0"), NOW).expect("update");
+        assert_eq!(updated.revision, 1);
+        let err = update(&conn, &map, &item.key, &data(r#"{"n":3}"#), Some("0"), NOW).expect_err("stale");
+        assert!(matches!(err, StoreError::Coded { status: 412, code: 54205, .. }));
+        let err = delete(&conn, &map, &item.key, Some("0"), NOW).expect_err("stale delete");
+        assert!(matches!(err, StoreError::Coded { code: 54205, .. }));
+        assert_eq!(get(&conn, &map, &item.key, NOW).expect("get").data, r#"{"n":2}"#);
+    }
+
+    #[test]
+    fn expired_items_and_objects_are_never_served_and_free_their_names() {
+        let conn = test_connection();
+        let map = collection(&conn, Kind::Map, "short");
+        let ttl = ItemWrite {
+            item_ttl: Some(10),
+            ..data("{}")
+        };
+        let item = create(&conn, &map, Some("k"), &ttl, NOW).expect("create");
+        assert_eq!(item.date_expires, Some(NOW + 10));
+        assert!(get(&conn, &map, &item.key, NOW + 9).is_ok());
+        assert!(matches!(
+            get(&conn, &map, &item.key, NOW + 10),
+            Err(StoreError::Coded { code: 54201, .. })
+        ));
+        // The key of an expired item can be used again before any sweep.
+        create(&conn, &map, Some("k"), &data("{}"), NOW + 10).expect("reuse key");
+
+        let service = map.service_sid.clone();
+        let short = NewObject {
+            unique_name: Some("brief".into()),
+            ttl: Some(5),
+            ..NewObject::default()
+        };
+        sync_objects::create(&conn, &service, Kind::Document, &short, NOW).expect("document");
+        assert!(sync_objects::get(&conn, &service, Kind::Document, "brief", NOW + 5).is_err());
+        sync_objects::create(&conn, &service, Kind::Document, &short, NOW + 5).expect("name freed");
+        assert_eq!(sync_objects::purge_expired(&conn, NOW + 100).expect("purge"), 1);
+    }
+
+    #[test]
+    fn unique_names_are_unique_per_kind() {
+        let conn = test_connection();
+        let list = collection(&conn, Kind::List, "shared");
+        collection(&conn, Kind::Map, "shared");
+        let again = NewObject {
+            unique_name: Some("shared".into()),
+            ..NewObject::default()
+        };
+        let err = sync_objects::create(&conn, &list.service_sid, Kind::List, &again, NOW).expect_err("taken");
+        assert!(matches!(err, StoreError::Coded { status: 409, code: 54301, .. }));
+    }
+}

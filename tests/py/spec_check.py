@@ -1,15 +1,16 @@
-"""Checks twirl's responses against Twilio's Serverless OpenAPI document.
+"""Checks twirl's responses against Twilio's OpenAPI documents (Serverless, Sync).
 
 Beyond the schema itself (exact key sets, types, nullability, formats, patterns, enums) every resource's
 `url` must be its canonical absolute URL on the server that answered, and its `links` must be the ones
-Twilio returns, built from that `url`."""
+Twilio returns, built from that `url`. `Run` calls a document's operations by operationId and checks
+every answer."""
 
 import json
 import re
 from dataclasses import dataclass
 from typing import Optional
 
-from support import DATE_TIME_RE
+from support import DATE_TIME_RE, assert_status, assert_twilio_error
 
 SCHEMA_REF_PREFIX = "#/components/schemas/"
 SID_PATTERN_RE = re.compile(r"^\^([A-Z]{2})\[0-9a-fA-F\]\{32\}\$$")
@@ -35,6 +36,18 @@ CANONICAL_PATHS = {
     "serverless.v1.service.environment.variable":
         "/Services/{service_sid}/Environments/{environment_sid}/Variables/{sid}",
     "serverless.v1.service.environment.log": "/Services/{service_sid}/Environments/{environment_sid}/Logs/{sid}",
+    "sync.v1.service": "/Services/{sid}",
+    "sync.v1.service.document": "/Services/{service_sid}/Documents/{sid}",
+    "sync.v1.service.sync_list": "/Services/{service_sid}/Lists/{sid}",
+    "sync.v1.service.sync_map": "/Services/{service_sid}/Maps/{sid}",
+    "sync.v1.service.sync_stream": "/Services/{service_sid}/Streams/{sid}",
+    "sync.v1.service.sync_list.sync_list_item": "/Services/{service_sid}/Lists/{list_sid}/Items/{index}",
+    "sync.v1.service.sync_map.sync_map_item": "/Services/{service_sid}/Maps/{map_sid}/Items/{key}",
+    "sync.v1.service.document.document_permission":
+        "/Services/{service_sid}/Documents/{document_sid}/Permissions/{identity}",
+    "sync.v1.service.sync_list.sync_list_permission":
+        "/Services/{service_sid}/Lists/{list_sid}/Permissions/{identity}",
+    "sync.v1.service.sync_map.sync_map_permission": "/Services/{service_sid}/Maps/{map_sid}/Permissions/{identity}",
 }
 
 # The `links` of each resource: name -> suffix appended to the resource's own url.
@@ -47,7 +60,15 @@ LINKS = {
     "serverless.v1.service.asset": {"asset_versions": "/Versions"},
     "serverless.v1.service.function.function_version": {"function_version_content": "/Content"},
     "serverless.v1.service.build": {"build_status": "/Status"},
+    "sync.v1.service": {"documents": "/Documents", "lists": "/Lists", "maps": "/Maps", "streams": "/Streams"},
+    "sync.v1.service.document": {"permissions": "/Permissions"},
+    "sync.v1.service.sync_list": {"items": "/Items", "permissions": "/Permissions"},
+    "sync.v1.service.sync_map": {"items": "/Items", "permissions": "/Permissions"},
+    "sync.v1.service.sync_stream": {"messages": "/Messages"},
 }
+
+# URL fields whose value the client chose, so they point anywhere (absolute http or https).
+CLIENT_URL_FIELDS = {"webhook_url"}
 
 PYTHON_TYPES = {"string": str, "boolean": bool, "integer": int, "array": list, "object": dict}
 
@@ -129,7 +150,10 @@ class ResponseChecker:
         if schema.get("format") == "date-time":
             assert DATE_TIME_RE.match(value), f"{where}: {value!r} is not YYYY-MM-DDTHH:MM:SSZ"
         if schema.get("format") == "uri":
-            self.check_url(value, where)
+            if where.rsplit(".", 1)[-1] in CLIENT_URL_FIELDS:
+                assert re.match(r"^https?://[^/]+", value), f"{where}: {value!r} is not an absolute URL"
+            else:
+                self.check_url(value, where)
 
     def check_url(self, value, where):
         assert isinstance(value, str) and value.startswith(self.origin + "/"), (
@@ -158,3 +182,65 @@ class ResponseChecker:
             expected_links = {key: value["url"] + suffix for key, suffix in LINKS[name].items()}
             assert value["links"] == expected_links, f"{where}.links: {value['links']!r} != {expected_links!r}"
         assert value["account_sid"] == self.account_sid, f"{where}.account_sid: {value['account_sid']!r}"
+
+
+class Run:
+    """Calls a document's operations by operationId against one server, checks each response, and
+    records what was covered. `prefix` is where the product is mounted on twirl's address (`/sync`),
+    so paths are `{prefix}/v1/…` and resource URLs start with `server.url + prefix`."""
+
+    def __init__(self, spec, server, prefix=""):
+        self.spec = spec
+        self.server = server
+        self.prefix = prefix
+        self.api = server.api
+        self.checker = ResponseChecker(spec, server.url + prefix, server.account_sid)
+        self.exercised = set()
+        self.schema_checked = set()
+        self.last_response = None
+
+    def call(self, operation_id, params=None, data=None, expect_error=None, headers=None, **path_params):
+        operation = self.spec.operations[operation_id]
+        response = self.api.request(operation.method, self.prefix + operation.path.format(**path_params),
+                                    params=params, data=data, headers=headers)
+        return self.check(operation, response, expect_error)
+
+    def follow(self, operation_id, url):
+        """GET an absolute URL the server handed out (paging links) as `operation_id`."""
+        return self.check(self.spec.operations[operation_id], self.api.get(url), None)
+
+    def check(self, operation, response, expect_error):
+        self.exercised.add(operation.id)
+        self.last_response = response
+        if expect_error:
+            return assert_twilio_error(response, *expect_error)
+        assert_status(response, operation.status)
+        self.schema_checked.add(operation.id)
+        if operation.schema is None:
+            assert response.content == b"", f"{operation.id}: body {response.text!r} on {operation.status}"
+            return None
+        assert response.headers.get("Content-Type", "").startswith("application/json"), response.headers
+        body = response.json()
+        self.checker.check(operation.schema, body, f"{operation.id} {response.request.url}")
+        return body
+
+    def walk(self, operation_id, page_size, **path_params):
+        """All pages of a list, following next_page_url from the first page."""
+        pages = [self.call(operation_id, params={"PageSize": page_size}, **path_params)]
+        while pages[-1]["meta"]["next_page_url"]:
+            pages.append(self.follow(operation_id, pages[-1]["meta"]["next_page_url"]))
+        return pages
+
+    def assert_covered(self):
+        """Every operation of the document was called, and answered successfully at least once."""
+        every = set(self.spec.operations)
+        assert self.exercised == every, f"not exercised: {sorted(every - self.exercised)}"
+        assert self.schema_checked == every, f"no successful response checked: {sorted(every - self.schema_checked)}"
+
+
+def items(page):
+    return page[page["meta"]["key"]]
+
+
+def sids(page):
+    return [item["sid"] for item in items(page)]

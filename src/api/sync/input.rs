@@ -14,13 +14,19 @@ const MAX_TTL: i64 = 31_536_000;
 const MAX_NAME: usize = 320;
 
 /// `Data`: `None` when absent. `null_code` is the code for an explicit `null` (each object kind
-/// has its own); the JSON is kept with its keys in the client's order, without extra spaces.
+/// has its own).
 pub fn data(params: &Params, null_code: u32, max_bytes: usize) -> Result<Option<String>, ApiError> {
     let Some(text) = params.get("Data") else {
         return Ok(None);
     };
     let value: serde_json::Value = serde_json::from_str(text)
         .map_err(|e| ApiError::coded(400, 54008, format!("Invalid JSON: the Data parameter does not parse ({e})")))?;
+    check_data(value, null_code, max_bytes).map(Some)
+}
+
+/// Data to store: a JSON object of at most `max_bytes` serialized, kept with its keys in the
+/// client's order and without extra spaces.
+pub fn check_data(value: serde_json::Value, null_code: u32, max_bytes: usize) -> Result<String, ApiError> {
     match value {
         serde_json::Value::Null => Err(ApiError::coded(400, null_code, "The 'Data' parameter cannot be null")),
         serde_json::Value::Object(_) => {
@@ -35,7 +41,7 @@ pub fn data(params: &Params, null_code: u32, max_bytes: usize) -> Result<Option<
                     ),
                 ));
             }
-            Ok(Some(compact))
+            Ok(compact)
         }
         _ => Err(ApiError::coded(400, 54008, "Invalid JSON: Data must be a JSON object")),
     }
@@ -51,19 +57,20 @@ pub fn required_data(params: &Params, null_code: u32, max_bytes: usize) -> Resul
 pub fn ttl(params: &Params, name: &str) -> Result<Option<i64>, ApiError> {
     match params.get(name) {
         None => Ok(None),
-        Some(v) => v
-            .trim()
-            .parse::<i64>()
-            .ok()
-            .filter(|n| (0..=MAX_TTL).contains(n))
-            .map(Some)
-            .ok_or_else(|| {
-                ApiError::coded(
-                    400,
-                    54011,
-                    format!("Invalid TTL: {name} must be a whole number of seconds from 0 to {MAX_TTL}, not {v:?}"),
-                )
-            }),
+        Some(v) => check_ttl(name, v.trim().parse::<i64>().unwrap_or(-1)).map(Some),
+    }
+}
+
+/// A TTL's value: 0 to one year.
+pub fn check_ttl(name: &str, seconds: i64) -> Result<i64, ApiError> {
+    if (0..=MAX_TTL).contains(&seconds) {
+        Ok(seconds)
+    } else {
+        Err(ApiError::coded(
+            400,
+            54011,
+            format!("Invalid TTL: {name} must be a whole number of seconds from 0 to {MAX_TTL}"),
+        ))
     }
 }
 
@@ -78,13 +85,19 @@ pub fn first_ttl(params: &Params, names: &[&str]) -> Result<Option<i64>, ApiErro
     Ok(found)
 }
 
-/// An optional `UniqueName`: 1 to 320 characters, not shaped like a SID (it shares the path
-/// segment SIDs use).
+/// An optional `UniqueName`.
 pub fn unique_name(params: &Params) -> Result<Option<String>, ApiError> {
-    let Some(name) = params.get("UniqueName") else {
-        return Ok(None);
-    };
+    params
+        .get("UniqueName")
+        .map(|name| check_unique_name(name).map(|()| name.to_string()))
+        .transpose()
+}
+
+/// A unique name: 1 to 320 characters, not shaped like a SID (it shares the path segment SIDs
+/// use).
+pub fn check_unique_name(name: &str) -> Result<(), ApiError> {
     let sid_like = name.len() == 34
+        && name.is_char_boundary(2)
         && name[..2].bytes().all(|b| b.is_ascii_uppercase())
         && name[2..].bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
     if name.is_empty() || name.chars().count() > MAX_NAME || sid_like {
@@ -94,22 +107,28 @@ pub fn unique_name(params: &Params) -> Result<Option<String>, ApiError> {
             format!("Invalid unique name {name:?}: use 1 to {MAX_NAME} characters that do not form a SID"),
         ));
     }
-    Ok(Some(name.to_string()))
+    Ok(())
 }
 
-/// A map item's `Key`: 1 to 320 characters.
+/// A map item's `Key`.
 pub fn map_key(params: &Params) -> Result<String, ApiError> {
-    match params.get("Key") {
-        Some(key) if !key.is_empty() && key.chars().count() <= MAX_NAME => Ok(key.to_string()),
-        other => Err(ApiError::coded(
+    let key = params
+        .get("Key")
+        .ok_or_else(|| ApiError::coded(400, 54209, "Invalid Map Item key: Key is required"))?;
+    check_map_key(key)?;
+    Ok(key.to_string())
+}
+
+/// A map item key: 1 to 320 characters.
+pub fn check_map_key(key: &str) -> Result<(), ApiError> {
+    if key.is_empty() || key.chars().count() > MAX_NAME {
+        return Err(ApiError::coded(
             400,
             54209,
-            match other {
-                None => "Invalid Map Item key: Key is required".to_string(),
-                Some(key) => format!("Invalid Map Item key {key:?}: use 1 to {MAX_NAME} characters"),
-            },
-        )),
+            format!("Invalid Map Item key {key:?}: use 1 to {MAX_NAME} characters"),
+        ));
     }
+    Ok(())
 }
 
 /// An update that changes nothing is refused, as Twilio refuses it.
@@ -117,35 +136,43 @@ pub fn nothing_to_change(expected: &str) -> ApiError {
     ApiError::coded(400, 54010, format!("No parameters specified: expected at least one of {expected}"))
 }
 
-/// A webhook URL: absolute http or https.
+/// `WebhookUrl`.
 pub fn webhook_url(params: &Params) -> Result<Option<String>, ApiError> {
-    let Some(url) = params.get("WebhookUrl") else {
-        return Ok(None);
-    };
+    params
+        .get("WebhookUrl")
+        .map(|url| check_webhook_url(url).map(|()| url.to_string()))
+        .transpose()
+}
+
+/// A webhook URL: absolute http or https.
+pub fn check_webhook_url(url: &str) -> Result<(), ApiError> {
     let valid = url
         .parse::<actix_web::http::Uri>()
         .ok()
         .is_some_and(|u| matches!(u.scheme_str(), Some("http" | "https")) && u.host().is_some_and(|h| !h.is_empty()));
-    if !valid {
-        return Err(ApiError::bad_request(format!("Invalid WebhookUrl {url:?}: expected an http or https URL")));
+    if valid {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(format!("Invalid WebhookUrl {url:?}: expected an http or https URL")))
     }
-    Ok(Some(url.to_string()))
 }
 
-/// `ReachabilityDebouncingWindow`: 1,000 to 30,000 milliseconds.
+/// `ReachabilityDebouncingWindow`.
 pub fn debouncing_window(params: &Params) -> Result<Option<i64>, ApiError> {
-    match params.get("ReachabilityDebouncingWindow") {
-        None => Ok(None),
-        Some(v) => v
-            .parse::<i64>()
-            .ok()
-            .filter(|n| (1000..=30_000).contains(n))
-            .map(Some)
-            .ok_or_else(|| {
-                ApiError::bad_request(format!(
-                    "ReachabilityDebouncingWindow must be from 1000 to 30000 milliseconds, not {v:?}"
-                ))
-            }),
+    params
+        .get("ReachabilityDebouncingWindow")
+        .map(|v| check_debouncing_window(v.parse().unwrap_or(0)))
+        .transpose()
+}
+
+/// A reachability debouncing window: 1,000 to 30,000 milliseconds.
+pub fn check_debouncing_window(milliseconds: i64) -> Result<i64, ApiError> {
+    if (1000..=30_000).contains(&milliseconds) {
+        Ok(milliseconds)
+    } else {
+        Err(ApiError::bad_request(
+            "ReachabilityDebouncingWindow must be from 1000 to 30000 milliseconds",
+        ))
     }
 }
 

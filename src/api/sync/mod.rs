@@ -2,7 +2,7 @@
 //! (one set of handlers, told apart by `Kind`); list and map items; per-identity permissions;
 //! stream messages. `input` checks what clients send; rendering builds Twilio's field sets.
 
-mod input;
+pub mod input;
 mod items;
 mod objects;
 mod permissions;
