@@ -3,12 +3,16 @@
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 use time::OffsetDateTime;
+use tokio::sync::Notify;
 
 /// A cheap-clone handle on the shared clock.
 #[derive(Clone, Debug, Default)]
 pub struct Clock {
     offset: Arc<AtomicI64>,
+    /// Woken whenever the clock is moved, so whatever waits for a time on it looks again.
+    moved: Arc<Notify>,
 }
 
 impl Clock {
@@ -16,6 +20,23 @@ impl Clock {
     pub fn with_offset(offset_seconds: i64) -> Self {
         Clock {
             offset: Arc::new(AtomicI64::new(offset_seconds)),
+            moved: Arc::default(),
+        }
+    }
+
+    /// Waits until the clock reads `at` or later, whether by time passing or the clock moving.
+    pub async fn sleep_until(&self, at: i64) {
+        loop {
+            let moved = self.moved.notified();
+            let now = self.now();
+            if now >= at {
+                return;
+            }
+            let wait = Duration::from_secs((at - now) as u64);
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = moved => {}
+            }
         }
     }
 
@@ -32,11 +53,14 @@ impl Clock {
     /// Sets how far the clock is ahead of wall time.
     pub fn set_offset(&self, seconds: i64) {
         self.offset.store(seconds, Ordering::SeqCst);
+        self.moved.notify_waiters();
     }
 
     /// Moves the clock forward (or back) by `seconds`; returns the new offset.
     pub fn advance(&self, seconds: i64) -> i64 {
-        self.offset.fetch_add(seconds, Ordering::SeqCst) + seconds
+        let offset = self.offset.fetch_add(seconds, Ordering::SeqCst) + seconds;
+        self.moved.notify_waiters();
+        offset
     }
 }
 
@@ -73,6 +97,22 @@ mod tests {
         assert_eq!(parse_timestamp("2018-11-10T20:00:00Z"), Some(1_541_880_000));
         assert_eq!(parse_timestamp("2018-11-10T20:00:00.000Z"), Some(1_541_880_000));
         assert_eq!(parse_timestamp("yesterday"), None);
+    }
+
+    #[tokio::test]
+    async fn sleepers_wake_when_the_clock_moves_past_their_time() {
+        let clock = Clock::default();
+        let at = clock.now() + 3600;
+        let sleeper = tokio::spawn({
+            let clock = clock.clone();
+            async move { clock.sleep_until(at).await }
+        });
+        tokio::task::yield_now().await;
+        clock.advance(3600);
+        tokio::time::timeout(Duration::from_secs(5), sleeper)
+            .await
+            .expect("woken")
+            .expect("joined");
     }
 
     #[test]

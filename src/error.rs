@@ -165,6 +165,21 @@ impl ApiError {
     pub fn internal() -> Self {
         Self::new(ErrorKind::Internal, "Internal server error")
     }
+    /// Twilio's error code for this error.
+    pub fn code(&self) -> u32 {
+        self.kind.twilio_code()
+    }
+}
+
+/// A validation that runs inside a store transaction fails it with the API's own error.
+impl From<ApiError> for StoreError {
+    fn from(err: ApiError) -> Self {
+        StoreError::Coded {
+            status: err.kind.status().as_u16(),
+            code: err.code(),
+            message: err.message,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -240,7 +255,10 @@ mod tests {
         assert_eq!(resp.status(), StatusCode::PRECONDITION_FAILED);
         let body = to_bytes(resp.into_body()).await.expect("body");
         let json: serde_json::Value = serde_json::from_slice(&body).expect("json");
-        assert_eq!((json["code"].clone(), json["status"].clone()), (54103.into(), 412.into()));
+        assert_eq!(
+            (json["code"].clone(), json["status"].clone()),
+            (54103.into(), 412.into())
+        );
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! Live events for the console: function log lines, request lines, live-project problems and
-//! "something changed" notices, fanned out to every open event stream.
+//! Live events for the console: function log lines, request lines, live-project problems,
+//! messages and alerts of the phone network, and "something changed" notices, fanned out to every open event stream.
 
 use serde::Serialize;
 use tokio::sync::broadcast;
@@ -34,6 +34,17 @@ pub enum Event {
     },
     /// The live project's current problems (empty when all are fixed).
     Problems { problems: Vec<String> },
+    /// A message was created or changed status (the Message resource as the 2010 API renders it).
+    Message { message: serde_json::Value },
+    /// An alert was raised.
+    Alert {
+        sid: String,
+        error_code: String,
+        log_level: String,
+        alert_text: String,
+        resource_sid: Option<String>,
+        request_url: Option<String>,
+    },
     /// Stored state changed (an API write, a live reload): lists may be stale.
     Changed,
     /// A Sync service's objects or items changed: views of that service may be stale.

@@ -58,22 +58,23 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
 /// Opens the store, loads the fixtures, binds, prints the banner, starts the live project, and
 /// serves in the background.
 pub async fn start(config: &Config) -> Result<Running, StartupError> {
-    let state = prepare(config).await?;
-    for source in state.fixtures.iter() {
-        fixtures::load(&state, source)
-            .await
-            .map_err(|e| StartupError::Config(format!("fixture: {e}")))?;
-    }
+    // Bound first, so workers (which fixtures may start) know where twirl is; connections wait in
+    // the listener's backlog until the server runs.
     let listener = bind(config)?;
     let addr = listener.local_addr().map_err(|source| StartupError::Bind {
         addr: config.host.clone(),
         source,
     })?;
+    let url = format!("http://{addr}");
     let state = AppState {
         control_open: addr.ip().is_loopback(),
-        ..state
+        ..prepare(config, &url).await?
     };
-    let url = format!("http://{addr}");
+    for source in state.fixtures.iter() {
+        fixtures::load(&state, source)
+            .await
+            .map_err(|e| StartupError::Config(format!("fixture: {e}")))?;
+    }
     // The listening line means ready: the live project is loaded and watched before it is printed
     // (connections wait in the listener's backlog meanwhile).
     let (state, shown) = start_live_project(state, config).await?;
@@ -122,8 +123,8 @@ pub async fn start(config: &Config) -> Result<Running, StartupError> {
     })
 }
 
-/// Opens the store and sets up the runtime; nothing is listening yet.
-async fn prepare(config: &Config) -> Result<AppState, StartupError> {
+/// Opens the store and sets up the runtime for a twirl reachable at `url`; nothing is served yet.
+async fn prepare(config: &Config, url: &str) -> Result<AppState, StartupError> {
     let data = config.data_dir.path().to_path_buf();
     let data_error = |source| StartupError::DataDir {
         path: data.display().to_string(),
@@ -134,6 +135,7 @@ async fn prepare(config: &Config) -> Result<AppState, StartupError> {
     let clock = Clock::with_offset(store.call(|c| meta::clock_offset(c)).await?);
     let harness = data.join("harness.js");
     std::fs::write(&harness, HARNESS).map_err(data_error)?;
+    let redirect = crate::redirect::write(&data).map_err(data_error)?;
     let node_version = node_version(&config.node).await;
     let events = Events::default();
     let logs = LogSink::start(store.clone(), clock.clone(), events.clone());
@@ -141,6 +143,7 @@ async fn prepare(config: &Config) -> Result<AppState, StartupError> {
         RuntimeConfig {
             node: config.node.clone(),
             harness,
+            twirl_url: url.to_string(),
             max_concurrency: config.max_concurrency,
         },
         logs,
@@ -148,6 +151,7 @@ async fn prepare(config: &Config) -> Result<AppState, StartupError> {
     let paths = Paths {
         builds: data.join("builds"),
         live: data.join("live"),
+        redirect,
         deps: DepsCache {
             dir: config.cache_dir.join("deps"),
             npm: config.npm.clone(),
@@ -168,6 +172,7 @@ async fn prepare(config: &Config) -> Result<AppState, StartupError> {
         allow_unsigned: config.allow_unsigned,
         events,
         fixtures: Arc::new(config.fixtures.clone()),
+        phone: Arc::new(crate::phone::Phone::new(url, &config.credentials.auth_token)),
     })
 }
 

@@ -21,6 +21,12 @@ pub mod prefix {
     pub const LOG: &str = "NO";
     pub const REQUEST: &str = "RQ";
     pub const API_KEY: &str = "SK";
+    pub const PHONE_NUMBER: &str = "PN";
+    pub const MESSAGE: &str = "SM";
+    /// Messages with media.
+    pub const MMS: &str = "MM";
+    pub const MEDIA: &str = "ME";
+    pub const ALERT: &str = "NO";
     pub const SYNC_SERVICE: &str = "IS";
     pub const SYNC_DOCUMENT: &str = "ET";
     pub const SYNC_LIST: &str = "ES";

@@ -31,6 +31,8 @@ pub struct AppState {
     pub events: Events,
     /// The fixtures loaded at start-up, loaded again on reset.
     pub fixtures: Arc<Vec<Source>>,
+    /// The phone network: webhooks, handsets, deliveries.
+    pub phone: Arc<crate::phone::Phone>,
 }
 
 /// Where builds and dependency sets live on disk.
@@ -41,6 +43,8 @@ pub struct Paths {
     /// The live project's manifest.
     pub live: PathBuf,
     pub deps: DepsCache,
+    /// The client redirection files, for workers and the commands `twirl exec` runs.
+    pub redirect: crate::redirect::Files,
 }
 
 impl AppState {

@@ -1,9 +1,10 @@
 //! The Twilio REST APIs functions and clients call, one folder per product, each mounted under
 //! `/{product}` and reached through product routing (`products`): the Serverless API
-//! (`serverless`) and Sync (`sync`). `wire` holds the conventions they share, per wire family; `auth` the
-//! credentials every product takes.
+//! (`serverless`), the 2010 API's messaging and numbers (`core`) and Sync (`sync`). `wire` holds
+//! the conventions they share, per wire family; `auth` the credentials every product takes.
 
 mod auth;
+pub mod core;
 pub mod products;
 pub mod serverless;
 pub mod sync;
@@ -20,8 +21,11 @@ use actix_web::{web, HttpRequest, Resource};
 /// product routing sent there reach them.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     type Configure = fn(&mut web::ServiceConfig);
-    let products: [(&'static str, Configure); 2] =
-        [("/serverless", serverless::configure), ("/sync", sync::configure)];
+    let products: [(&'static str, Configure); 3] = [
+        ("/serverless", serverless::configure),
+        ("/api", core::configure),
+        ("/sync", sync::configure),
+    ];
     for (mount, configure) in products {
         cfg.service(
             web::scope(mount)

@@ -1,16 +1,12 @@
 //! `twirl exec`: start twirl with throwaway state on a free port, run a command against it with
 //! `TWIRL_URL`, `TWILIO_ACCOUNT_SID` and `TWILIO_AUTH_TOKEN` set, then stop everything and exit
-//! with the command's status. Node.js and Python children get a preload that sends requests for
-//! Twilio's Serverless hosts and `*.twil.io` to twirl, so official clients need no code change.
+//! with the command's status. Node.js and Python children get the client redirection
+//! (`crate::redirect`) preloaded, so official clients reach twirl with no code change.
 
 use crate::cli::ExecArgs;
 use crate::config::Config;
 use crate::error::StartupError;
 use crate::server;
-use std::path::Path;
-
-const NODE_PRELOAD: &str = include_str!("preload.js");
-const PYTHON_PRELOAD: &str = include_str!("python/sitecustomize.py");
 
 /// The exit status when twirl itself failed, as opposed to the command.
 pub const TWIRL_FAILED: u8 = 125;
@@ -19,11 +15,7 @@ pub const TWIRL_FAILED: u8 = 125;
 pub async fn run(args: ExecArgs) -> Result<u8, StartupError> {
     let config = Config::from_exec_args(&args.serve)?;
     let running = server::start(&config).await?;
-    let preload = config.data_dir.path().join("preload");
-    write_preloads(&preload).map_err(|source| StartupError::DataDir {
-        path: preload.display().to_string(),
-        source,
-    })?;
+    let preload = running.state.paths.redirect.clone();
     let status = run_command(&args.command, &running.url, &config, &preload).await;
     running.stop().await?;
     // `config` owns the throwaway data directory: dropping it removes it.
@@ -34,12 +26,6 @@ pub async fn run(args: ExecArgs) -> Result<u8, StartupError> {
     }
 }
 
-fn write_preloads(dir: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir.join("python"))?;
-    std::fs::write(dir.join("twirl-preload.js"), NODE_PRELOAD)?;
-    std::fs::write(dir.join("python").join("sitecustomize.py"), PYTHON_PRELOAD)
-}
-
 /// Prepends `value` to a search-path-like variable.
 fn prepend(name: &str, value: &str, separator: &str) -> String {
     match std::env::var(name) {
@@ -48,8 +34,13 @@ fn prepend(name: &str, value: &str, separator: &str) -> String {
     }
 }
 
-async fn run_command(command: &[String], url: &str, config: &Config, preload: &Path) -> std::io::Result<u8> {
-    let node_preload = format!("--require {}", preload.join("twirl-preload.js").display());
+async fn run_command(
+    command: &[String],
+    url: &str,
+    config: &Config,
+    preload: &crate::redirect::Files,
+) -> std::io::Result<u8> {
+    let node_preload = format!("--require {}", preload.node.display());
     let status = tokio::process::Command::new(&command[0])
         .args(&command[1..])
         .env("TWIRL_URL", url)
@@ -58,7 +49,7 @@ async fn run_command(command: &[String], url: &str, config: &Config, preload: &P
         .env("NODE_OPTIONS", prepend("NODE_OPTIONS", &node_preload, " "))
         .env(
             "PYTHONPATH",
-            prepend("PYTHONPATH", &preload.join("python").display().to_string(), ":"),
+            prepend("PYTHONPATH", &preload.python_path.display().to_string(), ":"),
         )
         .kill_on_drop(true)
         .status()

@@ -17,10 +17,14 @@ const util = require('util');
 const { AsyncLocalStorage } = require('async_hooks');
 const { createRequire } = require('module');
 
-// argv: the directory the manifest's files are relative to, the manifest (by default in it), and
-// `--preload-twilio` for workers started ahead of their traffic.
+// argv: the directory the manifest's files are relative to, the manifest (by default in it),
+// `--twirl=URL`, and `--preload-twilio` for workers started ahead of their traffic.
 const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const preloadTwilio = process.argv.includes('--preload-twilio');
+// `--twirl=URL`: where twirl listens. Every request for Twilio (any client, any region) or for an
+// environment's domain goes there instead of the network.
+const twirlUrl = (process.argv.find((a) => a.startsWith('--twirl=')) || '').slice('--twirl='.length);
+if (twirlUrl) require(path.join(__dirname, 'twirl-redirect.js')).install(twirlUrl);
 const buildDir = path.resolve(positional[0] || '.');
 const manifestPath = positional[1] || path.join(buildDir, 'manifest.json');
 const readManifest = () => JSON.parse(fs.readFileSync(manifestPath, 'utf8'));

@@ -48,6 +48,8 @@ pub struct Invocation<'a> {
 pub struct RuntimeConfig {
     pub node: PathBuf,
     pub harness: PathBuf,
+    /// Where twirl listens: workers send the requests their Twilio clients make there.
+    pub twirl_url: String,
     /// Concurrent executions per account; beyond it callers get 429.
     pub max_concurrency: usize,
 }
@@ -100,6 +102,7 @@ impl Runtime {
         WorkerSpec {
             node: self.inner.config.node.clone(),
             harness: self.inner.config.harness.clone(),
+            twirl_url: self.inner.config.twirl_url.clone(),
             build_dir: build_dir.to_path_buf(),
             manifest: None,
             memory_mb: WORKER_MEMORY_MB,

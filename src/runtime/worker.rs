@@ -20,6 +20,8 @@ const READY_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct WorkerSpec {
     pub node: PathBuf,
     pub harness: PathBuf,
+    /// Where the worker's Twilio clients are redirected to.
+    pub twirl_url: String,
     pub build_dir: PathBuf,
     /// The manifest, when it is not `manifest.json` in `build_dir` (the live project's).
     pub manifest: Option<PathBuf>,
@@ -82,6 +84,7 @@ impl Worker {
             .arg(&spec.harness)
             .arg(&spec.build_dir)
             .args(spec.manifest.iter())
+            .arg(format!("--twirl={}", spec.twirl_url))
             .args(spec.preload_twilio.then_some("--preload-twilio"));
         let mut child = command
             .current_dir(&spec.build_dir)

@@ -2,12 +2,15 @@
 //! closures and await the answer, so writes are serialised and no `rusqlite` type crosses an
 //! `.await`. One module per table holds the queries.
 
+pub mod alerts;
 pub mod blobs;
 pub mod builds;
 pub mod deployments;
 pub mod environments;
 pub mod logs;
+pub mod messages;
 pub mod meta;
+pub mod numbers;
 pub mod resources;
 pub mod retention;
 pub mod services;
@@ -37,7 +40,8 @@ pub struct Store {
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_build_origin.sql"),
-    include_str!("migrations/0003_sync.sql"),
+    include_str!("migrations/0003_phone.sql"),
+    include_str!("migrations/0004_sync.sql"),
 ];
 
 impl Store {

@@ -1,6 +1,9 @@
-//! Twilio's wire conventions shared by every resource: form and query parameters, absolute URLs
-//! built from the request's own scheme and host, services addressed by SID or unique name, and the
-//! paged list envelope.
+//! Twilio's wire conventions shared by every product: form and query parameters, URLs built from
+//! where the client believes it is, paging, and the list envelope of the v1-style APIs
+//! (Serverless, Sync, …: absolute URLs, a `meta` object, ISO dates). The 2010 API's family
+//! differs (relative URIs, top-level paging keys, RFC 2822 dates): `v2010`.
+
+pub mod v2010;
 
 use super::products::Routed;
 use crate::error::ApiError;
@@ -246,7 +249,7 @@ impl Paging {
         }
     }
 
-    fn page_url(&self, path_url: &str, page: i64, offset: Option<i64>) -> String {
+    pub(super) fn page_url(&self, path_url: &str, page: i64, offset: Option<i64>) -> String {
         let mut query = form_urlencoded::Serializer::new(String::new());
         for (k, v) in &self.filters {
             query.append_pair(k, v);

@@ -1,0 +1,100 @@
+//! How the 2010 API renders its resources: relative `uri`s under the account, RFC 2822 dates,
+//! counts as strings. Used by the API, the control endpoints and the console's events alike.
+
+use crate::api::wire::v2010::{date, optional_date};
+use crate::store::messages::{Media, Message};
+use crate::store::numbers::Number;
+use serde_json::{json, Value};
+
+/// `/2010-04-01/Accounts/{AC}` — where every resource's `uri` starts.
+pub fn account_uri(account_sid: &str) -> String {
+    format!("/2010-04-01/Accounts/{account_sid}")
+}
+
+pub fn message(account_sid: &str, m: &Message) -> Value {
+    let uri = format!("{}/Messages/{}", account_uri(account_sid), m.sid);
+    json!({
+        "account_sid": account_sid,
+        "api_version": "2010-04-01",
+        "body": m.body,
+        "date_created": date(m.date_created),
+        "date_sent": optional_date(m.date_sent),
+        "date_updated": date(m.date_updated),
+        "direction": m.direction,
+        "error_code": m.error_code,
+        "error_message": m.error_message,
+        "from": m.from,
+        "messaging_service_sid": m.messaging_service_sid,
+        "num_media": m.num_media.to_string(),
+        "num_segments": m.num_segments.to_string(),
+        "price": null,
+        "price_unit": "USD",
+        "sid": m.sid,
+        "status": m.status,
+        "subresource_uris": { "media": format!("{uri}/Media.json") },
+        "to": m.to,
+        "uri": format!("{uri}.json"),
+    })
+}
+
+pub fn media(account_sid: &str, m: &Media) -> Value {
+    json!({
+        "account_sid": account_sid,
+        "content_type": m.content_type,
+        "date_created": date(m.date_created),
+        "date_updated": date(m.date_created),
+        "parent_sid": m.message_sid,
+        "sid": m.sid,
+        "uri": format!("{}/Messages/{}/Media/{}.json", account_uri(account_sid), m.message_sid, m.sid),
+    })
+}
+
+pub fn number(account_sid: &str, n: &Number) -> Value {
+    let c = &n.config;
+    json!({
+        "account_sid": account_sid,
+        "address_requirements": "none",
+        "address_sid": c.address_sid,
+        "api_version": "2010-04-01",
+        "beta": false,
+        "bundle_sid": c.bundle_sid,
+        "capabilities": { "voice": true, "sms": true, "mms": true, "fax": false },
+        "date_created": date(n.date_created),
+        "date_updated": date(n.date_updated),
+        "emergency_address_sid": c.emergency_address_sid,
+        "emergency_address_status": "unregistered",
+        "emergency_status": c.emergency_status,
+        "friendly_name": n.friendly_name,
+        "identity_sid": c.identity_sid,
+        "origin": "twilio",
+        "phone_number": n.phone_number,
+        "sid": n.sid,
+        "sms_application_sid": c.sms_application_sid,
+        "sms_fallback_method": c.sms_fallback_method,
+        "sms_fallback_url": c.sms_fallback_url,
+        "sms_method": c.sms_method,
+        "sms_url": c.sms_url,
+        "status": "in-use",
+        "status_callback": c.status_callback,
+        "status_callback_method": c.status_callback_method,
+        "trunk_sid": c.trunk_sid,
+        "type": number_type(&n.phone_number),
+        "uri": format!("{}/IncomingPhoneNumbers/{}.json", account_uri(account_sid), n.sid),
+        "voice_application_sid": c.voice_application_sid,
+        "voice_caller_id_lookup": c.voice_caller_id_lookup,
+        "voice_fallback_method": c.voice_fallback_method,
+        "voice_fallback_url": c.voice_fallback_url,
+        "voice_method": c.voice_method,
+        "voice_receive_mode": c.voice_receive_mode,
+        "voice_url": c.voice_url,
+    })
+}
+
+/// `toll-free` for North American toll-free area codes, else `local`.
+fn number_type(number: &str) -> &'static str {
+    const TOLL_FREE: &[&str] = &["800", "833", "844", "855", "866", "877", "888"];
+    match number.strip_prefix("+1") {
+        Some(n) if TOLL_FREE.iter().any(|code| n.starts_with(code)) => "toll-free",
+        _ => "local",
+    }
+}

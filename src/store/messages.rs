@@ -1,0 +1,344 @@
+//! Messages, their media and the statuses each went through (with the status callback each
+//! caused), for the Messages API, the handsets' inboxes and the console.
+
+use super::{found, Page, Window};
+use crate::error::StoreError;
+use crate::sid;
+use rusqlite::{Connection, Row};
+
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub sid: String,
+    pub direction: String,
+    pub from: String,
+    pub to: String,
+    pub body: String,
+    pub status: String,
+    pub messaging_service_sid: Option<String>,
+    pub num_segments: i64,
+    pub num_media: i64,
+    pub error_code: Option<i64>,
+    pub error_message: Option<String>,
+    pub status_callback: Option<String>,
+    pub status_callback_method: String,
+    pub send_at: Option<i64>,
+    pub date_created: i64,
+    pub date_updated: i64,
+    pub date_sent: Option<i64>,
+}
+
+/// What a new message is made of.
+#[derive(Debug, Clone, Default)]
+pub struct NewMessage {
+    pub direction: String,
+    pub from: String,
+    pub to: String,
+    pub body: String,
+    pub status: String,
+    pub messaging_service_sid: Option<String>,
+    pub num_segments: i64,
+    pub status_callback: Option<String>,
+    pub status_callback_method: String,
+    pub send_at: Option<i64>,
+    /// Media URLs with their content types.
+    pub media: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Media {
+    pub sid: String,
+    pub message_sid: String,
+    pub content_type: String,
+    pub url: String,
+    pub date_created: i64,
+}
+
+/// One status a message went through, and the status callback it caused.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StatusEvent {
+    #[serde(skip)]
+    pub seq: i64,
+    pub status: String,
+    pub at: i64,
+    pub callback_url: Option<String>,
+    pub callback_status: Option<i64>,
+    pub callback_error: Option<String>,
+}
+
+const COLUMNS: &str = "sid, direction, from_address, to_address, body, status, messaging_service_sid, num_segments,
+    (SELECT count(*) FROM message_media WHERE message_sid = messages.sid), error_code, error_message,
+    status_callback, status_callback_method, send_at, date_created, date_updated, date_sent";
+
+fn from_row(r: &Row) -> rusqlite::Result<Message> {
+    Ok(Message {
+        sid: r.get(0)?,
+        direction: r.get(1)?,
+        from: r.get(2)?,
+        to: r.get(3)?,
+        body: r.get(4)?,
+        status: r.get(5)?,
+        messaging_service_sid: r.get(6)?,
+        num_segments: r.get(7)?,
+        num_media: r.get(8)?,
+        error_code: r.get(9)?,
+        error_message: r.get(10)?,
+        status_callback: r.get(11)?,
+        status_callback_method: r.get(12)?,
+        send_at: r.get(13)?,
+        date_created: r.get(14)?,
+        date_updated: r.get(15)?,
+        date_sent: r.get(16)?,
+    })
+}
+
+/// Statuses after which a message changes no more.
+pub const FINAL: &[&str] = &["delivered", "undelivered", "failed", "received", "canceled", "read"];
+
+/// Stores a new message (its first status recorded, with no callback: Twilio sends none for it).
+pub fn create(conn: &Connection, new: &NewMessage, now: i64) -> Result<Message, StoreError> {
+    let prefix = if new.media.is_empty() {
+        sid::prefix::MESSAGE
+    } else {
+        sid::prefix::MMS
+    };
+    let sid = sid::generate(prefix);
+    let date_sent = (new.status == "received").then_some(now);
+    conn.execute(
+        "INSERT INTO messages (sid, direction, from_address, to_address, body, status, messaging_service_sid,
+             num_segments, status_callback, status_callback_method, send_at, date_created, date_updated, date_sent)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13)",
+        rusqlite::params![
+            sid,
+            new.direction,
+            new.from,
+            new.to,
+            new.body,
+            new.status,
+            new.messaging_service_sid,
+            new.num_segments,
+            new.status_callback,
+            new.status_callback_method,
+            new.send_at,
+            now,
+            date_sent
+        ],
+    )?;
+    for (content_type, url) in &new.media {
+        conn.execute(
+            "INSERT INTO message_media (sid, message_sid, content_type, url, date_created) VALUES (?1, ?2, ?3, ?4, ?5)",
+            (sid::generate(sid::prefix::MEDIA), &sid, content_type, url, now),
+        )?;
+    }
+    record_status(conn, &sid, &new.status, now)?;
+    get(conn, &sid)
+}
+
+pub fn get(conn: &Connection, sid: &str) -> Result<Message, StoreError> {
+    found(
+        conn.query_row(
+            &format!("SELECT {COLUMNS} FROM messages WHERE sid = ?1"),
+            [sid],
+            from_row,
+        ),
+        || format!("/Messages/{sid}.json"),
+    )
+}
+
+/// List filters: exact `To` and `From`, and `date_sent` within `[sent_from, sent_until)`.
+#[derive(Debug, Default, Clone)]
+pub struct Filter {
+    pub to: Option<String>,
+    pub from: Option<String>,
+    pub sent_from: Option<i64>,
+    pub sent_until: Option<i64>,
+}
+
+/// Messages newest first, as Twilio lists them.
+pub fn list(conn: &Connection, filter: &Filter, window: Window) -> Result<Page<Message>, StoreError> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM messages
+         WHERE (?1 IS NULL OR to_address = ?1) AND (?2 IS NULL OR from_address = ?2)
+           AND (?3 IS NULL OR date_sent >= ?3) AND (?4 IS NULL OR date_sent < ?4)
+         ORDER BY seq DESC LIMIT ?5 OFFSET ?6"
+    ))?;
+    let rows = stmt
+        .query_map(
+            rusqlite::params![
+                filter.to,
+                filter.from,
+                filter.sent_from,
+                filter.sent_until,
+                window.limit + 1,
+                window.offset
+            ],
+            from_row,
+        )?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(Page::from_overfetch(rows, window))
+}
+
+/// What a handset has received, oldest first.
+pub fn inbox(conn: &Connection, address: &str) -> Result<Vec<Message>, StoreError> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM messages WHERE to_address = ?1 AND direction != 'inbound'
+           AND status IN ('delivered', 'read') ORDER BY seq"
+    ))?;
+    let rows = stmt
+        .query_map([address], from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+/// Outbound messages still on their way (to resume after a restart), oldest first.
+pub fn in_flight(conn: &Connection) -> Result<Vec<String>, StoreError> {
+    let finals = FINAL.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ");
+    let mut stmt = conn.prepare(&format!(
+        "SELECT sid FROM messages WHERE direction != 'inbound' AND status NOT IN ({finals}) ORDER BY seq"
+    ))?;
+    let rows = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<Vec<String>>>()?;
+    Ok(rows)
+}
+
+/// Moves a message to `status` (with an error for failures) and records it; returns the event's
+/// sequence number, to attach the callback's outcome to.
+pub fn set_status(
+    conn: &Connection,
+    sid: &str,
+    status: &str,
+    error: Option<(i64, &str)>,
+    now: i64,
+) -> Result<i64, StoreError> {
+    get(conn, sid)?;
+    let sent = matches!(status, "sent" | "delivered" | "undelivered" | "received");
+    conn.execute(
+        "UPDATE messages SET status = ?2, error_code = ?3, error_message = ?4, date_updated = ?5,
+             date_sent = CASE WHEN ?6 AND date_sent IS NULL THEN ?5 ELSE date_sent END
+         WHERE sid = ?1",
+        rusqlite::params![sid, status, error.map(|e| e.0), error.map(|e| e.1), now, sent],
+    )?;
+    record_status(conn, sid, status, now)
+}
+
+fn record_status(conn: &Connection, sid: &str, status: &str, now: i64) -> Result<i64, StoreError> {
+    conn.execute(
+        "INSERT INTO message_events (message_sid, status, at) VALUES (?1, ?2, ?3)",
+        (sid, status, now),
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// Records where the status callback of event `seq` went and how it ended.
+pub fn record_callback(
+    conn: &Connection,
+    seq: i64,
+    url: &str,
+    status: Option<u16>,
+    error: Option<&str>,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE message_events SET callback_url = ?2, callback_status = ?3, callback_error = ?4 WHERE seq = ?1",
+        rusqlite::params![seq, url, status, error],
+    )?;
+    Ok(())
+}
+
+/// The statuses a message went through, oldest first.
+pub fn events(conn: &Connection, sid: &str) -> Result<Vec<StatusEvent>, StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT seq, status, at, callback_url, callback_status, callback_error FROM message_events
+         WHERE message_sid = ?1 ORDER BY seq",
+    )?;
+    let rows = stmt
+        .query_map([sid], |r| {
+            Ok(StatusEvent {
+                seq: r.get(0)?,
+                status: r.get(1)?,
+                at: r.get(2)?,
+                callback_url: r.get(3)?,
+                callback_status: r.get(4)?,
+                callback_error: r.get(5)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+/// Empties a message's body (redaction).
+pub fn redact(conn: &Connection, sid: &str, now: i64) -> Result<Message, StoreError> {
+    get(conn, sid)?;
+    conn.execute(
+        "UPDATE messages SET body = '', date_updated = ?2 WHERE sid = ?1",
+        (sid, now),
+    )?;
+    get(conn, sid)
+}
+
+pub fn delete(conn: &Connection, sid: &str) -> Result<(), StoreError> {
+    get(conn, sid)?;
+    conn.execute("DELETE FROM messages WHERE sid = ?1", [sid])?;
+    Ok(())
+}
+
+const MEDIA_COLUMNS: &str = "sid, message_sid, content_type, url, date_created";
+
+fn media_from_row(r: &Row) -> rusqlite::Result<Media> {
+    Ok(Media {
+        sid: r.get(0)?,
+        message_sid: r.get(1)?,
+        content_type: r.get(2)?,
+        url: r.get(3)?,
+        date_created: r.get(4)?,
+    })
+}
+
+/// A message's media, oldest first, created within `[from, until)` when given.
+pub fn media(
+    conn: &Connection,
+    message_sid: &str,
+    created: (Option<i64>, Option<i64>),
+    window: Window,
+) -> Result<Page<Media>, StoreError> {
+    get(conn, message_sid)?;
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {MEDIA_COLUMNS} FROM message_media
+         WHERE message_sid = ?1 AND (?2 IS NULL OR date_created >= ?2) AND (?3 IS NULL OR date_created < ?3)
+         ORDER BY seq LIMIT ?4 OFFSET ?5"
+    ))?;
+    let rows = stmt
+        .query_map(
+            rusqlite::params![message_sid, created.0, created.1, window.limit + 1, window.offset],
+            media_from_row,
+        )?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(Page::from_overfetch(rows, window))
+}
+
+pub fn media_item(conn: &Connection, message_sid: &str, sid: &str) -> Result<Media, StoreError> {
+    found(
+        conn.query_row(
+            &format!("SELECT {MEDIA_COLUMNS} FROM message_media WHERE message_sid = ?1 AND sid = ?2"),
+            [message_sid, sid],
+            media_from_row,
+        ),
+        || format!("/Messages/{message_sid}/Media/{sid}.json"),
+    )
+}
+
+pub fn delete_media(conn: &Connection, message_sid: &str, sid: &str) -> Result<(), StoreError> {
+    media_item(conn, message_sid, sid)?;
+    conn.execute("DELETE FROM message_media WHERE sid = ?1", [sid])?;
+    Ok(())
+}
+
+/// Every media item of a message, for rendering and export.
+pub fn all_media(conn: &Connection, message_sid: &str) -> Result<Vec<Media>, StoreError> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {MEDIA_COLUMNS} FROM message_media WHERE message_sid = ?1 ORDER BY seq"
+    ))?;
+    let rows = stmt
+        .query_map([message_sid], media_from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
