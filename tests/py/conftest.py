@@ -19,12 +19,15 @@ import pytest
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from support import TwirlApi
+from support import TwirlApi, npm_cache
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SPEC_DIR = REPO_ROOT.parent / "shared" / "spec"
 SPEC_PATH = SPEC_DIR / "twilio_serverless_v1.json"
 SYNC_SPEC_PATH = SPEC_DIR / "twilio_sync_v1.json"
+# twilio-node, installed once into a cache for the tests that drive it.
+TWILIO_NODE_CACHE = REPO_ROOT / "target" / "exec-node"
+TWILIO_NODE_SPEC = "twilio@5"
 READY_RE = re.compile(r"^twirl listening on (http://127\.0\.0\.1:\d+)$")
 STARTUP_TIMEOUT = 30
 SHUTDOWN_TIMEOUT = 10
@@ -160,6 +163,12 @@ def twirl(tmp_path_factory):
 def fresh_twirl(tmp_path):
     """A server of the test's own, for tests that move the clock or fill quotas."""
     yield from running_twirl(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def twilio_node():
+    """The node_modules holding twilio-node (put it on NODE_PATH)."""
+    return npm_cache(TWILIO_NODE_CACHE, TWILIO_NODE_SPEC, "node_modules/twilio/package.json")
 
 
 @pytest.fixture(scope="module")

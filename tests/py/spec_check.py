@@ -8,6 +8,7 @@ every answer."""
 import json
 import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 from typing import Optional
 
 from support import DATE_TIME_RE, assert_status, assert_twilio_error
@@ -97,6 +98,32 @@ class Spec:
                     schema = response.get("content", {}).get("application/json", {}).get("schema")
                     self.operations[operation["operationId"]] = Operation(
                         operation["operationId"], method.upper(), path_template, int(status), schema)
+        self._patterns = [(re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", op.path) + "$"), op)
+                          for op in self.operations.values()]
+
+    def operation_for(self, method, path):
+        """The operation a request is: its method and a path of the product's own (`/v1/…`)."""
+        found = [op for pattern, op in self._patterns if op.method == method.upper() and pattern.match(path)]
+        assert len(found) == 1, f"{method} {path} matches {[op.id for op in found]}"
+        return found[0]
+
+    def check_exchanges(self, exchanges, origin, account_sid):
+        """Checks what a client recorded — (method, absolute URL, status, JSON body or None) — against
+        the document; returns the operationIds answered successfully."""
+        checker = ResponseChecker(self, origin, account_sid)
+        covered = set()
+        for method, url, status, body in exchanges:
+            assert url.startswith(origin + "/"), f"{method} {url} was not sent to {origin}"
+            operation = self.operation_for(method, urlsplit(url).path[len(urlsplit(origin).path):])
+            if not 200 <= status < 300:
+                continue
+            assert status == operation.status, f"{operation.id}: {status} != {operation.status}"
+            if operation.schema is None:
+                assert body is None, f"{operation.id}: body {body!r}"
+            else:
+                checker.check(operation.schema, body, f"{operation.id} {url}")
+            covered.add(operation.id)
+        return covered
 
 
 class ResponseChecker:

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO_ROOT, run_twirl, twirl_binary
+from support import INSTALL_TIMEOUT, npm_cache
 
 FIXTURE = REPO_ROOT / "fixtures" / "fixture-suite.json"
 # What the official clients list from that fixture: its services (SIDs pinned or derived from
@@ -31,12 +32,9 @@ FIXTURE_AUTH_TOKEN = "f1xtur3f1xtur3f1xtur3f1xtur3f1x"
 DEV_SITE = "thanos-1234-dev.twil.io"
 RUNTIME_PROJECT = REPO_ROOT / "fixtures" / "runtime-project"
 EXAMPLE_SUITE = REPO_ROOT / "fixtures" / "example-suite"
-NODE_CACHE = REPO_ROOT / "target" / "exec-node"
 TWILIO_RUN_CACHE = REPO_ROOT / "target" / "exec-twilio-run"
-TWILIO_NODE_SPEC = "twilio@5"
 TWILIO_RUN_SPEC = "twilio-run@5.0.1"  # needs Node.js 20 or 22
 EXEC_TIMEOUT = 240  # a first deploy installs its dependency set with npm
-INSTALL_TIMEOUT = 600
 BANNER_DATA_RE = re.compile(r"^\s*Data\s+(\S+)\s*$", re.M)
 
 
@@ -49,26 +47,6 @@ def run_exec(*args, cwd=None, env=None, timeout=EXEC_TIMEOUT):
 
 def describe(result):
     return f"exit {result.returncode}\nstdout:\n{result.stdout[-4000:]}\nstderr:\n{result.stderr[-4000:]}"
-
-
-def npm_cache(directory, spec, marker):
-    """`npm install SPEC` into `directory` (a cache under target/) unless `marker` is already there;
-    returns the directory's node_modules."""
-    if not (directory / marker).exists():
-        if shutil.which("npm") is None:
-            pytest.skip("npm is not installed")
-        directory.mkdir(parents=True, exist_ok=True)
-        if not (directory / "package.json").exists():
-            (directory / "package.json").write_text('{"private": true}\n')
-        result = subprocess.run(["npm", "install", "--no-audit", "--no-fund", spec], cwd=directory,
-                                capture_output=True, text=True, timeout=INSTALL_TIMEOUT)
-        assert result.returncode == 0, f"npm install {spec} failed:\n{result.stderr[-4000:]}"
-    return directory / "node_modules"
-
-
-@pytest.fixture(scope="module")
-def twilio_node():
-    return npm_cache(NODE_CACHE, TWILIO_NODE_SPEC, "node_modules/twilio/package.json")
 
 
 @pytest.fixture(scope="module")
