@@ -112,6 +112,10 @@ async fn advance_clock(state: web::Data<AppState>, body: web::Bytes) -> Result<H
     let offset = state.clock.advance(seconds);
     state.store.call(move |c| meta::set_clock_offset(c, offset)).await?;
     let swept = crate::build::apply_retention(&state).await?;
+    if swept != crate::store::retention::Swept::default() {
+        // Expired Sync data (or retired builds) went: open consoles show the store as it is now.
+        state.events.send(crate::events::Event::Changed);
+    }
     let mut body = clock_body(&state);
     body["swept"] = json!(swept);
     Ok(HttpResponse::Ok().json(body))

@@ -26,15 +26,16 @@ function authHeader() {
   return 'Basic ' + btoa(`${session.account_sid}:${session.auth_token}`);
 }
 
-/** Calls `/v1{path}`; `form` (an object or array of pairs) is sent form-encoded. */
-export async function api(path, { method = 'GET', form } = {}) {
-  const headers = { Authorization: authHeader(), Accept: 'application/json' };
+/** Calls `/v1{path}` (or a path under another product's mount, such as `/sync/v1/…`); `form` (an
+ *  object or array of pairs) is sent form-encoded, `headers` (such as `If-Match`) with it. */
+export async function api(path, { method = 'GET', form, headers: extra } = {}) {
+  const headers = { Authorization: authHeader(), Accept: 'application/json', ...extra };
   let body;
   if (form) {
     body = new URLSearchParams(Array.isArray(form) ? form : Object.entries(form)).toString();
     headers['Content-Type'] = 'application/x-www-form-urlencoded';
   }
-  const url = path.startsWith('/v1/') ? path : '/v1' + path;
+  const url = /^\/(v1|sync)\//.test(path) ? path : '/v1' + path;
   const r = await fetch(url, { method, headers, body, cache: 'no-store' });
   if (r.status === 204) return null;
   const text = await r.text();

@@ -5,6 +5,7 @@ import { api, list, index, loadIndex, loadLive, loadSession, session, isLive, is
 import { h, fill, when, sid, badge, visibilityBadge, statusBadge, empty, table, card, link, siteLink } from './dom.js';
 import { invokePanel } from './invoke.js';
 import { startLive, preloadLogs, refreshFilters, showProblems, filterLogs } from './live.js';
+import { syncRoute, syncView, startSync } from './sync.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -14,6 +15,8 @@ let live = null; // /_twirl/live
 
 function route() {
   const parts = location.hash.replace(/^#\/?/, '').split('/').filter(Boolean);
+  const sync = syncRoute(parts);
+  if (sync) return sync;
   if (parts[0] !== 'services' || !parts[1]) return { view: 'overview' };
   const [, service, kind, id, sub, subId] = parts;
   if (!kind) return { view: 'service', service, tab: 'environments' };
@@ -158,6 +161,7 @@ function drawNav(r) {
   fill(
     nav,
     item('#/', [h('span', null, 'Overview')], { testid: 'nav-overview' }),
+    item('#/sync', [h('span', null, 'Sync')], { testid: 'nav-sync' }),
     h('div', { class: 'nav-label' }, 'Services', h('span', { class: 'count' }, String(index.services.length))),
     index.services.length === 0
       ? h('div', { class: 'nav-empty', testid: 'nav-empty' }, 'No services yet')
@@ -216,6 +220,8 @@ function serviceOf(sidValue) {
 // ---------------------------------------------------------------- views
 
 const VIEWS = {
+  sync: syncView,
+
   async overview() {
     const rows = index.services.map((s) =>
       h(
@@ -775,6 +781,7 @@ async function start() {
     },
   });
   showProblems((live && live.problems) || []);
+  startSync(() => render({ soft: true }));
   window.addEventListener('hashchange', () => render());
   await render();
   preloadLogs();
