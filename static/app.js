@@ -5,7 +5,7 @@ import { api, list, index, loadIndex, loadLive, loadSession, session, isLive, is
 import { h, fill, when, sid, badge, visibilityBadge, statusBadge, empty, table, card, link, siteLink } from './dom.js';
 import { invokePanel } from './invoke.js';
 import { startLive, preloadLogs, refreshFilters, showProblems, filterLogs } from './live.js';
-import { syncRoute, syncView, startSync } from './sync.js';
+import { syncRoute, syncView, syncEvents } from './sync.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -763,6 +763,7 @@ async function start() {
     bannerRoot: document.getElementById('banner'),
     status: document.getElementById('conn'),
     onChanged,
+    onEvent: syncEvents(() => render({ soft: true })),
     onLog: (log) => {
       const r = route();
       if (r.view === 'envFunction' && r.env === log.environment_sid && r.fn === log.function_sid) {
@@ -781,7 +782,6 @@ async function start() {
     },
   });
   showProblems((live && live.problems) || []);
-  startSync(() => render({ soft: true }));
   window.addEventListener('hashchange', () => render());
   await render();
   preloadLogs();

@@ -14,14 +14,15 @@ let tab = 'logs';
 let collapsed = false;
 let els;
 
-/** Builds the panel into `root` and the banner into `bannerRoot`; `onChanged` reloads data. */
-export function startLive({ root, bannerRoot, status, onChanged, onReconnect, onProblems, onLog }) {
+/** Builds the panel into `root` and the banner into `bannerRoot`; `onChanged` reloads data;
+ *  `onEvent` gets every event, for views that follow events of their own. */
+export function startLive({ root, bannerRoot, status, onChanged, onReconnect, onProblems, onLog, onEvent }) {
   els = { root, bannerRoot, status };
   drawPanel();
-  connect(onChanged, onReconnect, onProblems, onLog);
+  connect(onChanged, onReconnect, onProblems, onLog, onEvent);
 }
 
-function connect(onChanged, onReconnect, onProblems, onLog) {
+function connect(onChanged, onReconnect, onProblems, onLog, onEvent) {
   const source = new EventSource('/_twirl/events');
   let wasOpen = false;
   let broken = false;
@@ -42,6 +43,7 @@ function connect(onChanged, onReconnect, onProblems, onLog) {
     } catch {
       return;
     }
+    onEvent(ev);
     switch (ev.type) {
       case 'log':
         addLog(ev);

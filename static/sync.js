@@ -44,29 +44,22 @@ export function syncRoute(parts) {
 
 const href = (...parts) => '#/' + ['sync', ...parts].map(encodeURIComponent).join('/');
 
-/** Follows the event stream: Sync changes re-render the shown view through `onChange`. */
-export function startSync(onChange) {
+/** The handler of the console's events: Sync changes re-render the shown Sync view through
+ *  `onChange`, and stream messages are kept for their stream's view. */
+export function syncEvents(onChange) {
   rerender = onChange;
   let timer = null;
   const soon = () => {
     clearTimeout(timer);
     timer = setTimeout(() => location.hash.startsWith('#/sync') && rerender(), 100);
   };
-  const source = new EventSource('/_twirl/events');
-  source.onmessage = (msg) => {
-    let ev;
-    try {
-      ev = JSON.parse(msg.data);
-    } catch {
-      return;
-    }
-    if (ev.type === 'sync_changed' || ev.type === 'changed') soon();
+  return (ev) => {
     if (ev.type === 'sync_stream_message') {
       const seen = messages.get(ev.stream_sid) || [];
       seen.unshift({ sid: ev.sid, data: ev.data, at: new Date().toISOString() });
       messages.set(ev.stream_sid, seen.slice(0, MAX_MESSAGES));
-      soon();
     }
+    if (ev.type === 'sync_changed' || ev.type === 'sync_stream_message') soon();
   };
 }
 

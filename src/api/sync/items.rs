@@ -1,7 +1,7 @@
 //! `/v1/Services/{S}/Lists/{L}/Items[/{Index}]` and `/v1/Services/{S}/Maps/{M}/Items[/{Key}]`:
 //! one set of handlers for both, told apart by the collection's `Kind`.
 
-use super::{if_match, input, object, read, render, write, MAX_PAGE_SIZE};
+use super::{if_match, input, read_in, render, write_in, InObject, MAX_PAGE_SIZE};
 use crate::api::wire::{deleted, list_response, Ctx, Paging, Params};
 use crate::error::{ApiError, StoreError};
 use crate::state::AppState;
@@ -89,10 +89,9 @@ pub async fn create(
         _ => None,
     };
     let change = item_write(kind, &params, true)?;
-    let (collection, item) = write(&state, service, move |tx, service, now| {
-        let collection = object(tx, service, kind, &key, now)?;
-        let item = sync_items::create(tx, &collection, map_key.as_deref(), &change, now)?;
-        Ok((collection, item))
+    let at = InObject { service, kind, object: key };
+    let (collection, item) = write_in(&state, at, move |tx, collection, now| {
+        sync_items::create(tx, collection, map_key.as_deref(), &change, now)
     })
     .await?;
     let revision = item.revision;
@@ -111,10 +110,9 @@ pub async fn list(
     let query = query(kind, &params)?;
     let paging = Paging::at_most(&params, &["Order", "From", "Bounds"], MAX_PAGE_SIZE)?;
     let window = paging.window();
-    let (collection, page) = read(&state, service, move |c, service, now| {
-        let collection = object(c, service, kind, &key, now)?;
-        let page = sync_items::list(c, &collection, &query, window, now)?;
-        Ok((collection, page))
+    let at = InObject { service, kind, object: key };
+    let (collection, page) = read_in(&state, at, move |c, collection, now| {
+        sync_items::list(c, collection, &query, window, now)
     })
     .await?;
     Ok(list_response(&req, "items", &paging, page, |i| render::item(&ctx, &collection, i)))
@@ -127,10 +125,9 @@ pub async fn fetch(
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (kind, (service, key, item)) = (**kind, path.into_inner());
-    let (collection, item) = read(&state, service, move |c, service, now| {
-        let collection = object(c, service, kind, &key, now)?;
-        let item = sync_items::get(c, &collection, &item_key(&collection, &item)?, now)?;
-        Ok((collection, item))
+    let at = InObject { service, kind, object: key };
+    let (collection, item) = read_in(&state, at, move |c, collection, now| {
+        sync_items::get(c, collection, &item_key(collection, &item)?, now)
     })
     .await?;
     let revision = item.revision;
@@ -152,11 +149,10 @@ pub async fn update(
         return Err(input::nothing_to_change("Data, Ttl, ItemTtl"));
     }
     let expected = if_match(&req);
-    let (collection, item) = write(&state, service, move |tx, service, now| {
-        let collection = object(tx, service, kind, &key, now)?;
-        let key = item_key(&collection, &item)?;
-        let item = sync_items::update(tx, &collection, &key, &change, expected.as_deref(), now)?;
-        Ok((collection, item))
+    let at = InObject { service, kind, object: key };
+    let (collection, item) = write_in(&state, at, move |tx, collection, now| {
+        let key = item_key(collection, &item)?;
+        sync_items::update(tx, collection, &key, &change, expected.as_deref(), now)
     })
     .await?;
     let revision = item.revision;
@@ -171,10 +167,10 @@ pub async fn delete(
 ) -> Result<HttpResponse, ApiError> {
     let (kind, (service, key, item)) = (**kind, path.into_inner());
     let expected = if_match(&req);
-    write(&state, service, move |tx, service, now| {
-        let collection = object(tx, service, kind, &key, now)?;
-        let key = item_key(&collection, &item)?;
-        sync_items::delete(tx, &collection, &key, expected.as_deref(), now)
+    let at = InObject { service, kind, object: key };
+    write_in(&state, at, move |tx, collection, now| {
+        let key = item_key(collection, &item)?;
+        sync_items::delete(tx, collection, &key, expected.as_deref(), now)
     })
     .await?;
     Ok(deleted())

@@ -87,49 +87,93 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(scope);
 }
 
+/// Whether a request only reads, or writes in one transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    Read,
+    Write,
+}
+
 /// Runs `f` on the store thread with the service `key` names and the emulator's time; the
-/// default service is created on first use, whatever the request.
-pub async fn read<T, F>(state: &AppState, key: String, f: F) -> Result<T, ApiError>
+/// default service is created on first use, whatever the request. Writes run in one transaction,
+/// so they land together or not at all; consoles are told when the service changed.
+async fn in_service<T, F>(state: &AppState, key: String, access: Access, f: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&Connection, &SyncService, i64) -> Result<T, StoreError> + Send + 'static,
 {
     let now = state.clock.now();
-    let (value, created) = state
-        .store
-        .call(move |c| {
-            let (service, created) = sync_services::resolve(c, &key, now)?;
-            Ok((f(c, &service, now)?, created.then_some(service.sid)))
-        })
-        .await?;
-    if let Some(service_sid) = created {
+    let job = move |c: &Connection| {
+        let (service, created) = sync_services::resolve(c, &key, now)?;
+        Ok((f(c, &service, now)?, service.sid, created))
+    };
+    let (value, service_sid, created) = match access {
+        Access::Read => state.store.call(move |c| job(c)).await?,
+        Access::Write => state.store.transaction(move |tx| job(tx)).await?,
+    };
+    if access == Access::Write || created {
         state.events.send(Event::SyncChanged { service_sid });
     }
     Ok(value)
 }
 
-/// [`read`] for writes: `f` runs in one transaction, so its writes land together or not at all,
-/// and consoles are told the service changed.
+/// Reads in the service `key` names.
+pub async fn read<T, F>(state: &AppState, key: String, f: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&Connection, &SyncService, i64) -> Result<T, StoreError> + Send + 'static,
+{
+    in_service(state, key, Access::Read, f).await
+}
+
+/// Writes in the service `key` names.
 pub async fn write<T, F>(state: &AppState, key: String, f: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&Connection, &SyncService, i64) -> Result<T, StoreError> + Send + 'static,
 {
-    let now = state.clock.now();
-    let (value, service_sid) = state
-        .store
-        .transaction(move |tx| {
-            let (service, _) = sync_services::resolve(tx, &key, now)?;
-            Ok((f(tx, &service, now)?, service.sid))
-        })
-        .await?;
-    state.events.send(Event::SyncChanged { service_sid });
-    Ok(value)
+    in_service(state, key, Access::Write, f).await
 }
 
-/// The live object of `kind` the `{object}` path segment names, in `service`.
-fn object(c: &Connection, service: &SyncService, kind: Kind, key: &str, now: i64) -> Result<SyncObject, StoreError> {
-    sync_objects::get(c, &service.sid, kind, key, now)
+/// What a path names inside an object: the service, and the object of `kind` by SID or unique name.
+pub struct InObject {
+    pub service: String,
+    pub kind: Kind,
+    pub object: String,
+}
+
+/// Runs `f` on the live object `at` names (reading, or writing in one transaction); returns the
+/// object with what `f` returned.
+async fn on_object<T, F>(state: &AppState, at: InObject, access: Access, f: F) -> Result<(SyncObject, T), ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&Connection, &SyncObject, i64) -> Result<T, StoreError> + Send + 'static,
+{
+    let InObject { service, kind, object } = at;
+    in_service(state, service, access, move |c, service, now| {
+        let o = sync_objects::get(c, &service.sid, kind, &object, now)?;
+        let value = f(c, &o, now)?;
+        Ok((o, value))
+    })
+    .await
+}
+
+/// Reads inside the object `at` names.
+pub async fn read_in<T, F>(state: &AppState, at: InObject, f: F) -> Result<(SyncObject, T), ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&Connection, &SyncObject, i64) -> Result<T, StoreError> + Send + 'static,
+{
+    on_object(state, at, Access::Read, f).await
+}
+
+/// Writes inside the object `at` names.
+pub async fn write_in<T, F>(state: &AppState, at: InObject, f: F) -> Result<(SyncObject, T), ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&Connection, &SyncObject, i64) -> Result<T, StoreError> + Send + 'static,
+{
+    on_object(state, at, Access::Write, f).await
 }
 
 /// The `If-Match` header: the revision a write expects, without the quotes or weak marker an

@@ -1,7 +1,7 @@
 //! `/v1/Services/{S}/{Documents|Lists|Maps|Streams}` and `…/{Sid}` (SID or unique name): one set
 //! of handlers, told apart by the `Kind` each route carries.
 
-use super::{if_match, input, object, read, render, write, MAX_PAGE_SIZE};
+use super::{if_match, input, read, read_in, render, write, InObject, MAX_PAGE_SIZE};
 use crate::api::wire::{deleted, list_response, Ctx, Paging, Params};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -75,7 +75,7 @@ pub async fn fetch(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (kind, (service, key)) = (**kind, path.into_inner());
-    let o = read(&state, service, move |c, service, now| object(c, service, kind, &key, now)).await?;
+    let (o, ()) = read_in(&state, InObject { service, kind, object: key }, |_, _, _| Ok(())).await?;
     Ok(respond(StatusCode::OK, &ctx, &o))
 }
 

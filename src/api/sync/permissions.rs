@@ -1,7 +1,7 @@
 //! `/v1/Services/{S}/{Documents|Lists|Maps}/{Sid}/Permissions[/{Identity}]`: what a client SDK
 //! identity may do with an object when the service has ACLs enabled.
 
-use super::{object, read, render, write, MAX_PAGE_SIZE};
+use super::{read_in, render, write_in, InObject, MAX_PAGE_SIZE};
 use crate::api::wire::{deleted, list_response, missing, ok, Ctx, Paging, Params};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -24,12 +24,8 @@ pub async fn list(
     let (kind, (service, key)) = (**kind, path.into_inner());
     let paging = Paging::at_most(&Params::from_query(&req)?, &[], MAX_PAGE_SIZE)?;
     let window = paging.window();
-    let (o, page) = read(&state, service, move |c, service, now| {
-        let o = object(c, service, kind, &key, now)?;
-        let page = sync_permissions::list(c, &o, window)?;
-        Ok((o, page))
-    })
-    .await?;
+    let at = InObject { service, kind, object: key };
+    let (o, page) = read_in(&state, at, move |c, o, _| sync_permissions::list(c, o, window)).await?;
     Ok(list_response(&req, "permissions", &paging, page, |p| render::permission(&ctx, &o, p)))
 }
 
@@ -40,12 +36,8 @@ pub async fn fetch(
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (kind, (service, key, identity)) = (**kind, path.into_inner());
-    let (o, p) = read(&state, service, move |c, service, now| {
-        let o = object(c, service, kind, &key, now)?;
-        let p = sync_permissions::get(c, &o, &identity)?;
-        Ok((o, p))
-    })
-    .await?;
+    let at = InObject { service, kind, object: key };
+    let (o, p) = read_in(&state, at, move |c, o, _| sync_permissions::get(c, o, &identity)).await?;
     Ok(ok(render::permission(&ctx, &o, &p)))
 }
 
@@ -59,8 +51,8 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     let (kind, params, (service, key, identity)) = (**kind, Params::from_body(&body)?, path.into_inner());
     let (read_, write_, manage) = (flag(&params, "Read")?, flag(&params, "Write")?, flag(&params, "Manage")?);
-    let (o, p) = write(&state, service, move |tx, service, now| {
-        let o = object(tx, service, kind, &key, now)?;
+    let at = InObject { service, kind, object: key };
+    let (o, p) = write_in(&state, at, move |tx, o, _| {
         let wanted = Permission {
             object_sid: o.sid.clone(),
             identity,
@@ -68,8 +60,7 @@ pub async fn update(
             write: write_,
             manage,
         };
-        let p = sync_permissions::set(tx, &o, &wanted)?;
-        Ok((o, p))
+        sync_permissions::set(tx, o, &wanted)
     })
     .await?;
     Ok(ok(render::permission(&ctx, &o, &p)))
@@ -81,10 +72,7 @@ pub async fn delete(
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (kind, (service, key, identity)) = (**kind, path.into_inner());
-    write(&state, service, move |tx, service, now| {
-        let o = object(tx, service, kind, &key, now)?;
-        sync_permissions::delete(tx, &o, &identity)
-    })
-    .await?;
+    let at = InObject { service, kind, object: key };
+    write_in(&state, at, move |tx, o, _| sync_permissions::delete(tx, o, &identity)).await?;
     Ok(deleted())
 }

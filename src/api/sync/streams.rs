@@ -2,7 +2,7 @@
 //! subscribers. Twilio keeps no stream messages, so neither does twirl: the message goes to the
 //! console's live view, and the answer is its SID and data.
 
-use super::{input, object, read};
+use super::{input, read_in, InObject};
 use crate::api::wire::{created, Params};
 use crate::error::ApiError;
 use crate::events::Event;
@@ -19,7 +19,12 @@ pub async fn publish(
 ) -> Result<HttpResponse, ApiError> {
     let ((service, key), params) = (path.into_inner(), Params::from_body(&body)?);
     let text = input::required_data(&params, 54251, input::MAX_MESSAGE_BYTES)?;
-    let stream = read(&state, service, move |c, service, now| object(c, service, Kind::Stream, &key, now)).await?;
+    let at = InObject {
+        service,
+        kind: Kind::Stream,
+        object: key,
+    };
+    let (stream, ()) = read_in(&state, at, |_, _, _| Ok(())).await?;
     let data: serde_json::Value = serde_json::from_str(&text).map_err(|_| ApiError::internal())?;
     let sid = sid::generate(sid::prefix::SYNC_STREAM_MESSAGE);
     state.events.send(Event::SyncStreamMessage {
