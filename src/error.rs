@@ -42,6 +42,9 @@ pub enum StoreError {
     /// The store thread has stopped.
     #[error("the store is closed")]
     Closed,
+    /// What was written could not be committed (nothing of it was kept).
+    #[error("the write could not be committed: {0}")]
+    Uncommitted(String),
 }
 
 /// The kinds of API failure, each with its HTTP status and Twilio error code.

@@ -28,7 +28,17 @@ use std::sync::mpsc;
 use std::time::Duration;
 use tokio::sync::oneshot;
 
-type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+/// How a job's caller is answered once the batch it ran in is committed (or failed to be).
+type Answer = Box<dyn FnOnce(Result<(), String>) + Send>;
+
+/// Work for the store thread: it runs on the connection, says whether it succeeded (its writes
+/// are kept, or undone), and leaves its answer for after the commit. Given no connection (the
+/// store cannot take work safely), it does nothing and only answers.
+type Job = Box<dyn FnOnce(Option<&mut Connection>) -> (bool, Answer) + Send>;
+
+/// Most jobs committed together. Jobs queued while a commit is being made durable join the
+/// next one, so concurrent writers share one sync to disk instead of each waiting for their own.
+const MAX_BATCH: usize = 64;
 
 /// A cheap-clone handle on the store thread.
 #[derive(Clone)]
@@ -61,16 +71,13 @@ impl Store {
         let (jobs, queue) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("twirl-store".into())
-            .spawn(move || {
-                for job in queue {
-                    job(&mut conn);
-                }
-            })
+            .spawn(move || serve(&mut conn, &queue))
             .map_err(|_| StoreError::Closed)?;
         Ok(Store { jobs })
     }
 
-    /// Runs `f` on the store thread and returns its result.
+    /// Runs `f` on the store thread, all of it or none of it, and returns its result once what
+    /// it wrote is committed.
     pub async fn call<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
@@ -78,26 +85,90 @@ impl Store {
     {
         let (reply, answer) = oneshot::channel();
         let job: Job = Box::new(move |conn| {
-            let _ = reply.send(f(conn));
+            let result = match conn {
+                Some(conn) => f(conn),
+                None => Err(StoreError::Uncommitted(
+                    "the store could not start a transaction".into(),
+                )),
+            };
+            let ok = result.is_ok();
+            let answer: Answer = Box::new(move |committed| {
+                let _ = reply.send(match (result, committed) {
+                    (Ok(_), Err(e)) => Err(StoreError::Uncommitted(e)),
+                    (result, _) => result,
+                });
+            });
+            (ok, answer)
         });
         self.jobs.send(job).map_err(|_| StoreError::Closed)?;
         answer.await.map_err(|_| StoreError::Closed)?
     }
 
-    /// Runs `f` in one transaction on the store thread: all of it is written, or none.
+    /// [`Store::call`] for writes, named for what callers rely on: `f`'s writes land together or
+    /// not at all.
     pub async fn transaction<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&rusqlite::Transaction) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        self.call(move |conn| {
-            let tx = conn.transaction()?;
-            let value = f(&tx)?;
-            tx.commit()?;
-            Ok(value)
-        })
-        .await
+        self.call(move |conn| f(conn)).await
     }
+}
+
+/// The store thread: takes the next job, then every job already queued behind it (up to
+/// `MAX_BATCH`), runs each in a savepoint of one transaction, commits that transaction once,
+/// and only then answers them all, so nothing is acknowledged before it is durable.
+fn serve(conn: &mut Connection, queue: &mpsc::Receiver<Job>) {
+    while let Ok(first) = queue.recv() {
+        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+            log::error!("store cannot begin a transaction: {e}");
+            let (_, answer) = first(None);
+            answer(Err(e.to_string()));
+            continue;
+        }
+        let mut answers = Vec::new();
+        let mut sound = true;
+        let mut next = Some(first);
+        while let Some(job) = next {
+            let (answer, ran_sound) = run(conn, job);
+            answers.push(answer);
+            sound &= ran_sound;
+            next = if sound && answers.len() < MAX_BATCH {
+                queue.try_recv().ok()
+            } else {
+                None
+            };
+        }
+        let committed = match sound {
+            true => conn.execute_batch("COMMIT").map_err(|e| e.to_string()),
+            false => Err("a savepoint could not be set or undone".to_string()),
+        };
+        if let Err(e) = &committed {
+            log::error!("store commit failed, nothing of {} jobs kept: {e}", answers.len());
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        for answer in answers {
+            answer(committed.clone());
+        }
+    }
+}
+
+/// Runs one job in its own savepoint, undone if the job failed. Returns its answer, and whether
+/// the transaction is still sound (a savepoint that cannot be set or undone means it is not: the
+/// whole batch is then rolled back and every job in it answered with the failure).
+fn run(conn: &mut Connection, job: Job) -> (Answer, bool) {
+    if conn.execute_batch("SAVEPOINT job").is_err() {
+        let (_, answer) = job(None);
+        return (answer, false);
+    }
+    let (ok, answer) = job(Some(&mut *conn));
+    let undone = if ok {
+        Ok(())
+    } else {
+        conn.execute_batch("ROLLBACK TO job")
+    };
+    let sound = undone.and_then(|()| conn.execute_batch("RELEASE job")).is_ok();
+    (answer, sound)
 }
 
 /// Per-connection settings, applied outside migrations. `synchronous=FULL` because an
@@ -179,6 +250,40 @@ mod tests {
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .expect("version");
         assert_eq!(v, MIGRATIONS.len());
+    }
+
+    #[tokio::test]
+    async fn concurrent_writes_commit_together_and_a_failing_one_leaves_nothing() {
+        let store = Store::open_in_memory().expect("store");
+        let writes = (0..50).map(|n| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .transaction(move |tx| {
+                        tx.execute("INSERT INTO meta (key, value) VALUES (?1, 'x')", [format!("k{n}")])?;
+                        if n % 7 == 0 {
+                            return Err(StoreError::Invalid(format!("job {n} refuses")));
+                        }
+                        Ok(n)
+                    })
+                    .await
+            })
+        });
+        let results = futures_util::future::join_all(writes).await;
+        let failed = results.iter().filter(|r| matches!(r, Ok(Err(_)))).count();
+        assert_eq!(failed, 8);
+        let kept: Vec<String> = store
+            .call(|c| {
+                let mut stmt = c.prepare("SELECT key FROM meta ORDER BY key")?;
+                let keys = stmt
+                    .query_map([], |r| r.get(0))?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                Ok(keys)
+            })
+            .await
+            .expect("read");
+        assert_eq!(kept.len(), 42);
+        assert!(!kept.contains(&"k7".to_string()) && kept.contains(&"k8".to_string()));
     }
 
     #[tokio::test]

@@ -344,7 +344,10 @@ mod tests {
         let list = collection(&conn, Kind::List, "queue");
         let first = create(&conn, &list, None, &data("{}"), NOW).expect("first");
         let second = create(&conn, &list, None, &data("{}"), NOW).expect("second");
-        assert_eq!((first.key.clone(), second.key.clone()), (ItemKey::Index(0), ItemKey::Index(1)));
+        assert_eq!(
+            (first.key.clone(), second.key.clone()),
+            (ItemKey::Index(0), ItemKey::Index(1))
+        );
         delete(&conn, &list, &second.key, None, NOW).expect("delete");
         let third = create(&conn, &list, None, &data("{}"), NOW).expect("third");
         assert_eq!(third.key, ItemKey::Index(2));
@@ -360,11 +363,29 @@ mod tests {
             create(&conn, &map, Some(key), &data("{}"), NOW).expect("create");
         }
         let err = create(&conn, &map, Some("a"), &data("{}"), NOW).expect_err("duplicate");
-        assert!(matches!(err, StoreError::Coded { status: 409, code: 54208, .. }));
+        assert!(matches!(
+            err,
+            StoreError::Coded {
+                status: 409,
+                code: 54208,
+                ..
+            }
+        ));
         let keys = |q: &Query| -> Vec<String> {
-            list(&conn, &map, q, ALL, NOW).expect("list").items.iter().map(|i| i.key.to_string()).collect()
+            list(&conn, &map, q, ALL, NOW)
+                .expect("list")
+                .items
+                .iter()
+                .map(|i| i.key.to_string())
+                .collect()
         };
-        assert_eq!(keys(&Query { inclusive: true, ..Query::default() }), ["a", "b", "c"]);
+        assert_eq!(
+            keys(&Query {
+                inclusive: true,
+                ..Query::default()
+            }),
+            ["a", "b", "c"]
+        );
         let from_b = |descending, inclusive| Query {
             descending,
             from: Some(ItemKey::Key("b".into())),
@@ -382,7 +403,14 @@ mod tests {
         let updated = update(&conn, &map, &item.key, &data(r#"{"n":2}"#), Some("0"), NOW).expect("update");
         assert_eq!(updated.revision, 1);
         let err = update(&conn, &map, &item.key, &data(r#"{"n":3}"#), Some("0"), NOW).expect_err("stale");
-        assert!(matches!(err, StoreError::Coded { status: 412, code: 54205, .. }));
+        assert!(matches!(
+            err,
+            StoreError::Coded {
+                status: 412,
+                code: 54205,
+                ..
+            }
+        ));
         let err = delete(&conn, &map, &item.key, Some("0"), NOW).expect_err("stale delete");
         assert!(matches!(err, StoreError::Coded { code: 54205, .. }));
         assert_eq!(get(&conn, &map, &item.key, NOW).expect("get").data, r#"{"n":2}"#);
@@ -428,6 +456,13 @@ mod tests {
             ..NewObject::default()
         };
         let err = sync_objects::create(&conn, &list.service_sid, Kind::List, &again, NOW).expect_err("taken");
-        assert!(matches!(err, StoreError::Coded { status: 409, code: 54301, .. }));
+        assert!(matches!(
+            err,
+            StoreError::Coded {
+                status: 409,
+                code: 54301,
+                ..
+            }
+        ));
     }
 }

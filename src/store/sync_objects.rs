@@ -207,9 +207,7 @@ pub fn create(
     }
     let sid = sid::generate(kind.sid_prefix());
     conn.execute(
-        &format!(
-            "INSERT INTO sync_objects ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, 0, ?5, 0, ?6, ?7, ?8, ?8)"
-        ),
+        &format!("INSERT INTO sync_objects ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, 0, ?5, 0, ?6, ?7, ?8, ?8)"),
         rusqlite::params![
             sid,
             service_sid,
@@ -282,7 +280,12 @@ pub fn update(
     conn.execute(
         "UPDATE sync_objects SET data = ?2, date_expires = ?3, revision = revision + 1, date_updated = ?4
          WHERE sid = ?1",
-        rusqlite::params![current.sid, changes.data.as_ref().or(current.data.as_ref()), date_expires, now],
+        rusqlite::params![
+            current.sid,
+            changes.data.as_ref().or(current.data.as_ref()),
+            date_expires,
+            now
+        ],
     )?;
     get(conn, service_sid, kind, &current.sid, now)
 }
@@ -304,7 +307,12 @@ pub fn delete(
 
 /// Records a write to one of a collection's items: a new revision, and the collection's new
 /// expiry when the write carried a `CollectionTtl`.
-pub fn touch(conn: &Connection, collection: &SyncObject, collection_ttl: Option<i64>, now: i64) -> Result<(), StoreError> {
+pub fn touch(
+    conn: &Connection,
+    collection: &SyncObject,
+    collection_ttl: Option<i64>,
+    now: i64,
+) -> Result<(), StoreError> {
     let date_expires = match collection_ttl {
         Some(ttl) => expiry(ttl, now),
         None => collection.date_expires,

@@ -19,8 +19,13 @@ pub fn data(params: &Params, null_code: u32, max_bytes: usize) -> Result<Option<
     let Some(text) = params.get("Data") else {
         return Ok(None);
     };
-    let value: serde_json::Value = serde_json::from_str(text)
-        .map_err(|e| ApiError::coded(400, 54008, format!("Invalid JSON: the Data parameter does not parse ({e})")))?;
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        ApiError::coded(
+            400,
+            54008,
+            format!("Invalid JSON: the Data parameter does not parse ({e})"),
+        )
+    })?;
     check_data(value, null_code, max_bytes).map(Some)
 }
 
@@ -99,7 +104,9 @@ pub fn check_unique_name(name: &str) -> Result<(), ApiError> {
     let sid_like = name.len() == 34
         && name.is_char_boundary(2)
         && name[..2].bytes().all(|b| b.is_ascii_uppercase())
-        && name[2..].bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        && name[2..]
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
     if name.is_empty() || name.chars().count() > MAX_NAME || sid_like {
         return Err(ApiError::coded(
             400,
@@ -133,7 +140,11 @@ pub fn check_map_key(key: &str) -> Result<(), ApiError> {
 
 /// An update that changes nothing is refused, as Twilio refuses it.
 pub fn nothing_to_change(expected: &str) -> ApiError {
-    ApiError::coded(400, 54010, format!("No parameters specified: expected at least one of {expected}"))
+    ApiError::coded(
+        400,
+        54010,
+        format!("No parameters specified: expected at least one of {expected}"),
+    )
 }
 
 /// `WebhookUrl`.
@@ -153,7 +164,9 @@ pub fn check_webhook_url(url: &str) -> Result<(), ApiError> {
     if valid {
         Ok(())
     } else {
-        Err(ApiError::bad_request(format!("Invalid WebhookUrl {url:?}: expected an http or https URL")))
+        Err(ApiError::bad_request(format!(
+            "Invalid WebhookUrl {url:?}: expected an http or https URL"
+        )))
     }
 }
 
@@ -195,12 +208,27 @@ mod tests {
     #[test]
     fn data_is_a_json_object_kept_in_order_and_compact() {
         let p = params("Data=%7B%22b%22%3A+1%2C+%22a%22%3A+%5B1%2C+2%5D%7D");
-        assert_eq!(data(&p, 54101, MAX_DATA_BYTES).expect("ok").as_deref(), Some(r#"{"b":1,"a":[1,2]}"#));
+        assert_eq!(
+            data(&p, 54101, MAX_DATA_BYTES).expect("ok").as_deref(),
+            Some(r#"{"b":1,"a":[1,2]}"#)
+        );
         assert_eq!(data(&params(""), 54101, MAX_DATA_BYTES).expect("ok"), None);
-        assert_eq!(code(data(&params("Data=null"), 54156, MAX_DATA_BYTES).expect_err("null")), 54156);
-        assert_eq!(code(data(&params("Data=%7B"), 54101, MAX_DATA_BYTES).expect_err("bad")), 54008);
-        assert_eq!(code(data(&params("Data=%5B1%5D"), 54101, MAX_DATA_BYTES).expect_err("array")), 54008);
-        assert_eq!(code(required_data(&params(""), 54206, MAX_DATA_BYTES).expect_err("missing")), 54206);
+        assert_eq!(
+            code(data(&params("Data=null"), 54156, MAX_DATA_BYTES).expect_err("null")),
+            54156
+        );
+        assert_eq!(
+            code(data(&params("Data=%7B"), 54101, MAX_DATA_BYTES).expect_err("bad")),
+            54008
+        );
+        assert_eq!(
+            code(data(&params("Data=%5B1%5D"), 54101, MAX_DATA_BYTES).expect_err("array")),
+            54008
+        );
+        assert_eq!(
+            code(required_data(&params(""), 54206, MAX_DATA_BYTES).expect_err("missing")),
+            54206
+        );
     }
 
     #[test]
@@ -210,7 +238,13 @@ mod tests {
         let body = |d: &str| Params::from_body(format!("Data={}", urlencode(d)).as_bytes()).expect("parse");
         assert!(data(&body(&exactly), 54101, MAX_DATA_BYTES).is_ok());
         let err = data(&body(&over), 54101, MAX_DATA_BYTES).expect_err("too large");
-        assert!(matches!(err.kind, ErrorKind::Coded { status: 413, code: 54006 }));
+        assert!(matches!(
+            err.kind,
+            ErrorKind::Coded {
+                status: 413,
+                code: 54006
+            }
+        ));
     }
 
     fn urlencode(text: &str) -> String {
@@ -226,14 +260,24 @@ mod tests {
         }
         let p = params("Ttl=5&CollectionTtl=9");
         assert_eq!(first_ttl(&p, &["CollectionTtl", "Ttl"]).expect("ok"), Some(9));
-        assert_eq!(first_ttl(&params("Ttl=5"), &["CollectionTtl", "Ttl"]).expect("ok"), Some(5));
+        assert_eq!(
+            first_ttl(&params("Ttl=5"), &["CollectionTtl", "Ttl"]).expect("ok"),
+            Some(5)
+        );
     }
 
     #[test]
     fn unique_names_and_keys_have_twilios_rules() {
-        assert_eq!(unique_name(&params("UniqueName=visits")).expect("ok").as_deref(), Some("visits"));
+        assert_eq!(
+            unique_name(&params("UniqueName=visits")).expect("ok").as_deref(),
+            Some("visits")
+        );
         let long = format!("UniqueName={}", "n".repeat(321));
-        for bad in ["UniqueName=", "UniqueName=ET0123456789abcdef0123456789abcdef", long.as_str()] {
+        for bad in [
+            "UniqueName=",
+            "UniqueName=ET0123456789abcdef0123456789abcdef",
+            long.as_str(),
+        ] {
             assert_eq!(code(unique_name(&params(bad)).expect_err(bad)), 54302);
         }
         assert_eq!(map_key(&params("Key=a+b")).expect("ok"), "a b");

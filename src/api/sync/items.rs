@@ -51,7 +51,11 @@ fn query(kind: Kind, params: &Params) -> Result<Query, ApiError> {
     let descending = match params.get("Order") {
         None | Some("asc") => false,
         Some("desc") => true,
-        Some(other) => return Err(ApiError::bad_request(format!("Order must be asc or desc, not {other:?}"))),
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "Order must be asc or desc, not {other:?}"
+            )))
+        }
     };
     let inclusive = match params.get("Bounds") {
         None | Some("inclusive") => true,
@@ -89,13 +93,21 @@ pub async fn create(
         _ => None,
     };
     let change = item_write(kind, &params, true)?;
-    let at = InObject { service, kind, object: key };
+    let at = InObject {
+        service,
+        kind,
+        object: key,
+    };
     let (collection, item) = write_in(&state, at, move |tx, collection, now| {
         sync_items::create(tx, collection, map_key.as_deref(), &change, now)
     })
     .await?;
     let revision = item.revision;
-    Ok(render::tagged(StatusCode::CREATED, render::item(&ctx, &collection, &item), revision))
+    Ok(render::tagged(
+        StatusCode::CREATED,
+        render::item(&ctx, &collection, &item),
+        revision,
+    ))
 }
 
 pub async fn list(
@@ -110,12 +122,18 @@ pub async fn list(
     let query = query(kind, &params)?;
     let paging = Paging::at_most(&params, &["Order", "From", "Bounds"], MAX_PAGE_SIZE)?;
     let window = paging.window();
-    let at = InObject { service, kind, object: key };
+    let at = InObject {
+        service,
+        kind,
+        object: key,
+    };
     let (collection, page) = read_in(&state, at, move |c, collection, now| {
         sync_items::list(c, collection, &query, window, now)
     })
     .await?;
-    Ok(list_response(&req, "items", &paging, page, |i| render::item(&ctx, &collection, i)))
+    Ok(list_response(&req, "items", &paging, page, |i| {
+        render::item(&ctx, &collection, i)
+    }))
 }
 
 pub async fn fetch(
@@ -125,13 +143,21 @@ pub async fn fetch(
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (kind, (service, key, item)) = (**kind, path.into_inner());
-    let at = InObject { service, kind, object: key };
+    let at = InObject {
+        service,
+        kind,
+        object: key,
+    };
     let (collection, item) = read_in(&state, at, move |c, collection, now| {
         sync_items::get(c, collection, &item_key(collection, &item)?, now)
     })
     .await?;
     let revision = item.revision;
-    Ok(render::tagged(StatusCode::OK, render::item(&ctx, &collection, &item), revision))
+    Ok(render::tagged(
+        StatusCode::OK,
+        render::item(&ctx, &collection, &item),
+        revision,
+    ))
 }
 
 pub async fn update(
@@ -149,14 +175,22 @@ pub async fn update(
         return Err(input::nothing_to_change("Data, Ttl, ItemTtl"));
     }
     let expected = if_match(&req);
-    let at = InObject { service, kind, object: key };
+    let at = InObject {
+        service,
+        kind,
+        object: key,
+    };
     let (collection, item) = write_in(&state, at, move |tx, collection, now| {
         let key = item_key(collection, &item)?;
         sync_items::update(tx, collection, &key, &change, expected.as_deref(), now)
     })
     .await?;
     let revision = item.revision;
-    Ok(render::tagged(StatusCode::OK, render::item(&ctx, &collection, &item), revision))
+    Ok(render::tagged(
+        StatusCode::OK,
+        render::item(&ctx, &collection, &item),
+        revision,
+    ))
 }
 
 pub async fn delete(
@@ -167,7 +201,11 @@ pub async fn delete(
 ) -> Result<HttpResponse, ApiError> {
     let (kind, (service, key, item)) = (**kind, path.into_inner());
     let expected = if_match(&req);
-    let at = InObject { service, kind, object: key };
+    let at = InObject {
+        service,
+        kind,
+        object: key,
+    };
     write_in(&state, at, move |tx, collection, now| {
         let key = item_key(collection, &item)?;
         sync_items::delete(tx, collection, &key, expected.as_deref(), now)

@@ -109,7 +109,7 @@ where
     };
     let (value, service_sid, created) = match access {
         Access::Read => state.store.call(move |c| job(c)).await?,
-        Access::Write => state.store.transaction(move |tx| job(tx)).await?,
+        Access::Write => state.store.transaction(job).await?,
     };
     if access == Access::Write || created {
         state.events.send(Event::SyncChanged { service_sid });
@@ -179,7 +179,12 @@ where
 /// The `If-Match` header: the revision a write expects, without the quotes or weak marker an
 /// HTTP client may put around it.
 fn if_match(req: &HttpRequest) -> Option<String> {
-    let value = req.headers().get(actix_web::http::header::IF_MATCH)?.to_str().ok()?.trim();
+    let value = req
+        .headers()
+        .get(actix_web::http::header::IF_MATCH)?
+        .to_str()
+        .ok()?
+        .trim();
     let value = value.strip_prefix("W/").unwrap_or(value);
     Some(value.trim_matches('"').to_string())
 }

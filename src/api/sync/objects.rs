@@ -75,7 +75,16 @@ pub async fn fetch(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (kind, (service, key)) = (**kind, path.into_inner());
-    let (o, ()) = read_in(&state, InObject { service, kind, object: key }, |_, _, _| Ok(())).await?;
+    let (o, ()) = read_in(
+        &state,
+        InObject {
+            service,
+            kind,
+            object: key,
+        },
+        |_, _, _| Ok(()),
+    )
+    .await?;
     Ok(respond(StatusCode::OK, &ctx, &o))
 }
 

@@ -24,9 +24,15 @@ pub async fn list(
     let (kind, (service, key)) = (**kind, path.into_inner());
     let paging = Paging::at_most(&Params::from_query(&req)?, &[], MAX_PAGE_SIZE)?;
     let window = paging.window();
-    let at = InObject { service, kind, object: key };
+    let at = InObject {
+        service,
+        kind,
+        object: key,
+    };
     let (o, page) = read_in(&state, at, move |c, o, _| sync_permissions::list(c, o, window)).await?;
-    Ok(list_response(&req, "permissions", &paging, page, |p| render::permission(&ctx, &o, p)))
+    Ok(list_response(&req, "permissions", &paging, page, |p| {
+        render::permission(&ctx, &o, p)
+    }))
 }
 
 pub async fn fetch(
@@ -36,7 +42,11 @@ pub async fn fetch(
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (kind, (service, key, identity)) = (**kind, path.into_inner());
-    let at = InObject { service, kind, object: key };
+    let at = InObject {
+        service,
+        kind,
+        object: key,
+    };
     let (o, p) = read_in(&state, at, move |c, o, _| sync_permissions::get(c, o, &identity)).await?;
     Ok(ok(render::permission(&ctx, &o, &p)))
 }
@@ -50,8 +60,16 @@ pub async fn update(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let (kind, params, (service, key, identity)) = (**kind, Params::from_body(&body)?, path.into_inner());
-    let (read_, write_, manage) = (flag(&params, "Read")?, flag(&params, "Write")?, flag(&params, "Manage")?);
-    let at = InObject { service, kind, object: key };
+    let (read_, write_, manage) = (
+        flag(&params, "Read")?,
+        flag(&params, "Write")?,
+        flag(&params, "Manage")?,
+    );
+    let at = InObject {
+        service,
+        kind,
+        object: key,
+    };
     let (o, p) = write_in(&state, at, move |tx, o, _| {
         let wanted = Permission {
             object_sid: o.sid.clone(),
@@ -72,7 +90,11 @@ pub async fn delete(
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (kind, (service, key, identity)) = (**kind, path.into_inner());
-    let at = InObject { service, kind, object: key };
+    let at = InObject {
+        service,
+        kind,
+        object: key,
+    };
     write_in(&state, at, move |tx, o, _| sync_permissions::delete(tx, o, &identity)).await?;
     Ok(deleted())
 }

@@ -40,7 +40,9 @@ pub async fn list(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) -> Res
     let paging = Paging::at_most(&Params::from_query(&req)?, &[], MAX_PAGE_SIZE)?;
     let window = paging.window();
     let page = state.store.call(move |c| sync_services::list(c, window)).await?;
-    Ok(list_response(&req, "services", &paging, page, |s| render::service(&ctx, s)))
+    Ok(list_response(&req, "services", &paging, page, |s| {
+        render::service(&ctx, s)
+    }))
 }
 
 pub async fn fetch(state: web::Data<AppState>, ctx: Ctx, key: web::Path<String>) -> Result<HttpResponse, ApiError> {
