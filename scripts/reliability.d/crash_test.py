@@ -2,7 +2,8 @@
 restart it on the same data directory, and check that
 
   * every acknowledged write (a 2xx response was received) is still there, with its value: among
-    them conditional updates of a Sync document counting its writes, and Sync list and map items;
+    them conditional updates of a Sync document counting its writes, and Sync list and map items
+    written by several clients at once (so the store commits them together);
   * PRAGMA integrity_check is `ok` (the database opened read-only while twirl is stopped);
   * no half-built build is on disk or served: every build directory is complete, and the
     environment's deployed build serves exactly the files of that build;
@@ -31,7 +32,8 @@ ROUND_SECONDS_MAX = 30       # a round's workload never runs longer than this
 KILL_AFTER = (0.05, 4.0)     # seconds after the workload starts
 ASSET_BYTES = 256 * 1024
 SYNC = "/sync/v1/Services/default"
-SYNC_WRITES_PER_ROUND = 600  # bounds what each restart checks
+SYNC_WRITERS = 4             # concurrent Sync writers, so their writes share commits
+SYNC_WRITES_PER_ROUND = 800  # bounds what each restart checks
 
 
 def asset_content(marker):
@@ -165,20 +167,22 @@ class Workload:
                 return  # the server died under us: expected
             cycle += 1
 
-    def sync_cycle(self, session, n):
-        """A conditional update of the counter, a list item and a map item, each acknowledged."""
+    def sync_cycle(self, session, writer, n):
+        """The first writer updates the counter conditionally; every writer adds a list item and a
+        map item; each write is recorded once acknowledged."""
         ledger = self.ledger
-        count, revision, _ = ledger.counter
-        with ledger.lock:
-            ledger.counter = (count, revision, count + 1)
-        response = session.post(f"{self.twirl.url}{SYNC}/Documents/counter", headers={"If-Match": revision},
-                                data={"Data": json.dumps({"count": count + 1})}, timeout=15)
-        if response.status_code != 200:
-            raise RuntimeError(f"counter update {response.status_code} {response.text[:200]}")
-        with ledger.lock:
-            ledger.counter = (count + 1, response.json()["revision"], None)
-            ledger.writes += 1
-        data = {"round": self.round, "n": n}
+        if writer == 0:
+            count, revision, _ = ledger.counter
+            with ledger.lock:
+                ledger.counter = (count, revision, count + 1)
+            response = session.post(f"{self.twirl.url}{SYNC}/Documents/counter", headers={"If-Match": revision},
+                                    data={"Data": json.dumps({"count": count + 1})}, timeout=15)
+            if response.status_code != 200:
+                raise RuntimeError(f"counter update {response.status_code} {response.text[:200]}")
+            with ledger.lock:
+                ledger.counter = (count + 1, response.json()["revision"], None)
+                ledger.writes += 1
+        data = {"round": self.round, "writer": writer, "n": n}
         response = session.post(f"{self.twirl.url}{SYNC}/Lists/log/Items", data={"Data": json.dumps(data)},
                                 timeout=15)
         if response.status_code != 201:
@@ -186,7 +190,7 @@ class Workload:
         with ledger.lock:
             ledger.list_items[response.json()["index"]] = data
             ledger.writes += 1
-        key = f"r{self.round}-{n}"
+        key = f"r{self.round}-w{writer}-{n}"
         response = session.post(f"{self.twirl.url}{SYNC}/Maps/state/Items",
                                 data={"Key": key, "Data": json.dumps(data)}, timeout=15)
         if response.status_code != 201:
@@ -195,14 +199,15 @@ class Workload:
             ledger.map_items[key] = data
             ledger.writes += 1
 
-    def run_sync_writes(self):
+    def run_sync_writes(self, writer):
         session = requests.Session()
         session.auth = self.twirl.session.auth
         deadline = time.monotonic() + ROUND_SECONDS_MAX
         n = 0
-        while not self.stop.is_set() and time.monotonic() < deadline and n < SYNC_WRITES_PER_ROUND // 3:
+        limit = SYNC_WRITES_PER_ROUND // (2 * SYNC_WRITERS)
+        while not self.stop.is_set() and time.monotonic() < deadline and n < limit:
             try:
-                self.sync_cycle(session, n)
+                self.sync_cycle(session, writer, n)
             except (requests.RequestException, ValueError):
                 return
             n += 1
@@ -395,7 +400,8 @@ def main():
             workload = Workload(twirl, ledger, ids, round_number, rng)
             threads = [threading.Thread(target=workload.run_deploys, daemon=True),
                        threading.Thread(target=workload.run_site_traffic, args=(ids["domain"],), daemon=True),
-                       threading.Thread(target=workload.run_sync_writes, daemon=True)]
+                       *[threading.Thread(target=workload.run_sync_writes, args=(writer,), daemon=True)
+                         for writer in range(SYNC_WRITERS)]]
             for thread in threads:
                 thread.start()
             time.sleep(rng.uniform(*KILL_AFTER))
