@@ -5,7 +5,7 @@ use super::{if_match, input, read_in, render, write_in, InObject, MAX_PAGE_SIZE}
 use crate::api::wire::{deleted, list_response, Ctx, Paging, Params};
 use crate::error::{ApiError, StoreError};
 use crate::state::AppState;
-use crate::store::sync_items::{self, ItemKey, ItemWrite, Query};
+use crate::store::sync_items::{self, Item, ItemKey, ItemWrite, Query};
 use crate::store::sync_objects::{Kind, SyncObject};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -44,6 +44,11 @@ fn item_write(kind: Kind, params: &Params, data_required: bool) -> Result<ItemWr
         item_ttl: input::first_ttl(params, &["ItemTtl", "Ttl"])?,
         collection_ttl: input::ttl(params, "CollectionTtl")?,
     })
+}
+
+/// An item, with its revision as the `ETag` header.
+fn tagged_item(status: StatusCode, ctx: &Ctx, collection: &SyncObject, item: &Item) -> HttpResponse {
+    render::tagged(status, render::item(ctx, collection, item), item.revision)
 }
 
 /// `Order`, `From` and `Bounds`, as the items list takes them.
@@ -93,21 +98,12 @@ pub async fn create(
         _ => None,
     };
     let change = item_write(kind, &params, true)?;
-    let at = InObject {
-        service,
-        kind,
-        object: key,
-    };
+    let at = InObject::new(kind, (service, key));
     let (collection, item) = write_in(&state, at, move |tx, collection, now| {
         sync_items::create(tx, collection, map_key.as_deref(), &change, now)
     })
     .await?;
-    let revision = item.revision;
-    Ok(render::tagged(
-        StatusCode::CREATED,
-        render::item(&ctx, &collection, &item),
-        revision,
-    ))
+    Ok(tagged_item(StatusCode::CREATED, &ctx, &collection, &item))
 }
 
 pub async fn list(
@@ -117,16 +113,11 @@ pub async fn list(
     req: HttpRequest,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (kind, (service, key)) = (**kind, path.into_inner());
     let params = Params::from_query(&req)?;
-    let query = query(kind, &params)?;
+    let query = query(**kind, &params)?;
     let paging = Paging::at_most(&params, &["Order", "From", "Bounds"], MAX_PAGE_SIZE)?;
     let window = paging.window();
-    let at = InObject {
-        service,
-        kind,
-        object: key,
-    };
+    let at = InObject::new(**kind, path.into_inner());
     let (collection, page) = read_in(&state, at, move |c, collection, now| {
         sync_items::list(c, collection, &query, window, now)
     })
@@ -143,21 +134,12 @@ pub async fn fetch(
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (kind, (service, key, item)) = (**kind, path.into_inner());
-    let at = InObject {
-        service,
-        kind,
-        object: key,
-    };
+    let at = InObject::new(kind, (service, key));
     let (collection, item) = read_in(&state, at, move |c, collection, now| {
         sync_items::get(c, collection, &item_key(collection, &item)?, now)
     })
     .await?;
-    let revision = item.revision;
-    Ok(render::tagged(
-        StatusCode::OK,
-        render::item(&ctx, &collection, &item),
-        revision,
-    ))
+    Ok(tagged_item(StatusCode::OK, &ctx, &collection, &item))
 }
 
 pub async fn update(
@@ -175,22 +157,13 @@ pub async fn update(
         return Err(input::nothing_to_change("Data, Ttl, ItemTtl"));
     }
     let expected = if_match(&req);
-    let at = InObject {
-        service,
-        kind,
-        object: key,
-    };
+    let at = InObject::new(kind, (service, key));
     let (collection, item) = write_in(&state, at, move |tx, collection, now| {
         let key = item_key(collection, &item)?;
         sync_items::update(tx, collection, &key, &change, expected.as_deref(), now)
     })
     .await?;
-    let revision = item.revision;
-    Ok(render::tagged(
-        StatusCode::OK,
-        render::item(&ctx, &collection, &item),
-        revision,
-    ))
+    Ok(tagged_item(StatusCode::OK, &ctx, &collection, &item))
 }
 
 pub async fn delete(
@@ -201,11 +174,7 @@ pub async fn delete(
 ) -> Result<HttpResponse, ApiError> {
     let (kind, (service, key, item)) = (**kind, path.into_inner());
     let expected = if_match(&req);
-    let at = InObject {
-        service,
-        kind,
-        object: key,
-    };
+    let at = InObject::new(kind, (service, key));
     write_in(&state, at, move |tx, collection, now| {
         let key = item_key(collection, &item)?;
         sync_items::delete(tx, collection, &key, expected.as_deref(), now)

@@ -142,6 +142,12 @@ pub struct InObject {
     pub object: String,
 }
 
+impl InObject {
+    pub fn new(kind: Kind, (service, object): (String, String)) -> InObject {
+        InObject { service, kind, object }
+    }
+}
+
 /// Runs `f` on the live object `at` names (reading, or writing in one transaction); returns the
 /// object with what `f` returned.
 async fn on_object<T, F>(state: &AppState, at: InObject, access: Access, f: F) -> Result<(SyncObject, T), ApiError>

@@ -74,17 +74,8 @@ pub async fn fetch(
     kind: web::Data<Kind>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (kind, (service, key)) = (**kind, path.into_inner());
-    let (o, ()) = read_in(
-        &state,
-        InObject {
-            service,
-            kind,
-            object: key,
-        },
-        |_, _, _| Ok(()),
-    )
-    .await?;
+    let at = InObject::new(**kind, path.into_inner());
+    let (o, ()) = read_in(&state, at, |_, _, _| Ok(())).await?;
     Ok(respond(StatusCode::OK, &ctx, &o))
 }
 

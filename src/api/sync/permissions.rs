@@ -24,11 +24,7 @@ pub async fn list(
     let (kind, (service, key)) = (**kind, path.into_inner());
     let paging = Paging::at_most(&Params::from_query(&req)?, &[], MAX_PAGE_SIZE)?;
     let window = paging.window();
-    let at = InObject {
-        service,
-        kind,
-        object: key,
-    };
+    let at = InObject::new(kind, (service, key));
     let (o, page) = read_in(&state, at, move |c, o, _| sync_permissions::list(c, o, window)).await?;
     Ok(list_response(&req, "permissions", &paging, page, |p| {
         render::permission(&ctx, &o, p)
@@ -42,11 +38,7 @@ pub async fn fetch(
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (kind, (service, key, identity)) = (**kind, path.into_inner());
-    let at = InObject {
-        service,
-        kind,
-        object: key,
-    };
+    let at = InObject::new(kind, (service, key));
     let (o, p) = read_in(&state, at, move |c, o, _| sync_permissions::get(c, o, &identity)).await?;
     Ok(ok(render::permission(&ctx, &o, &p)))
 }
@@ -65,11 +57,7 @@ pub async fn update(
         flag(&params, "Write")?,
         flag(&params, "Manage")?,
     );
-    let at = InObject {
-        service,
-        kind,
-        object: key,
-    };
+    let at = InObject::new(kind, (service, key));
     let (o, p) = write_in(&state, at, move |tx, o, _| {
         let wanted = Permission {
             object_sid: o.sid.clone(),
@@ -90,11 +78,7 @@ pub async fn delete(
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (kind, (service, key, identity)) = (**kind, path.into_inner());
-    let at = InObject {
-        service,
-        kind,
-        object: key,
-    };
+    let at = InObject::new(kind, (service, key));
     write_in(&state, at, move |tx, o, _| sync_permissions::delete(tx, o, &identity)).await?;
     Ok(deleted())
 }

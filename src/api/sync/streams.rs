@@ -17,13 +17,9 @@ pub async fn publish(
     path: web::Path<(String, String)>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let ((service, key), params) = (path.into_inner(), Params::from_body(&body)?);
+    let params = Params::from_body(&body)?;
     let text = input::required_data(&params, 54251, input::MAX_MESSAGE_BYTES)?;
-    let at = InObject {
-        service,
-        kind: Kind::Stream,
-        object: key,
-    };
+    let at = InObject::new(Kind::Stream, path.into_inner());
     let (stream, ()) = read_in(&state, at, |_, _, _| Ok(())).await?;
     let data: serde_json::Value = serde_json::from_str(&text).map_err(|_| ApiError::internal())?;
     let sid = sid::generate(sid::prefix::SYNC_STREAM_MESSAGE);
