@@ -27,6 +27,56 @@ pub enum Command {
     Clock(ClockArgs),
     /// Check that a twirl is up.
     Health(ControlArgs),
+    /// Text one of the account's numbers from a simulated handset, and show what happened: the
+    /// webhook, the replies, any alert.
+    Sms(SmsArgs),
+    /// Call one of the account's numbers from a simulated handset: prints what the call says
+    /// and reads the keys you press (or takes them from --digits and --say).
+    Call(CallArgs),
+}
+
+/// Options of `twirl sms`.
+#[derive(Debug, Clone, Args)]
+pub struct SmsArgs {
+    #[command(flatten)]
+    pub control: ControlArgs,
+    /// The handset the text comes from.
+    #[arg(long, default_value = "+14155550100")]
+    pub from: String,
+    /// The account's number to text.
+    #[arg(long)]
+    pub to: String,
+    /// A media URL to attach (repeatable).
+    #[arg(long = "media")]
+    pub media: Vec<String>,
+    /// Print the turn as JSON, as the control endpoint answers it.
+    #[arg(long)]
+    pub json: bool,
+    /// The text.
+    #[arg(default_value = "")]
+    pub body: String,
+}
+
+/// Options of `twirl call`.
+#[derive(Debug, Clone, Args)]
+pub struct CallArgs {
+    #[command(flatten)]
+    pub control: ControlArgs,
+    /// The handset the call comes from.
+    #[arg(long, default_value = "+14155550100")]
+    pub from: String,
+    /// The account's number to call.
+    #[arg(long)]
+    pub to: String,
+    /// Keys to press when the call waits, in order with --say (repeatable; "" stays silent).
+    #[arg(long, value_name = "KEYS")]
+    pub digits: Vec<String>,
+    /// A phrase to say when the call waits, in order with --digits (repeatable).
+    #[arg(long, value_name = "PHRASE")]
+    pub say: Vec<String>,
+    /// Print the call's final state as JSON, as the control endpoints answer it.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Options of `twirl exec`.

@@ -86,6 +86,21 @@ pub fn parse_timestamp(value: &str) -> Option<i64> {
         .map(|t| t.unix_timestamp())
 }
 
+/// Serde for Unix seconds written as Twilio's ISO timestamps, in exports and fixtures.
+pub mod iso {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(seconds: &i64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::format_timestamp(*seconds))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        let text = String::deserialize(d)?;
+        super::parse_timestamp(&text)
+            .ok_or_else(|| serde::de::Error::custom(format!("{text:?} is not a date such as 2024-01-01T00:00:00Z")))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -39,12 +39,12 @@ pub enum StoreError {
     /// SQLite itself failed.
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// The batch a write ran in could not be committed: it did not happen.
+    #[error("cannot commit to the database: {0}")]
+    Commit(String),
     /// The store thread has stopped.
     #[error("the store is closed")]
     Closed,
-    /// What was written could not be committed (nothing of it was kept).
-    #[error("the write could not be committed: {0}")]
-    Uncommitted(String),
 }
 
 /// The kinds of API failure, each with its HTTP status and Twilio error code.

@@ -1,5 +1,5 @@
 //! Live events for the console: function log lines, request lines, live-project problems,
-//! messages and alerts of the phone network, and "something changed" notices, fanned out to every open event stream.
+//! messages, calls and alerts of the phone network, and "something changed" notices, fanned out to every open event stream.
 
 use serde::Serialize;
 use tokio::sync::broadcast;
@@ -36,6 +36,11 @@ pub enum Event {
     Problems { problems: Vec<String> },
     /// A message was created or changed status (the Message resource as the 2010 API renders it).
     Message { message: serde_json::Value },
+    /// A call leg was created or changed status, or its transcript grew by `line`.
+    Call {
+        call: serde_json::Value,
+        line: Option<serde_json::Value>,
+    },
     /// An alert was raised.
     Alert {
         sid: String,

@@ -39,6 +39,8 @@ pub async fn run(cli: Cli) -> Result<u8, StartupError> {
         Command::Export(args) => blocking(move || remote::export(&args)).await,
         Command::Clock(args) => blocking(move || remote::clock(&args)).await,
         Command::Health(args) => blocking(move || remote::health(&args)).await,
+        Command::Sms(args) => blocking(move || remote::sms(&args)).await,
+        Command::Call(args) => blocking(move || remote::dial(&args)).await,
     }
 }
 

@@ -1,7 +1,11 @@
-//! The control subcommands (`reset`, `export`, `clock`, `health`): small clients of a running
-//! twirl's `/_twirl/` endpoints.
+//! The control subcommands (`reset`, `export`, `clock`, `health`, `sms`, `call`): small clients
+//! of a running twirl's `/_twirl/` endpoints.
 
-use crate::cli::{ClockArgs, ControlArgs};
+mod dial;
+
+pub use dial::dial;
+
+use crate::cli::{ClockArgs, ControlArgs, SmsArgs};
 use crate::error::StartupError;
 
 fn fail(e: impl std::fmt::Display) -> StartupError {
@@ -84,6 +88,66 @@ pub fn clock(args: &ClockArgs) -> Result<(), StartupError> {
     Ok(())
 }
 
+/// Texts a number from a handset and prints the turn: the webhook, the replies, the alerts.
+pub fn sms(args: &SmsArgs) -> Result<(), StartupError> {
+    let body = serde_json::json!({
+        "From": args.from,
+        "To": args.to,
+        "Body": args.body,
+        "MediaUrl": args.media,
+    });
+    let text = call(&args.control, "POST", "phone/messages", Some(body))?;
+    if args.json {
+        println!("{text}");
+        return Ok(());
+    }
+    let turn: serde_json::Value = serde_json::from_str(&text).map_err(fail)?;
+    print!("{}", describe_turn(&turn));
+    Ok(())
+}
+
+/// A turn as lines for people.
+fn describe_turn(turn: &serde_json::Value) -> String {
+    let field = |v: &serde_json::Value, name: &str| v[name].as_str().unwrap_or("").to_string();
+    let message = &turn["message"];
+    let mut out = format!(
+        "{} → {}: {} ({})\n",
+        field(message, "from"),
+        field(message, "to"),
+        field(message, "body"),
+        field(message, "sid")
+    );
+    match turn["webhook"].as_object() {
+        Some(hook) => out.push_str(&format!(
+            "  webhook  {} {} → {} in {:.0} ms\n",
+            hook.get("method").and_then(|v| v.as_str()).unwrap_or(""),
+            hook.get("url").and_then(|v| v.as_str()).unwrap_or(""),
+            hook.get("status")
+                .and_then(|v| v.as_u64())
+                .map_or("no answer".to_string(), |s| s.to_string()),
+            hook.get("duration_ms").and_then(|v| v.as_f64()).unwrap_or(0.0)
+        )),
+        None => out.push_str("  webhook  none: the number has no sms_url\n"),
+    }
+    for reply in turn["replies"].as_array().into_iter().flatten() {
+        out.push_str(&format!(
+            "  reply    {} → {}: {} [{}]\n",
+            field(reply, "from"),
+            field(reply, "to"),
+            field(reply, "body"),
+            field(reply, "status")
+        ));
+    }
+    for alert in turn["alerts"].as_array().into_iter().flatten() {
+        out.push_str(&format!(
+            "  alert    {} {}\n",
+            field(alert, "error_code"),
+            field(alert, "alert_text")
+        ));
+    }
+    out
+}
+
 /// Seconds in `90`, `90s`, `30m`, `2h` or `7d`.
 fn parse_duration(text: &str) -> Option<i64> {
     let text = text.trim();
@@ -105,6 +169,24 @@ fn parse_duration(text: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn turns_read_as_lines() {
+        let turn = serde_json::json!({
+            "message": {"from": "+1415", "to": "+1206", "body": "hi", "sid": "SM1"},
+            "webhook": {"method": "POST", "url": "https://a.twil.io/sms", "status": 200, "duration_ms": 3.2},
+            "replies": [{"from": "+1206", "to": "+1415", "body": "yo", "status": "delivered"}],
+            "alerts": [{"error_code": "12100", "alert_text": "bad"}],
+        });
+        let text = describe_turn(&turn);
+        assert!(text.contains("+1415 → +1206: hi (SM1)"), "{text}");
+        assert!(
+            text.contains("webhook  POST https://a.twil.io/sms → 200 in 3 ms"),
+            "{text}"
+        );
+        assert!(text.contains("reply    +1206 → +1415: yo [delivered]"), "{text}");
+        assert!(text.contains("alert    12100 bad"), "{text}");
+    }
 
     #[test]
     fn durations_have_units() {

@@ -78,11 +78,27 @@ pub async fn start(config: &Config) -> Result<Running, StartupError> {
     // The listening line means ready: the live project is loaded and watched before it is printed
     // (connections wait in the listener's backlog meanwhile).
     let (state, shown) = start_live_project(state, config).await?;
+    if let Some(live) = &state.live {
+        for route in live
+            .routes()
+            .iter()
+            .filter(|r| api::products::shadows_a_product(&r.path))
+        {
+            log::warn!(
+                "{} is served by the project, so the Twilio API under that prefix is not reachable there (use the API's Host, e.g. api.twilio.com, instead)",
+                route.path
+            );
+        }
+        crate::phone::project::wire_live_number(&state, live).await?;
+    }
     print_banner(&url, config);
     if let Some(shown) = shown {
         print_project(&url, config, &shown);
     }
+    print_numbers(&state.store.call(|c| crate::store::numbers::all(c)).await?);
     build::resume_unfinished(&state).await?;
+    crate::phone::messaging::resume(&state).await?;
+    crate::phone::voice::end_unfinished(&state).await?;
     tokio::spawn(housekeeping(state.clone()));
     if config.open {
         // Never fatal: a machine without a browser still serves.
@@ -339,6 +355,40 @@ fn print_project(url: &str, config: &Config, shown: &Shown) {
             "  WARNING      --allow-unsigned: protected functions and assets are served WITHOUT a signature check"
         );
     }
+    let _ = out.flush();
+}
+
+/// The account's numbers and what they answer with, so a newcomer knows what to text.
+fn print_numbers(numbers: &[crate::store::numbers::Number]) {
+    const SHOWN: usize = 5;
+    if numbers.is_empty() {
+        return;
+    }
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "  Phone numbers (text one from the console's phone, or `twirl sms --to NUMBER \"hi\"`)"
+    );
+    for n in numbers.iter().take(SHOWN) {
+        let or_none = |url: &str| {
+            if url.is_empty() {
+                "-".to_string()
+            } else {
+                url.to_string()
+            }
+        };
+        let _ = writeln!(
+            out,
+            "    {:<14} texts → {}   calls → {}",
+            n.phone_number,
+            or_none(&n.config.sms_url),
+            or_none(&n.config.voice_url)
+        );
+    }
+    if numbers.len() > SHOWN {
+        let _ = writeln!(out, "    … and {} more", numbers.len() - SHOWN);
+    }
+    let _ = writeln!(out);
     let _ = out.flush();
 }
 

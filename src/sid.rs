@@ -27,6 +27,9 @@ pub mod prefix {
     pub const MMS: &str = "MM";
     pub const MEDIA: &str = "ME";
     pub const ALERT: &str = "NO";
+    pub const CALL: &str = "CA";
+    pub const RECORDING: &str = "RE";
+    pub const TRANSCRIPTION: &str = "TR";
     pub const SYNC_SERVICE: &str = "IS";
     pub const SYNC_DOCUMENT: &str = "ET";
     pub const SYNC_LIST: &str = "ES";

@@ -4,6 +4,7 @@
 import { api, list, index, loadIndex, loadLive, loadSession, session, isLive, isLiveEnv } from './api.js';
 import { h, fill, when, sid, badge, visibilityBadge, statusBadge, empty, table, card, link, siteLink } from './dom.js';
 import { invokePanel } from './invoke.js';
+import { callsView } from './calls.js';
 import { startLive, preloadLogs, refreshFilters, showProblems, filterLogs } from './live.js';
 import { syncRoute, syncView, syncEvents } from './sync.js';
 
@@ -15,6 +16,7 @@ let live = null; // /_twirl/live
 
 function route() {
   const parts = location.hash.replace(/^#\/?/, '').split('/').filter(Boolean);
+  if (parts[0] === 'calls') return { view: 'calls' };
   const sync = syncRoute(parts);
   if (sync) return sync;
   if (parts[0] !== 'services' || !parts[1]) return { view: 'overview' };
@@ -161,6 +163,7 @@ function drawNav(r) {
   fill(
     nav,
     item('#/', [h('span', null, 'Overview')], { testid: 'nav-overview' }),
+    item('#/calls', [h('span', null, 'Phone calls')], { testid: 'nav-calls' }),
     item('#/sync', [h('span', null, 'Sync')], { testid: 'nav-sync' }),
     h('div', { class: 'nav-label' }, 'Services', h('span', { class: 'count' }, String(index.services.length))),
     index.services.length === 0
@@ -220,8 +223,8 @@ function serviceOf(sidValue) {
 // ---------------------------------------------------------------- views
 
 const VIEWS = {
+  calls: callsView,
   sync: syncView,
-
   async overview() {
     const rows = index.services.map((s) =>
       h(

@@ -1,7 +1,9 @@
 """The benchmark behind scripts/bench: twirl against `twilio-run start` (fork per request, and
 --no-fork-process --no-live) and a bare Node http server, on the same project, in one run; then
 the live project (`twirl serve DIR` against `twilio-run start` in both modes): save-to-served
-latency over many edits of a function, and cold start to the first served request.
+latency over many edits of a function, and cold start to the first served request; and product
+turns (an inbound SMS to its delivered reply, …) beside a plain request to the same function
+(turns.py).
 
 Standard library only. Every server it starts is stopped when it exits, however it exits; every
 request goes to 127.0.0.1.
@@ -347,10 +349,11 @@ def parse_wrk(out):
     return res
 
 
-def run_wrk(url, duration):
+def run_wrk(url, duration, script=None):
+    """wrk against `url` for `duration` seconds; `script` is a Lua file shaping the requests."""
     assert url.startswith("http://127.0.0.1:"), url
     argv = ["wrk", "--latency", "-c", str(CONNECTIONS), "-t", str(THREADS),
-            "-d", "%ds" % duration, "--timeout", WRK_TIMEOUT, url]
+            "-d", "%ds" % duration, "--timeout", WRK_TIMEOUT] + (["-s", script] if script else []) + [url]
     log("$ " + " ".join(argv))
     res = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                          timeout=duration + 120)
@@ -1447,7 +1450,7 @@ def live_report(opts, live, cold):
 
 
 def report(info, opts, command, date, results, memory, failures, twirl_target, live=None,
-           cold=None):
+           cold=None, turn_rows=()):
     live, cold = dict(live or {}), cold or {}
     live_loads = (live.pop("_load_before", None), live.pop("_load_after", None))
     L = []
@@ -1541,6 +1544,7 @@ def report(info, opts, command, date, results, memory, failures, twirl_target, l
         L.append("| %s | %s | %s | %s | %s |" % (comp, wl, val, tgt, met_s))
     L.append("")
     L.extend(sync_report(results))
+    L.extend(turns.report(turn_rows))
     L.extend(live_report(opts, live, cold))
     return _failures(L, failures)
 
@@ -1646,6 +1650,7 @@ def main(argv):
 
     results, memory, failures = {}, {}, []
     live, cold = {}, {}
+    turn_rows = []
     twirl_target = None
     want_live = (opts.edits > 0 or opts.cold_starts > 0) and any(
         k in opts.only for k in LIVE_LABEL)
@@ -1676,11 +1681,13 @@ def main(argv):
             time.sleep(1)
         if want_live:
             measure_live(opts, twirl_bin, live, cold, failures)
+        if "twirl" in opts.only and not opts.no_load and os.access(twirl_bin, os.X_OK):
+            turn_rows = turns.measure(opts, twirl_bin, failures)
     finally:
         stop_all()
 
     section = report(info, opts, command, date, results, memory, failures, twirl_target,
-                     live, cold)
+                     live, cold, turn_rows)
     sys.stdout.write(section)
     sys.stdout.flush()
     with open(os.path.join(WORK, "results.json"), "w") as f:
@@ -1688,11 +1695,16 @@ def main(argv):
                    "results": {"%s/%s" % k: {kk: vv for kk, vv in v.items() if kk != "raw"}
                                for k, v in results.items()},
                    "memory": memory, "save_to_served": live, "cold_start": cold,
+                   "turns": turn_rows,
                    "failures": failures}, f, indent=2)
     if opts.write:
         write_benchmarks_md(section)
     return 1 if failures else 0
 
+
+# The product turns live in their own module, which reaches this one as `bench`.
+sys.modules.setdefault("bench", sys.modules[__name__])
+import turns  # noqa: E402
 
 if __name__ == "__main__":
     try:

@@ -20,6 +20,7 @@ const PRODUCTS: &[(&str, &str)] = &[
     ("api", "/api"),
     ("serverless", "/serverless"),
     ("serverless-upload", "/serverless"),
+    ("monitor", "/monitor"),
     ("sync", "/sync"),
 ];
 
@@ -157,6 +158,13 @@ pub async fn route(
     }
 }
 
+/// Whether the live project's `path` shadows a product prefix (`/api/x`, `/v1/x`): requests for
+/// it go to the project, not the product, so twirl warns.
+pub fn shadows_a_product(path: &str) -> bool {
+    let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
+    mount_of(first).is_some() || BARE_PREFIXES.iter().any(|(p, _)| *p == first)
+}
+
 /// A guard matching the requests routed to `mount`, so a product's scope never takes a request
 /// left to the gateway that merely starts with the same prefix.
 pub fn routed_to(mount: &'static str) -> impl guard::Guard {
@@ -179,6 +187,15 @@ mod tests {
         assert_eq!(twilio_product("twilio.com"), None);
         assert_eq!(twilio_product("a.b.c.d.twilio.com"), None);
         assert_eq!(twilio_product("api.twilio.com.evil"), None);
+    }
+
+    #[test]
+    fn live_routes_under_product_prefixes_shadow_them() {
+        assert!(shadows_a_product("/api/x"));
+        assert!(shadows_a_product("/v1/Services"));
+        assert!(shadows_a_product("/2010-04-01/x"));
+        assert!(!shadows_a_product("/apis/x"));
+        assert!(!shadows_a_product("/sms"));
     }
 
     #[test]

@@ -53,25 +53,61 @@ pub fn segments(body: &str) -> i64 {
     }
 }
 
-/// Stores `new` and sends it on its way; the handle ends when it reached its final status.
-pub async fn send(state: &AppState, new: NewMessage) -> Result<(Message, JoinHandle<()>), StoreError> {
-    let now = state.clock.now();
-    let message = state.store.call(move |c| messages::create(c, &new, now)).await?;
-    announce(state, &message);
-    Ok((message.clone(), dispatch(state, message.sid)))
+/// How a message sent goes on: already at its final status, or on its way in the background.
+pub enum Progress {
+    Done(Box<Message>),
+    Running(JoinHandle<()>),
 }
 
-/// Moves a stored outbound message through its remaining statuses, in the background.
+/// Stores `new` and sends it on its way; returns it as created (its first status) and its
+/// delivery. A message nobody is to be told about and that is not scheduled goes through all its
+/// statuses in the same write.
+pub async fn send(state: &AppState, new: NewMessage) -> Result<(Message, Progress), StoreError> {
+    let now = state.clock.now();
+    if new.status_callback.is_none() && new.send_at.is_none() {
+        let outcome = magic::delivery_to(&new.to);
+        let (created, delivered) = state
+            .store
+            .transaction(move |tx| {
+                let created = messages::create(tx, &new, now)?;
+                Ok((created.clone(), complete(tx, &created, outcome, now)?))
+            })
+            .await?;
+        announce(state, &delivered);
+        return Ok((created, Progress::Done(Box::new(delivered))));
+    }
+    let message = state.store.call(move |c| messages::create(c, &new, now)).await?;
+    announce(state, &message);
+    let handle = dispatch(state, message.sid.clone());
+    Ok((message, Progress::Running(handle)))
+}
+
+/// Moves `message` through every status left to it, at once; returns it at its final status.
+fn complete(conn: &rusqlite::Connection, message: &Message, outcome: Outcome, now: i64) -> Result<Message, StoreError> {
+    let mut status = message.status.as_str();
+    while let Some((next, error)) = next_status(status, outcome) {
+        messages::set_status(conn, &message.sid, next, error.map(|(c, t)| (c as i64, t)), now)?;
+        status = next;
+    }
+    messages::get(conn, &message.sid)
+}
+
+/// Moves a stored outbound message through its remaining statuses, in the background (unless
+/// that already runs).
 pub fn dispatch(state: &AppState, sid: String) -> JoinHandle<()> {
     let state = state.clone();
     tokio::spawn(async move {
+        if !state.phone.claim(&sid) {
+            return;
+        }
         if let Err(e) = deliver(&state, &sid).await {
             log::error!(target: "twirl::phone", "delivering {sid}: {e}");
         }
+        state.phone.release(&sid);
     })
 }
 
-/// Resumes the messages a previous run left on their way.
+/// Resumes the messages left on their way (by a previous run, or a fixture).
 pub async fn resume(state: &AppState) -> Result<(), StoreError> {
     for sid in state.store.call(|c| messages::in_flight(c)).await? {
         dispatch(state, sid);
@@ -109,11 +145,29 @@ async fn deliver(state: &AppState, sid: &str) -> Result<(), StoreError> {
                 continue;
             }
         }
-        let Some((status, error)) = next_status(&message.status, magic::delivery_to(&message.to)) else {
+        let outcome = magic::delivery_to(&message.to);
+        if message.status_callback.as_deref().unwrap_or("").is_empty() {
+            return advance_at_once(state, &message, outcome).await;
+        }
+        let Some((status, error)) = next_status(&message.status, outcome) else {
             return Ok(());
         };
         advance(state, &message, status, error).await?;
     }
+}
+
+/// With nobody to tell of each status, a message goes through all of them in one write.
+async fn advance_at_once(state: &AppState, message: &Message, outcome: Outcome) -> Result<(), StoreError> {
+    if next_status(&message.status, outcome).is_none() {
+        return Ok(());
+    }
+    let (message, now) = (message.clone(), state.clock.now());
+    let updated = state
+        .store
+        .transaction(move |tx| complete(tx, &message, outcome, now))
+        .await?;
+    announce(state, &updated);
+    Ok(())
 }
 
 /// Records `status` and posts it to the message's status callback.
@@ -182,6 +236,9 @@ fn status_params(state: &AppState, message: &Message) -> Vec<(String, String)> {
 
 /// Tells the console about a new or changed message.
 fn announce(state: &AppState, message: &Message) {
+    if !state.events.listened() {
+        return;
+    }
     state.events.send(Event::Message {
         message: crate::api::core::render::message(&state.credentials.account_sid, message),
     });
@@ -214,21 +271,25 @@ pub struct Turn {
     pub alerts: Vec<Alert>,
 }
 
+/// Refuses `number` as a handset when it is one of the account's own.
+pub fn ensure_handset(conn: &rusqlite::Connection, number: &str) -> Result<(), StoreError> {
+    if numbers::by_number(conn, number)?.is_some() {
+        return Err(ApiError::bad_request(format!(
+            "{number} is a number of this account; handsets are the numbers it does not own"
+        ))
+        .into());
+    }
+    Ok(())
+}
+
 /// A handset texts an owned number: the received message, the webhook, and its answer carried
 /// out. Answers once the replies have reached their handsets.
 pub async fn receive(state: &AppState, incoming: Incoming) -> Result<Turn, ApiError> {
-    let to = incoming.to.clone();
-    let number = state
-        .store
-        .call(move |c| numbers::by_number(c, &to))
-        .await?
-        .ok_or_else(|| {
-            ApiError::coded(
-                404,
-                20404,
-                format!("{} is not a phone number of this account", incoming.to),
-            )
-        })?;
+    let media: Vec<(String, String)> = incoming
+        .media
+        .iter()
+        .map(|url| (media_type_of(url), url.clone()))
+        .collect();
     let new = NewMessage {
         direction: "inbound".into(),
         from: incoming.from.clone(),
@@ -237,15 +298,20 @@ pub async fn receive(state: &AppState, incoming: Incoming) -> Result<Turn, ApiEr
         status: "received".into(),
         num_segments: segments(&incoming.body),
         status_callback_method: "POST".into(),
-        media: incoming
-            .media
-            .iter()
-            .map(|url| (media_type_of(url), url.clone()))
-            .collect(),
+        media: media.clone(),
         ..NewMessage::default()
     };
     let now = state.clock.now();
-    let message = state.store.call(move |c| messages::create(c, &new, now)).await?;
+    let (number, message) = state
+        .store
+        .transaction(move |tx| {
+            let number = numbers::by_number(tx, &new.to)?.ok_or_else(|| {
+                ApiError::coded(404, 20404, format!("{} is not a phone number of this account", new.to))
+            })?;
+            ensure_handset(tx, &new.from)?;
+            Ok((number, messages::create(tx, &new, now)?))
+        })
+        .await?;
     announce(state, &message);
     let mut turn = Turn {
         message: message.clone(),
@@ -256,18 +322,22 @@ pub async fn receive(state: &AppState, incoming: Incoming) -> Result<Turn, ApiEr
     if number.config.sms_url.is_empty() {
         return Ok(turn);
     }
-    let params = webhook_params(state, &message, &number).await?;
+    let params = webhook_params(state, &message, &number, &media);
     let mut deliveries = Vec::new();
     let answer = fetch(state, &number, &params, &mut turn).await?;
     if let Some((delivery, url)) = answer {
         let mut interpreter = Interpreter {
             state,
             inbound: &message,
+            document_url: String::new(),
             params: &params,
             turn: &mut turn,
             deliveries: &mut deliveries,
         };
         interpreter.run(delivery, url).await?;
+    }
+    if deliveries.is_empty() {
+        return Ok(turn);
     }
     for handle in deliveries {
         let _ = tokio::time::timeout(REPLY_WAIT, handle).await;
@@ -349,14 +419,14 @@ async fn raise(
     Ok(())
 }
 
-/// The parameters of the webhook for an incoming text (reference 3.1).
-async fn webhook_params(
+/// The parameters of the webhook for an incoming text (reference 3.1); `media` is its media
+/// as (content type, URL).
+fn webhook_params(
     state: &AppState,
     message: &Message,
     number: &Number,
-) -> Result<Vec<(String, String)>, StoreError> {
-    let sid = message.sid.clone();
-    let media = state.store.call(move |c| messages::all_media(c, &sid)).await?;
+    media: &[(String, String)],
+) -> Vec<(String, String)> {
     let mut params = vec![
         ("ToCountry", country(&message.to)),
         ("ToState", String::new()),
@@ -380,15 +450,15 @@ async fn webhook_params(
         ("ApiVersion", "2010-04-01".to_string()),
     ];
     let mut params: Vec<(String, String)> = params.drain(..).map(|(k, v)| (k.to_string(), v)).collect();
-    for (i, m) in media.iter().enumerate() {
-        params.push((format!("MediaContentType{i}"), m.content_type.clone()));
-        params.push((format!("MediaUrl{i}"), m.url.clone()));
+    for (i, (content_type, url)) in media.iter().enumerate() {
+        params.push((format!("MediaContentType{i}"), content_type.clone()));
+        params.push((format!("MediaUrl{i}"), url.clone()));
     }
-    Ok(params)
+    params
 }
 
 /// The ISO country of a number, from its calling code, as far as twirl knows it.
-fn country(address: &str) -> String {
+pub(crate) fn country(address: &str) -> String {
     let number = super::address::parse(address).map_or(address, |a| a.number);
     const CODES: &[(&str, &str)] = &[
         ("+1", "US"),
@@ -423,6 +493,8 @@ pub fn media_type_of(url: &str) -> String {
 struct Interpreter<'a> {
     state: &'a AppState,
     inbound: &'a Message,
+    /// The absolute URL of the document being carried out, which relative URLs in it are resolved against.
+    document_url: String,
     params: &'a [(String, String)],
     turn: &'a mut Turn,
     deliveries: &'a mut Vec<JoinHandle<()>>,
@@ -432,14 +504,14 @@ impl Interpreter<'_> {
     /// Follows the answer of `delivery` (fetched from `url`) and its redirects.
     async fn run(&mut self, mut delivery: Delivery, mut url: String) -> Result<(), StoreError> {
         for _ in 0..=MAX_REDIRECTS {
+            self.document_url = self.state.phone.webhooks.absolute(&url);
             let Some(document) = self.document(&delivery).await? else {
                 return Ok(());
             };
             match self.execute(&document).await? {
                 None => return Ok(()),
                 Some((target, method)) => {
-                    let absolute = self.state.phone.webhooks.absolute(&url);
-                    let Some(next) = webhook::resolve(&absolute, &target) else {
+                    let Some(next) = webhook::resolve(&self.document_url, &target) else {
                         let text = format!("<Redirect> to an invalid URL {target:?}");
                         return raise(self.state, self.turn, 12100, text, None).await;
                     };
@@ -561,14 +633,18 @@ impl Interpreter<'_> {
             num_segments: segments(&body),
             body,
             status: "queued".into(),
-            status_callback: status_callback.map(|u| self.state.phone.webhooks.absolute(u)),
+            status_callback: status_callback.and_then(|u| webhook::resolve(&self.document_url, u)),
             status_callback_method,
             media: media.iter().map(|url| (media_type_of(url), url.clone())).collect(),
             ..NewMessage::default()
         };
-        let (message, handle) = send(self.state, new).await?;
-        self.turn.replies.push(message);
-        self.deliveries.push(handle);
+        match send(self.state, new).await? {
+            (_, Progress::Done(delivered)) => self.turn.replies.push(*delivered),
+            (created, Progress::Running(handle)) => {
+                self.turn.replies.push(created);
+                self.deliveries.push(handle);
+            }
+        }
         Ok(())
     }
 }

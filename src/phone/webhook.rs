@@ -169,6 +169,11 @@ impl Deliverer {
                 "{host} is not reachable offline: webhooks go to environments' domains (*.twil.io), the live project (/path) or loopback addresses"
             )));
         }
+        if url.starts_with(&self.twirl_url) && parsed.path().starts_with("/_twirl") {
+            return Err(Failure::Connection(format!(
+                "{url} is one of twirl's own control endpoints, not a webhook"
+            )));
+        }
         if parsed.scheme() != "http" {
             return Err(Failure::Connection(format!(
                 "{url}: only http is served on loopback addresses"
@@ -388,6 +393,7 @@ mod tests {
             ("http://localhost:8080/hook", None)
         );
         assert!(d.route("http://[::1]:8080/hook").is_ok());
+        assert!(d.route("http://127.0.0.1:3000/_twirl/phone/messages").is_err());
         assert!(matches!(
             d.route("https://example.com/sms"),
             Err(Failure::Connection(_))

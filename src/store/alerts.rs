@@ -7,6 +7,7 @@ use crate::sid;
 use rusqlite::{Connection, Row};
 
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Alert {
     pub sid: String,
     pub error_code: String,
@@ -14,14 +15,23 @@ pub struct Alert {
     pub log_level: String,
     pub alert_text: String,
     /// The message or call the alert is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_sid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_sid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_method: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_variables: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_headers: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_body: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_headers: Option<String>,
+    #[serde(with = "crate::clock::iso")]
     pub date_created: i64,
 }
 
@@ -119,5 +129,12 @@ pub fn about(conn: &Connection, resource_sid: &str) -> Result<Vec<Alert>, StoreE
     let rows = stmt
         .query_map([resource_sid], from_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+/// Every alert, oldest first, for export.
+pub fn all(conn: &Connection) -> Result<Vec<Alert>, StoreError> {
+    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM alerts ORDER BY seq"))?;
+    let rows = stmt.query_map([], from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
 }

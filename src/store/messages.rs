@@ -54,14 +54,19 @@ pub struct Media {
 }
 
 /// One status a message went through, and the status callback it caused.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct StatusEvent {
     #[serde(skip)]
     pub seq: i64,
     pub status: String,
+    #[serde(with = "crate::clock::iso")]
     pub at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub callback_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub callback_status: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub callback_error: Option<String>,
 }
 
@@ -340,5 +345,62 @@ pub fn all_media(conn: &Connection, message_sid: &str) -> Result<Vec<Media>, Sto
     let rows = stmt
         .query_map([message_sid], media_from_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+/// Stores a message exactly as recorded (an export being loaded back): its SID, dates, media and
+/// status history.
+pub fn restore(conn: &Connection, m: &Message, media: &[Media], events: &[StatusEvent]) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO messages (sid, direction, from_address, to_address, body, status, messaging_service_sid,
+             num_segments, error_code, error_message, status_callback, status_callback_method, send_at,
+             date_created, date_updated, date_sent)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+        rusqlite::params![
+            m.sid,
+            m.direction,
+            m.from,
+            m.to,
+            m.body,
+            m.status,
+            m.messaging_service_sid,
+            m.num_segments,
+            m.error_code,
+            m.error_message,
+            m.status_callback,
+            m.status_callback_method,
+            m.send_at,
+            m.date_created,
+            m.date_updated,
+            m.date_sent
+        ],
+    )?;
+    for item in media {
+        conn.execute(
+            "INSERT INTO message_media (sid, message_sid, content_type, url, date_created) VALUES (?1, ?2, ?3, ?4, ?5)",
+            (&item.sid, &m.sid, &item.content_type, &item.url, item.date_created),
+        )?;
+    }
+    for e in events {
+        conn.execute(
+            "INSERT INTO message_events (message_sid, status, at, callback_url, callback_status, callback_error)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            rusqlite::params![
+                m.sid,
+                e.status,
+                e.at,
+                e.callback_url,
+                e.callback_status,
+                e.callback_error
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+/// Every message, oldest first, for export.
+pub fn all(conn: &Connection) -> Result<Vec<Message>, StoreError> {
+    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM messages ORDER BY seq"))?;
+    let rows = stmt.query_map([], from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
 }

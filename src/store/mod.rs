@@ -5,6 +5,7 @@
 pub mod alerts;
 pub mod blobs;
 pub mod builds;
+pub mod calls;
 pub mod deployments;
 pub mod environments;
 pub mod logs;
@@ -28,17 +29,12 @@ use std::sync::mpsc;
 use std::time::Duration;
 use tokio::sync::oneshot;
 
-/// How a job's caller is answered once the batch it ran in is committed (or failed to be).
-type Answer = Box<dyn FnOnce(Result<(), String>) + Send>;
+/// What a job tells its caller once the batch it ran in is committed (or failed to be).
+type Reply = Box<dyn FnOnce(Result<(), String>) + Send>;
+type Job = Box<dyn FnOnce(&mut Connection) -> Reply + Send>;
 
-/// Work for the store thread: it runs on the connection, says whether it succeeded (its writes
-/// are kept, or undone), and leaves its answer for after the commit. Given no connection (the
-/// store cannot take work safely), it does nothing and only answers.
-type Job = Box<dyn FnOnce(Option<&mut Connection>) -> (bool, Answer) + Send>;
-
-/// Most jobs committed together. Jobs queued while a commit is being made durable join the
-/// next one, so concurrent writers share one sync to disk instead of each waiting for their own.
-const MAX_BATCH: usize = 64;
+/// Jobs committed together at most: enough to share one fsync among every request in flight.
+const MAX_BATCH: usize = 128;
 
 /// A cheap-clone handle on the store thread.
 #[derive(Clone)]
@@ -51,7 +47,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_build_origin.sql"),
     include_str!("migrations/0003_phone.sql"),
-    include_str!("migrations/0004_sync.sql"),
+    include_str!("migrations/0004_calls.sql"),
+    include_str!("migrations/0005_sync.sql"),
 ];
 
 impl Store {
@@ -76,8 +73,8 @@ impl Store {
         Ok(Store { jobs })
     }
 
-    /// Runs `f` on the store thread, all of it or none of it, and returns its result once what
-    /// it wrote is committed.
+    /// Runs `f` on the store thread and returns its result once it is durable. Its writes land
+    /// together or not at all: a failing `f` leaves nothing behind.
     pub async fn call<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
@@ -85,27 +82,16 @@ impl Store {
     {
         let (reply, answer) = oneshot::channel();
         let job: Job = Box::new(move |conn| {
-            let result = match conn {
-                Some(conn) => f(conn),
-                None => Err(StoreError::Uncommitted(
-                    "the store could not start a transaction".into(),
-                )),
-            };
-            let ok = result.is_ok();
-            let answer: Answer = Box::new(move |committed| {
-                let _ = reply.send(match (result, committed) {
-                    (Ok(_), Err(e)) => Err(StoreError::Uncommitted(e)),
-                    (result, _) => result,
-                });
-            });
-            (ok, answer)
+            let outcome = in_savepoint(conn, f);
+            Box::new(move |committed: Result<(), String>| {
+                let _ = reply.send(committed.map_err(StoreError::Commit).and(outcome));
+            })
         });
         self.jobs.send(job).map_err(|_| StoreError::Closed)?;
         answer.await.map_err(|_| StoreError::Closed)?
     }
 
-    /// [`Store::call`] for writes, named for what callers rely on: `f`'s writes land together or
-    /// not at all.
+    /// Runs `f` on the store thread as one unit: all of it is written, or none.
     pub async fn transaction<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
@@ -115,60 +101,50 @@ impl Store {
     }
 }
 
-/// The store thread: takes the next job, then every job already queued behind it (up to
-/// `MAX_BATCH`), runs each in a savepoint of one transaction, commits that transaction once,
-/// and only then answers them all, so nothing is acknowledged before it is durable.
+/// The store thread: takes the jobs waiting (up to `MAX_BATCH`), runs them in one SQLite
+/// transaction, each in a savepoint of its own, commits once, then answers them all. Under load
+/// many writes share one fsync; alone, a job costs what it did on its own, and no answer is given
+/// before its writes are durable.
 fn serve(conn: &mut Connection, queue: &mpsc::Receiver<Job>) {
     while let Ok(first) = queue.recv() {
-        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
-            log::error!("store cannot begin a transaction: {e}");
-            let (_, answer) = first(None);
-            answer(Err(e.to_string()));
-            continue;
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
         }
-        let mut answers = Vec::new();
-        let mut sound = true;
-        let mut next = Some(first);
-        while let Some(job) = next {
-            let (answer, ran_sound) = run(conn, job);
-            answers.push(answer);
-            sound &= ran_sound;
-            next = if sound && answers.len() < MAX_BATCH {
-                queue.try_recv().ok()
-            } else {
-                None
-            };
-        }
-        let committed = match sound {
-            true => conn.execute_batch("COMMIT").map_err(|e| e.to_string()),
-            false => Err("a savepoint could not be set or undone".to_string()),
+        // Without an outer transaction (it could not begin), each savepoint commits by itself.
+        let began = conn.execute_batch("BEGIN IMMEDIATE").is_ok();
+        let replies: Vec<Reply> = jobs.into_iter().map(|job| job(conn)).collect();
+        let committed = if began {
+            conn.execute_batch("COMMIT").map_err(|e| {
+                let _ = conn.execute_batch("ROLLBACK");
+                e.to_string()
+            })
+        } else {
+            Ok(())
         };
-        if let Err(e) = &committed {
-            log::error!("store commit failed, nothing of {} jobs kept: {e}", answers.len());
-            let _ = conn.execute_batch("ROLLBACK");
-        }
-        for answer in answers {
-            answer(committed.clone());
+        for reply in replies {
+            reply(committed.clone());
         }
     }
 }
 
-/// Runs one job in its own savepoint, undone if the job failed. Returns its answer, and whether
-/// the transaction is still sound (a savepoint that cannot be set or undone means it is not: the
-/// whole batch is then rolled back and every job in it answered with the failure).
-fn run(conn: &mut Connection, job: Job) -> (Answer, bool) {
-    if conn.execute_batch("SAVEPOINT job").is_err() {
-        let (_, answer) = job(None);
-        return (answer, false);
-    }
-    let (ok, answer) = job(Some(&mut *conn));
-    let undone = if ok {
-        Ok(())
+/// Runs `f` in a savepoint: released when it succeeds, rolled back when it fails.
+fn in_savepoint<T>(
+    conn: &mut Connection,
+    f: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    conn.execute_batch("SAVEPOINT job")?;
+    let result = f(conn);
+    let end = if result.is_ok() {
+        "RELEASE job"
     } else {
-        conn.execute_batch("ROLLBACK TO job")
+        "ROLLBACK TO job; RELEASE job"
     };
-    let sound = undone.and_then(|()| conn.execute_batch("RELEASE job")).is_ok();
-    (answer, sound)
+    conn.execute_batch(end)?;
+    result
 }
 
 /// Per-connection settings, applied outside migrations. `synchronous=FULL` because an
@@ -253,37 +229,33 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn concurrent_writes_commit_together_and_a_failing_one_leaves_nothing() {
+    async fn a_failing_job_leaves_nothing_and_its_batch_neighbours_commit() {
         let store = Store::open_in_memory().expect("store");
-        let writes = (0..50).map(|n| {
+        let write = |key: &'static str, fail: bool| {
             let store = store.clone();
-            tokio::spawn(async move {
+            async move {
                 store
-                    .transaction(move |tx| {
-                        tx.execute("INSERT INTO meta (key, value) VALUES (?1, 'x')", [format!("k{n}")])?;
-                        if n % 7 == 0 {
-                            return Err(StoreError::Invalid(format!("job {n} refuses")));
+                    .call(move |c| {
+                        c.execute("INSERT INTO meta (key, value) VALUES (?1, 'v')", [key])?;
+                        if fail {
+                            return Err(StoreError::Invalid("refused".into()));
                         }
-                        Ok(n)
+                        Ok(())
                     })
                     .await
-            })
-        });
-        let results = futures_util::future::join_all(writes).await;
-        let failed = results.iter().filter(|r| matches!(r, Ok(Err(_)))).count();
-        assert_eq!(failed, 8);
-        let kept: Vec<String> = store
+            }
+        };
+        let (a, b, c) = tokio::join!(write("a", false), write("b", true), write("c", false));
+        assert!(a.is_ok() && b.is_err() && c.is_ok());
+        let keys: Vec<String> = store
             .call(|c| {
                 let mut stmt = c.prepare("SELECT key FROM meta ORDER BY key")?;
-                let keys = stmt
-                    .query_map([], |r| r.get(0))?
-                    .collect::<rusqlite::Result<Vec<_>>>()?;
-                Ok(keys)
+                let rows = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+                Ok(rows)
             })
             .await
-            .expect("read");
-        assert_eq!(kept.len(), 42);
-        assert!(!kept.contains(&"k7".to_string()) && kept.contains(&"k8".to_string()));
+            .expect("keys");
+        assert_eq!(keys, ["a", "c"]);
     }
 
     #[tokio::test]

@@ -121,6 +121,7 @@ class TwirlServer:
         client = Client(username or self.account_sid, password or self.auth_token, account_sid,
                         http_client=RecordingHttpClient(), environment={})
         client.serverless.base_url = self.url
+        client.api.base_url = self.url
         client.sync.base_url = self.url + "/sync"
         return client
 

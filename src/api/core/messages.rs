@@ -188,7 +188,7 @@ pub async fn create(state: web::Data<AppState>, ctx: Ctx, body: web::Bytes) -> R
 
 /// A `DateSent`-style filter: a day (`2024-01-31`, all of it) or an instant; `<` and `>` forms
 /// bound one side (on or before, on or after).
-fn date_range(query: &Params, name: &str) -> Result<(Option<i64>, Option<i64>), ApiError> {
+pub(super) fn date_range(query: &Params, name: &str) -> Result<(Option<i64>, Option<i64>), ApiError> {
     let parse = |value: &str| -> Result<(i64, i64), ApiError> {
         if let Some(at) = parse_timestamp(value) {
             return Ok((at, at + 1));

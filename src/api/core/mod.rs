@@ -1,11 +1,15 @@
 //! The 2010 API (`api.twilio.com/2010-04-01`): the account's phone numbers
-//! (IncomingPhoneNumbers), Messages and their Media. Every path is under
+//! (IncomingPhoneNumbers), Messages and their Media, Calls and their Recordings. Every path is under
 //! `/2010-04-01/Accounts/{AccountSid}` and ends in `.json`; the account must be the one the
 //! credentials name.
 
+mod calls;
 mod messages;
 mod numbers;
+mod recordings;
 pub mod render;
+
+pub use numbers::{check_number_config, is_webhook_url};
 
 use super::resource;
 use crate::error::{ApiError, StoreError};
@@ -44,7 +48,27 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 resource("/Messages/{message}/Media/{sid}.json")
                     .get(messages::media_fetch)
                     .delete(messages::media_delete),
-            ),
+            )
+            .service(resource("/Calls.json").get(calls::list).post(calls::create))
+            .service(
+                resource("/Calls/{sid}.json")
+                    .get(calls::fetch)
+                    .post(calls::update)
+                    .delete(calls::delete),
+            )
+            .service(resource("/Calls/{call}/Recordings.json").get(recordings::list_of_call))
+            .service(
+                resource("/Calls/{call}/Recordings/{sid}.json")
+                    .get(recordings::fetch_of_call)
+                    .delete(recordings::delete_of_call),
+            )
+            .service(resource("/Recordings.json").get(recordings::list))
+            .service(
+                resource("/Recordings/{sid}.json")
+                    .get(recordings::fetch)
+                    .delete(recordings::delete),
+            )
+            .service(resource("/Recordings/{file}").get(recordings::audio)),
     );
 }
 

@@ -32,68 +32,110 @@ pub fn method(value: &str) -> Option<String> {
     matches!(upper.as_str(), "GET" | "POST").then_some(upper)
 }
 
-/// Applies the settable parameters present in `params` to `config`.
+/// Applies the settable parameters present in `params` to `config`, then checks the result.
 fn configure(config: &mut Config, params: &Params) -> Result<(), ApiError> {
-    let url = |name: &str, target: &mut String| -> Result<(), ApiError> {
+    let text = |name: &str, target: &mut String| {
         if let Some(value) = params.get(name) {
-            if !value.is_empty() && !is_webhook_url(value) {
-                return Err(ApiError::coded(
-                    400,
-                    21402,
-                    format!("{name} is not a valid URL: {value}"),
-                ));
-            }
             *target = value.to_string();
         }
-        Ok(())
     };
-    let verb = |name: &str, target: &mut String| -> Result<(), ApiError> {
+    text("SmsUrl", &mut config.sms_url);
+    text("SmsMethod", &mut config.sms_method);
+    text("SmsFallbackUrl", &mut config.sms_fallback_url);
+    text("SmsFallbackMethod", &mut config.sms_fallback_method);
+    text("VoiceUrl", &mut config.voice_url);
+    text("VoiceMethod", &mut config.voice_method);
+    text("VoiceFallbackUrl", &mut config.voice_fallback_url);
+    text("VoiceFallbackMethod", &mut config.voice_fallback_method);
+    text("StatusCallback", &mut config.status_callback);
+    text("StatusCallbackMethod", &mut config.status_callback_method);
+    text("VoiceReceiveMode", &mut config.voice_receive_mode);
+    text("EmergencyStatus", &mut config.emergency_status);
+    let sid = |name: &str, target: &mut Option<String>| {
         if let Some(value) = params.get(name) {
-            *target = method(value)
-                .ok_or_else(|| ApiError::coded(400, 21403, format!("{name} must be GET or POST, not {value:?}")))?;
+            *target = Some(value.to_string()).filter(|v| !v.is_empty());
         }
-        Ok(())
     };
-    url("SmsUrl", &mut config.sms_url)?;
-    verb("SmsMethod", &mut config.sms_method)?;
-    url("SmsFallbackUrl", &mut config.sms_fallback_url)?;
-    verb("SmsFallbackMethod", &mut config.sms_fallback_method)?;
-    url("VoiceUrl", &mut config.voice_url)?;
-    verb("VoiceMethod", &mut config.voice_method)?;
-    url("VoiceFallbackUrl", &mut config.voice_fallback_url)?;
-    verb("VoiceFallbackMethod", &mut config.voice_fallback_method)?;
-    url("StatusCallback", &mut config.status_callback)?;
-    verb("StatusCallbackMethod", &mut config.status_callback_method)?;
-    let sid = |name: &str, prefix: &str, target: &mut Option<String>| -> Result<(), ApiError> {
-        if params.get(name).is_some() {
-            *target = params.sid(name, prefix)?.map(crate::sid::normalize);
-        }
-        Ok(())
-    };
-    sid("SmsApplicationSid", "AP", &mut config.sms_application_sid)?;
-    sid("VoiceApplicationSid", "AP", &mut config.voice_application_sid)?;
-    sid("TrunkSid", "TK", &mut config.trunk_sid)?;
-    sid("IdentitySid", "RI", &mut config.identity_sid)?;
-    sid("AddressSid", "AD", &mut config.address_sid)?;
-    sid("BundleSid", "BU", &mut config.bundle_sid)?;
-    sid("EmergencyAddressSid", "AD", &mut config.emergency_address_sid)?;
+    sid("SmsApplicationSid", &mut config.sms_application_sid);
+    sid("VoiceApplicationSid", &mut config.voice_application_sid);
+    sid("TrunkSid", &mut config.trunk_sid);
+    sid("IdentitySid", &mut config.identity_sid);
+    sid("AddressSid", &mut config.address_sid);
+    sid("BundleSid", &mut config.bundle_sid);
+    sid("EmergencyAddressSid", &mut config.emergency_address_sid);
     if let Some(lookup) = params.bool("VoiceCallerIdLookup")? {
         config.voice_caller_id_lookup = lookup;
     }
-    let one_of = |name: &str, allowed: &[&str], target: &mut String| -> Result<(), ApiError> {
-        if let Some(value) = params.get(name) {
-            if !allowed.contains(&value) {
-                return Err(ApiError::bad_request(format!(
-                    "{name} must be one of {}",
-                    allowed.join(", ")
-                )));
-            }
-            *target = value.to_string();
+    for method in [
+        &mut config.sms_method,
+        &mut config.sms_fallback_method,
+        &mut config.voice_method,
+        &mut config.voice_fallback_method,
+        &mut config.status_callback_method,
+    ] {
+        *method = method.to_ascii_uppercase();
+    }
+    check_number_config(config)
+}
+
+/// Checks a number's configuration as the API does: URLs (21402), methods (21403), SIDs, enums.
+pub fn check_number_config(config: &Config) -> Result<(), ApiError> {
+    let urls = [
+        ("SmsUrl", &config.sms_url),
+        ("SmsFallbackUrl", &config.sms_fallback_url),
+        ("VoiceUrl", &config.voice_url),
+        ("VoiceFallbackUrl", &config.voice_fallback_url),
+        ("StatusCallback", &config.status_callback),
+    ];
+    if let Some((name, value)) = urls.iter().find(|(_, v)| !v.is_empty() && !is_webhook_url(v)) {
+        return Err(ApiError::coded(
+            400,
+            21402,
+            format!("{name} is not a valid URL: {value}"),
+        ));
+    }
+    let methods = [
+        ("SmsMethod", &config.sms_method),
+        ("SmsFallbackMethod", &config.sms_fallback_method),
+        ("VoiceMethod", &config.voice_method),
+        ("VoiceFallbackMethod", &config.voice_fallback_method),
+        ("StatusCallbackMethod", &config.status_callback_method),
+    ];
+    if let Some((name, value)) = methods.iter().find(|(_, v)| method(v).is_none()) {
+        return Err(ApiError::coded(
+            400,
+            21403,
+            format!("{name} must be GET or POST, not {value:?}"),
+        ));
+    }
+    let sids = [
+        ("SmsApplicationSid", &config.sms_application_sid, "AP"),
+        ("VoiceApplicationSid", &config.voice_application_sid, "AP"),
+        ("TrunkSid", &config.trunk_sid, "TK"),
+        ("IdentitySid", &config.identity_sid, "RI"),
+        ("AddressSid", &config.address_sid, "AD"),
+        ("BundleSid", &config.bundle_sid, "BU"),
+        ("EmergencyAddressSid", &config.emergency_address_sid, "AD"),
+    ];
+    for (name, value, prefix) in sids {
+        if let Some(v) = value.as_deref().filter(|v| !crate::sid::is_sid(v, prefix)) {
+            return Err(ApiError::bad_request(format!(
+                "Invalid {name} {v:?}: expected a {prefix} SID"
+            )));
         }
-        Ok(())
-    };
-    one_of("VoiceReceiveMode", &["voice", "fax"], &mut config.voice_receive_mode)?;
-    one_of("EmergencyStatus", &["Active", "Inactive"], &mut config.emergency_status)?;
+    }
+    let enums = [
+        ("VoiceReceiveMode", &config.voice_receive_mode, &["voice", "fax"][..]),
+        ("EmergencyStatus", &config.emergency_status, &["Active", "Inactive"][..]),
+    ];
+    for (name, value, allowed) in enums {
+        if !allowed.contains(&value.as_str()) {
+            return Err(ApiError::bad_request(format!(
+                "{name} must be one of {}",
+                allowed.join(", ")
+            )));
+        }
+    }
     Ok(())
 }
 

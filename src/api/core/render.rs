@@ -2,6 +2,8 @@
 //! counts as strings. Used by the API, the control endpoints and the console's events alike.
 
 use crate::api::wire::v2010::{date, optional_date};
+use crate::phone::address::friendly;
+use crate::store::calls::{Call, Recording};
 use crate::store::messages::{Media, Message};
 use crate::store::numbers::Number;
 use serde_json::{json, Value};
@@ -97,4 +99,81 @@ fn number_type(number: &str) -> &'static str {
         Some(n) if TOLL_FREE.iter().any(|code| n.starts_with(code)) => "toll-free",
         _ => "local",
     }
+}
+
+/// The sub-resources every call lists.
+const CALL_SUBRESOURCES: &[(&str, &str)] = &[
+    ("notifications", "Notifications"),
+    ("recordings", "Recordings"),
+    ("payments", "Payments"),
+    ("events", "Events"),
+    ("siprec", "Siprec"),
+    ("streams", "Streams"),
+    ("transcriptions", "Transcriptions"),
+    ("user_defined_message_subscriptions", "UserDefinedMessageSubscriptions"),
+    ("user_defined_messages", "UserDefinedMessages"),
+];
+
+pub fn call(account_sid: &str, c: &Call) -> Value {
+    let uri = format!("{}/Calls/{}", account_uri(account_sid), c.sid);
+    let subresources: serde_json::Map<String, Value> = CALL_SUBRESOURCES
+        .iter()
+        .map(|(key, name)| (key.to_string(), Value::String(format!("{uri}/{name}.json"))))
+        .collect();
+    json!({
+        "account_sid": account_sid,
+        "answered_by": c.answered_by,
+        "api_version": "2010-04-01",
+        "caller_name": null,
+        "date_created": date(c.date_created),
+        "date_updated": date(c.date_updated),
+        "direction": c.direction,
+        "duration": c.duration().map(|d| d.to_string()),
+        "end_time": optional_date(c.end_time),
+        "forwarded_from": null,
+        "from": c.from,
+        "from_formatted": friendly(&c.from),
+        "group_sid": null,
+        "parent_call_sid": c.parent_call_sid,
+        "phone_number_sid": c.phone_number_sid,
+        "price": null,
+        "price_unit": "USD",
+        "queue_time": "0",
+        "sid": c.sid,
+        "start_time": optional_date(c.start_time),
+        "status": c.status,
+        "subresource_uris": subresources,
+        "to": c.to,
+        "to_formatted": friendly(&c.to),
+        "trunk_sid": null,
+        "uri": format!("{uri}.json"),
+    })
+}
+
+pub fn recording(account_sid: &str, r: &Recording) -> Value {
+    let uri = format!("{}/Recordings/{}", account_uri(account_sid), r.sid);
+    json!({
+        "account_sid": account_sid,
+        "api_version": "2010-04-01",
+        "call_sid": r.call_sid,
+        "channels": 1,
+        "conference_sid": null,
+        "date_created": date(r.date_created),
+        "date_updated": date(r.date_created),
+        "duration": r.duration.to_string(),
+        "encryption_details": null,
+        "error_code": null,
+        "media_url": format!("https://api.twilio.com{uri}"),
+        "price": null,
+        "price_unit": "USD",
+        "sid": r.sid,
+        "source": r.source,
+        "start_time": date(r.start_time),
+        "status": "completed",
+        "subresource_uris": {
+            "add_on_results": format!("{uri}/AddOnResults.json"),
+            "transcriptions": format!("{uri}/Transcriptions.json"),
+        },
+        "uri": format!("{uri}.json"),
+    })
 }

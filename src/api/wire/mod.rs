@@ -44,6 +44,40 @@ impl Params {
         Ok(Params { pairs })
     }
 
+    /// Parameters from a JSON object (Twilio's parameter names as keys; an array value is a list,
+    /// other values are taken as their text), as the control endpoints accept them.
+    pub fn from_json(body: &[u8]) -> Result<Params, ApiError> {
+        let object: serde_json::Map<String, Value> = serde_json::from_slice(body)
+            .map_err(|e| ApiError::bad_request(format!("The request body is not a JSON object: {e}")))?;
+        let text = |v: &Value| match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let mut pairs = Vec::new();
+        for (key, value) in &object {
+            match value {
+                Value::Array(items) => pairs.extend(items.iter().map(|v| (key.clone(), text(v)))),
+                Value::Null => {}
+                other => pairs.push((key.clone(), text(other))),
+            }
+        }
+        Ok(Params { pairs })
+    }
+
+    /// The body's parameters, form-encoded or JSON by its `Content-Type`.
+    pub fn from_request_body(req: &HttpRequest, body: &[u8]) -> Result<Params, ApiError> {
+        let json = req
+            .headers()
+            .get(actix_web::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        if json {
+            Self::from_json(body)
+        } else {
+            Self::from_body(body)
+        }
+    }
+
     /// Parses the request's query string.
     pub fn from_query(req: &HttpRequest) -> Result<Params, ApiError> {
         Self::from_body(req.query_string().as_bytes())

@@ -1,6 +1,9 @@
 //! Control endpoints under `/_twirl/` for tests and tools: health, the clock, build details,
-//! reset, export, fixture loading, and the console.
+//! reset, export, fixture loading, the phone network (`phone`), and the console.
 //! Open on loopback; on any other address they need the account's Basic credentials.
+
+mod calls;
+mod phone;
 
 use crate::api::{self, wire::Params};
 use crate::clock::format_timestamp;
@@ -26,6 +29,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/reset", web::post().to(reset))
             .route("/export", web::get().to(export))
             .route("/fixtures", web::post().to(load_fixture))
+            .configure(phone::configure)
+            .configure(calls::configure)
             .configure(crate::console::configure)
             .default_service(web::to(|req: actix_web::HttpRequest| async move {
                 ApiError::not_found(req.path())
@@ -124,12 +129,22 @@ async fn advance_clock(state: web::Data<AppState>, body: web::Bytes) -> Result<H
 /// Back to the state the fixtures given at start-up describe: everything else is deleted, the
 /// clock is reset, the fixtures are loaded again, and the live project is recorded anew.
 async fn reset(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    state.phone.calls.abort_all();
     state
         .store
         .transaction(|tx| {
-            tx.execute("DELETE FROM services", [])?;
-            tx.execute("DELETE FROM sync_services", [])?;
-            tx.execute("DELETE FROM blobs", [])?;
+            for table in [
+                "services",
+                "blobs",
+                "phone_numbers",
+                "messages",
+                "alerts",
+                "calls",
+                "recordings",
+                "sync_services",
+            ] {
+                tx.execute(&format!("DELETE FROM {table}"), [])?;
+            }
             meta::set_clock_offset(tx, 0)
         })
         .await?;
@@ -142,6 +157,7 @@ async fn reset(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     }
     if let Some(live) = &state.live {
         live.sync(&state, crate::live::Change::Files).await;
+        crate::phone::project::wire_live_number(&state, live).await?;
     }
     state.events.send(crate::events::Event::Changed);
     Ok(HttpResponse::Ok().json(json!({ "status": "reset", "fixtures": state.fixtures.len() })))
