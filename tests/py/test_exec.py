@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -332,7 +333,7 @@ def test_twilio_python_works_unchanged(tmp_path, other_server):
     other_url, other_hosts = other_server
     script = tmp_path / "client.py"
     script.write_text(PYTHON_CLIENT_SCRIPT)
-    result = run_exec("--fixture", FIXTURE, "--", "python3", script, other_url, cwd=tmp_path)
+    result = run_exec("--fixture", FIXTURE, "--", sys.executable, script, other_url, cwd=tmp_path)
     assert result.returncode == 0, describe(result)
     seen = json.loads(result.stdout.strip().splitlines()[-1])
     assert seen["services"] == FIXTURE_SERVICES
