@@ -23,7 +23,10 @@ const KINDS = {
 const drafts = new Map(); // control key → { text, revision? }: what is typed, kept across re-renders
 const open = new Set(); // URLs of list and map items whose editor is open
 const messages = new Map(); // stream SID → newest-first messages seen on the event stream
-let notice = null; // { text, kind } shown once at the top of the next render
+/** How long the outcome of an action stays at the top of the view: renders come and go meanwhile
+ *  (every Sync change re-renders), and one of them must not swallow it. */
+const NOTICE_MS = 5000;
+let notice = null; // { text, kind, until }: the outcome of the last action
 let rerender = () => {};
 
 // ---------------------------------------------------------------- routing and live updates
@@ -69,10 +72,10 @@ async function act(button, fn, success, typed = []) {
   if (button) button.disabled = true;
   try {
     await fn();
-    notice = success ? { text: success, kind: 'ok' } : null;
+    notice = success ? { text: success, kind: 'ok', until: Date.now() + NOTICE_MS } : null;
     forget(...typed);
   } catch (e) {
-    notice = { text: e.message, kind: 'error' };
+    notice = { text: e.message, kind: 'error', until: Date.now() + NOTICE_MS };
   }
   rerender();
 }
@@ -94,12 +97,14 @@ function control(tag, key, initial, attrs = {}, first = {}) {
   return el;
 }
 
-/** Forgets what was typed into these controls: in the drafts and on the page. */
+/** Forgets what was typed into these controls: in the drafts, and on the page, where a re-render
+ *  made while the action ran may have replaced them with copies. */
 function forget(...controls) {
   for (const el of controls) {
     if (!el) continue;
-    drafts.delete(el.dataset.draft);
-    el.removeAttribute('id');
+    const key = el.dataset.draft;
+    drafts.delete(key);
+    for (const shown of [el, ...document.querySelectorAll(`[data-draft="${CSS.escape(key)}"]`)]) shown.removeAttribute('id');
   }
 }
 
@@ -148,8 +153,7 @@ const dataOf = (area) => JSON.stringify(parseData(area.value).value);
 // ---------------------------------------------------------------- views
 
 export async function syncView(r) {
-  const shown = notice;
-  notice = null;
+  const shown = notice && notice.until > Date.now() ? notice : null;
   const body = !r.service ? await servicesView() : r.object ? await objectView(r) : await serviceView(r);
   return h('div', { class: 'page', testid: 'sync-view' }, shown ? h('div', { class: `sync-notice ${shown.kind}`, testid: `sync-${shown.kind}`, role: shown.kind === 'error' ? 'alert' : 'status' }, shown.text) : null, body);
 }

@@ -139,6 +139,7 @@ test('map items are keyed, and a new item needs valid JSON', async () => {
   await form.getByTestId('sync-add-item').click();
   await eventually(async () => (await rows.count()) === 3);
   assert.deepEqual(await page.getByTestId('sync-item-key').allTextContents(), ['ada', 'alan', 'grace']);
+  await eventually(async () => (await form.getByTestId('sync-new-key').inputValue()) === '', { timeout: 5000 });
 
   await form.getByTestId('sync-new-key').fill('ada');
   await form.getByTestId('sync-add-item').click();
