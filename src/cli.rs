@@ -16,9 +16,13 @@ pub struct Cli {
 pub enum Command {
     /// Serve the Serverless API, the environments' domains and the project in DIR.
     Serve(ServeArgs),
-    /// Start twirl with throwaway state on a free port, run a command against it, stop, and exit
-    /// with the command's status.
+    /// Start twirl with throwaway state on a free port (or use a running one, with --url), run a
+    /// command against it, and exit with the command's status.
     Exec(ExecArgs),
+    /// Deploy a Serverless Toolkit project into a running twirl, as `twilio-run deploy` does.
+    Deploy(DeployArgs),
+    /// Print the variables that point commands at a running twirl, for `eval "$(twirl env)"`.
+    Env(ControlArgs),
     /// Reset a running twirl to the fixtures it was started with.
     Reset(ControlArgs),
     /// Print a running twirl's whole state as a fixture.
@@ -41,7 +45,7 @@ pub struct SmsArgs {
     #[command(flatten)]
     pub control: ControlArgs,
     /// The handset the text comes from.
-    #[arg(long, default_value = "+14155550100")]
+    #[arg(long, default_value = crate::phone::magic::DEFAULT_HANDSET)]
     pub from: String,
     /// The account's number to text.
     #[arg(long)]
@@ -63,7 +67,7 @@ pub struct CallArgs {
     #[command(flatten)]
     pub control: ControlArgs,
     /// The handset the call comes from.
-    #[arg(long, default_value = "+14155550100")]
+    #[arg(long, default_value = crate::phone::magic::DEFAULT_HANDSET)]
     pub from: String,
     /// The account's number to call.
     #[arg(long)]
@@ -82,19 +86,64 @@ pub struct CallArgs {
 /// Options of `twirl exec`.
 #[derive(Debug, Clone, Args)]
 pub struct ExecArgs {
+    /// Run the command against the twirl already running at URL (its state and account) instead
+    /// of starting one.
+    #[arg(long, value_name = "URL", conflicts_with_all = ["port", "host", "data", "fixtures", "api_keys", "node", "cache", "allow_unsigned"])]
+    pub url: Option<String>,
     #[command(flatten)]
-    pub serve: ServeArgs,
+    pub run: RunArgs,
     /// The command to run, after `--`.
     #[arg(last = true, required = true, value_name = "COMMAND")]
     pub command: Vec<String>,
 }
 
-/// How to reach a running twirl.
+/// How to reach a running twirl, and as which account.
 #[derive(Debug, Clone, Args)]
 pub struct ControlArgs {
     /// twirl's address.
     #[arg(long, env = "TWIRL_URL", default_value = "http://127.0.0.1:3000")]
     pub url: String,
+    /// The account to authenticate as [default: the one twirl reports on loopback, else
+    /// TWILIO_ACCOUNT_SID].
+    #[arg(long, env = "TWIRL_ACCOUNT_SID", requires = "auth_token")]
+    pub account_sid: Option<String>,
+    /// That account's auth token [default: as the account].
+    #[arg(long, env = "TWIRL_AUTH_TOKEN", requires = "account_sid")]
+    pub auth_token: Option<String>,
+}
+
+/// Options of `twirl deploy`, named as `twilio-run deploy` names them.
+#[derive(Debug, Clone, Args)]
+pub struct DeployArgs {
+    /// The project directory.
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    #[command(flatten)]
+    pub control: ControlArgs,
+    /// The service's unique name [default: package.json's name].
+    #[arg(long, short = 'n')]
+    pub service_name: Option<String>,
+    /// The environment: its domain suffix (created when missing), or its ZE SID.
+    #[arg(long, default_value = "dev")]
+    pub environment: String,
+    /// Deploy to the production environment, the one without a domain suffix.
+    #[arg(long, conflicts_with = "environment")]
+    pub production: bool,
+    /// Deploy into an existing service of that name even if this project did not create it.
+    #[arg(long)]
+    pub override_existing_project: bool,
+    /// The same as --override-existing-project.
+    #[arg(long)]
+    pub force: bool,
+    /// The build's runtime, e.g. node22 [default: the service's last build's].
+    #[arg(long)]
+    pub runtime: Option<String>,
+    /// Deploy no functions.
+    #[arg(long)]
+    pub no_functions: bool,
+    /// Deploy no assets.
+    #[arg(long)]
+    pub no_assets: bool,
 }
 
 /// Options of `twirl clock`.
@@ -107,14 +156,10 @@ pub struct ClockArgs {
     pub advance: Option<String>,
 }
 
-/// Options of `twirl serve`.
+/// Options of every command that starts a twirl (`serve`, `exec`).
 #[derive(Debug, Clone, Args)]
-pub struct ServeArgs {
-    /// The project directory.
-    #[arg(default_value = ".", env = "TWIRL_DIR")]
-    pub dir: PathBuf,
-
-    /// Port to listen on; 0 picks any free port [default: 3000, or 0 for exec].
+pub struct RunArgs {
+    /// Port to listen on; 0 picks any free port [default: 3000 for serve, 0 for exec].
     #[arg(long, env = "TWIRL_PORT")]
     pub port: Option<u16>,
 
@@ -122,13 +167,9 @@ pub struct ServeArgs {
     #[arg(long, env = "TWIRL_HOST", default_value = "127.0.0.1")]
     pub host: String,
 
-    /// Where state is kept [default: DIR/.twirl].
-    #[arg(long, env = "TWIRL_DATA", conflicts_with = "ephemeral")]
+    /// Where state is kept [default: DIR/.twirl for serve, a temporary directory for exec].
+    #[arg(long, env = "TWIRL_DATA")]
     pub data: Option<PathBuf>,
-
-    /// Keep state in a temporary directory, removed at exit.
-    #[arg(long, env = "TWIRL_EPHEMERAL")]
-    pub ephemeral: bool,
 
     /// Account SID clients authenticate with.
     #[arg(long, env = "TWIRL_ACCOUNT_SID")]
@@ -154,6 +195,30 @@ pub struct ServeArgs {
     #[arg(long, env = "TWIRL_CACHE")]
     pub cache: Option<PathBuf>,
 
+    /// Serve protected functions and assets without checking X-Twilio-Signature (for trying
+    /// them by hand; never what Twilio does).
+    #[arg(long, env = "TWIRL_ALLOW_UNSIGNED")]
+    pub allow_unsigned: bool,
+
+    /// Concurrent function executions per account; beyond it callers get 429.
+    #[arg(long, env = "TWIRL_MAX_CONCURRENCY", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub max_concurrency: u32,
+}
+
+/// Options of `twirl serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// The project directory.
+    #[arg(default_value = ".", env = "TWIRL_DIR")]
+    pub dir: PathBuf,
+
+    #[command(flatten)]
+    pub run: RunArgs,
+
+    /// Keep state in a temporary directory, removed at exit.
+    #[arg(long, env = "TWIRL_EPHEMERAL", conflicts_with = "data")]
+    pub ephemeral: bool,
+
     /// Open the console in the browser once listening.
     #[arg(long, env = "TWIRL_OPEN")]
     pub open: bool,
@@ -175,15 +240,6 @@ pub struct ServeArgs {
     /// the 10 s execution limit is suspended meanwhile.
     #[arg(long, env = "TWIRL_INSPECT", num_args = 0..=1, default_missing_value = "127.0.0.1:9229", value_name = "HOST:PORT")]
     pub inspect: Option<String>,
-
-    /// Serve protected functions and assets without checking X-Twilio-Signature (for trying
-    /// them by hand; never what Twilio does).
-    #[arg(long, env = "TWIRL_ALLOW_UNSIGNED")]
-    pub allow_unsigned: bool,
-
-    /// Concurrent function executions per account; beyond it callers get 429.
-    #[arg(long, env = "TWIRL_MAX_CONCURRENCY", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=1000))]
-    pub max_concurrency: u32,
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! authenticate. Precedence for credentials (DESIGN §2): flags (and `TWIRL_*`), then
 //! `TWILIO_ACCOUNT_SID`/`TWILIO_AUTH_TOKEN`, then the project's `.env`, then a well-known local pair.
 
-use crate::cli::ServeArgs;
+use crate::cli::{ExecArgs, RunArgs, ServeArgs};
 use crate::error::StartupError;
 use crate::fixtures::Source;
 use crate::sid;
@@ -89,23 +89,31 @@ pub enum Watch {
 impl Config {
     /// Resolves `serve` arguments against the process environment and the project's `.env`.
     pub fn from_serve_args(args: &ServeArgs) -> Result<Config, StartupError> {
-        Self::resolve(args, 3000, args.ephemeral, true)
+        let config = Self::resolve(&args.run, &args.dir, 3000, args.ephemeral)?;
+        Ok(Config {
+            live_project: true,
+            open: args.open,
+            no_demo: args.no_demo,
+            watch: match (args.no_watch, args.poll) {
+                (true, _) => Watch::Off,
+                (false, true) => Watch::Poll,
+                (false, false) => Watch::Events,
+            },
+            inspect: args.inspect.clone(),
+            ..config
+        })
     }
 
     /// `exec` runs on a free port with throwaway state unless told otherwise, and serves only
-    /// what its fixtures declare.
-    pub fn from_exec_args(args: &ServeArgs) -> Result<Config, StartupError> {
-        Self::resolve(args, 0, args.data.is_none(), false)
+    /// what its fixtures declare; credentials may come from the current directory's `.env`.
+    pub fn from_exec_args(args: &ExecArgs) -> Result<Config, StartupError> {
+        Self::resolve(&args.run, Path::new("."), 0, args.run.data.is_none())
     }
 
-    fn resolve(
-        args: &ServeArgs,
-        default_port: u16,
-        ephemeral: bool,
-        live_project: bool,
-    ) -> Result<Config, StartupError> {
+    /// What `serve` and `exec` share; the rest is `exec`'s: no live project, nothing watched.
+    fn resolve(args: &RunArgs, dir: &Path, default_port: u16, ephemeral: bool) -> Result<Config, StartupError> {
         let env: HashMap<String, String> = std::env::vars().collect();
-        let dotenv = read_dotenv(&args.dir.join(".env"));
+        let dotenv = read_dotenv(&dir.join(".env"));
         let fixtures = args
             .fixtures
             .iter()
@@ -114,16 +122,9 @@ impl Config {
         let mut credentials = resolve_credentials(args, &env, &dotenv)?;
         apply_fixture_credentials(&mut credentials, &fixtures)?;
         let data_dir = if ephemeral {
-            let dir = tempfile::Builder::new()
-                .prefix("twirl-")
-                .tempdir()
-                .map_err(|source| StartupError::DataDir {
-                    path: std::env::temp_dir().display().to_string(),
-                    source,
-                })?;
-            DataDir::Ephemeral(dir)
+            DataDir::Ephemeral(throwaway_dir("twirl-")?)
         } else {
-            let dir = args.data.clone().unwrap_or_else(|| args.dir.join(".twirl"));
+            let dir = args.data.clone().unwrap_or_else(|| dir.join(".twirl"));
             // Absolute, because workers run in other directories and are handed paths inside it.
             DataDir::Persistent(std::path::absolute(&dir).unwrap_or(dir))
         };
@@ -141,7 +142,7 @@ impl Config {
         Ok(Config {
             host: args.host.clone(),
             port: args.port.unwrap_or(default_port),
-            project_dir: args.dir.clone(),
+            project_dir: dir.to_path_buf(),
             fixtures,
             data_dir,
             credentials,
@@ -149,29 +150,35 @@ impl Config {
             npm,
             cache_dir: args.cache.clone().unwrap_or_else(|| default_cache_dir(&env)),
             max_concurrency: args.max_concurrency as usize,
-            watch: match (args.no_watch, args.poll) {
-                (true, _) => Watch::Off,
-                (false, true) => Watch::Poll,
-                (false, false) => Watch::Events,
-            },
-            inspect: args.inspect.clone(),
+            watch: Watch::Off,
+            inspect: None,
             allow_unsigned: args.allow_unsigned,
-            open: args.open,
-            live_project,
-            no_demo: args.no_demo,
+            open: false,
+            live_project: false,
+            no_demo: false,
         })
     }
+}
+
+/// A new directory under the system's temporary directory, removed when dropped.
+pub fn throwaway_dir(prefix: &str) -> Result<tempfile::TempDir, StartupError> {
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir()
+        .map_err(|source| StartupError::DataDir {
+            path: std::env::temp_dir().display().to_string(),
+            source,
+        })
 }
 
 /// Fixtures may declare the account and API keys: they win over everything but the flags.
 fn apply_fixture_credentials(credentials: &mut Credentials, fixtures: &[Source]) -> Result<(), StartupError> {
     for source in fixtures {
-        let fixture = crate::fixtures::parse(source).map_err(|e| StartupError::Config(format!("fixture: {e}")))?;
+        let invalid = |e: &dyn std::fmt::Display| StartupError::Config(source.explain(e));
+        let fixture = crate::fixtures::parse(source).map_err(|e| invalid(&e))?;
         if let Some(c) = fixture.credentials {
             if !sid::is_sid(&c.account_sid, sid::prefix::ACCOUNT) {
-                return Err(StartupError::Config(
-                    "fixture: credentials.account_sid: not an AC SID".into(),
-                ));
+                return Err(invalid(&"credentials.account_sid: not an AC SID"));
             }
             if credentials.source != CredentialSource::Flags {
                 credentials.account_sid = sid::normalize(&c.account_sid);
@@ -181,9 +188,7 @@ fn apply_fixture_credentials(credentials: &mut Credentials, fixtures: &[Source])
         }
         for (i, key) in fixture.api_keys.into_iter().enumerate() {
             if !sid::is_sid(&key.sid, sid::prefix::API_KEY) || key.secret.is_empty() {
-                return Err(StartupError::Config(format!(
-                    "fixture: api_keys[{i}]: needs an SK SID and a secret"
-                )));
+                return Err(invalid(&format!("api_keys[{i}]: needs an SK SID and a secret")));
             }
             credentials.api_keys.push((key.sid, key.secret));
         }
@@ -200,7 +205,7 @@ fn find_on_path(name: &str, env: &HashMap<String, String>) -> Option<PathBuf> {
 }
 
 /// `$XDG_CACHE_HOME/twirl`, else `~/.cache/twirl`, else a directory under the system temp dir.
-fn default_cache_dir(env: &HashMap<String, String>) -> PathBuf {
+pub fn default_cache_dir(env: &HashMap<String, String>) -> PathBuf {
     if let Some(xdg) = env.get("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
         return PathBuf::from(xdg).join("twirl");
     }
@@ -219,7 +224,7 @@ pub fn read_dotenv(path: &Path) -> HashMap<String, String> {
 }
 
 fn resolve_credentials(
-    args: &ServeArgs,
+    args: &RunArgs,
     env: &HashMap<String, String>,
     dotenv: &HashMap<String, String>,
 ) -> Result<Credentials, StartupError> {
@@ -282,11 +287,11 @@ mod tests {
     use super::*;
     use clap::Parser;
 
-    fn args(extra: &[&str]) -> ServeArgs {
+    fn args(extra: &[&str]) -> RunArgs {
         let mut argv = vec!["twirl", "serve", "/nonexistent-project"];
         argv.extend_from_slice(extra);
         match crate::cli::Cli::parse_from(argv).command {
-            crate::cli::Command::Serve(a) => a,
+            crate::cli::Command::Serve(a) => a.run,
             other => panic!("not serve: {other:?}"),
         }
     }

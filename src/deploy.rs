@@ -1,6 +1,7 @@
 //! Deploying a set of files to an environment in one step — what `twilio-run deploy` does
 //! through the API, done inside one store transaction: the live project records each change
-//! this way, and fixtures deploy their projects and inline files this way.
+//! this way (each save superseding the last), and fixtures deploy their projects and inline
+//! files this way.
 
 use crate::build::Dependency;
 use crate::error::StoreError;
@@ -75,6 +76,9 @@ pub fn deploy(
     )?;
     builds::finish(conn, &build.sid, Ok(()), now)?;
     let deployment = deployments::create(conn, service_sid, environment_sid, Some(&build.sid), now)?;
+    if bundle.origin == Origin::Live {
+        builds::prune_live(conn, service_sid, environment_sid, &build.sid, &deployment.sid)?;
+    }
     Ok(Deployed {
         build_sid: build.sid,
         deployment_sid: deployment.sid,

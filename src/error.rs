@@ -19,6 +19,9 @@ pub enum StartupError {
     /// A command-line value is invalid.
     #[error("{0}")]
     Config(String),
+    /// A running twirl could not be reached, or refused what a subcommand asked of it.
+    #[error("{0}")]
+    Remote(String),
 }
 
 /// A failure reported by the store.

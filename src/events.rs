@@ -1,5 +1,5 @@
 //! Live events for the console: function log lines, request lines, live-project problems,
-//! messages, calls and alerts of the phone network, and "something changed" notices, fanned out to every open event stream.
+//! messages, calls and alerts of the phone network, verifications, and "something changed" notices, fanned out to every open event stream.
 
 use serde::Serialize;
 use tokio::sync::broadcast;
@@ -49,6 +49,12 @@ pub enum Event {
         alert_text: String,
         resource_sid: Option<String>,
         request_url: Option<String>,
+    },
+    /// A verification was started, sent again, checked or ended.
+    Verification {
+        service_sid: String,
+        sid: String,
+        status: String,
     },
     /// Stored state changed (an API write, a live reload): lists may be stale.
     Changed,

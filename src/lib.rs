@@ -24,17 +24,19 @@ pub mod server;
 pub mod sid;
 pub mod state;
 pub mod store;
+pub mod verify;
 pub mod watch;
 
 use cli::{Cli, Command};
 use error::StartupError;
 
-/// Runs the parsed command line.
 /// Runs the parsed command line; returns the process's exit status.
 pub async fn run(cli: Cli) -> Result<u8, StartupError> {
     match cli.command {
         Command::Serve(args) => server::serve(config::Config::from_serve_args(&args)?).await.map(|_| 0),
         Command::Exec(args) => exec::run(args).await,
+        Command::Deploy(args) => blocking(move || remote::deploy::run(&args)).await,
+        Command::Env(args) => blocking(move || exec::print_env(&args)).await,
         Command::Reset(args) => blocking(move || remote::reset(&args)).await,
         Command::Export(args) => blocking(move || remote::export(&args)).await,
         Command::Clock(args) => blocking(move || remote::clock(&args)).await,

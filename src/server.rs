@@ -9,6 +9,7 @@ use crate::events::Events;
 use crate::live::Live;
 use crate::runtime::{LogSink, Runtime, RuntimeConfig, HARNESS};
 use crate::state::{AppState, Paths};
+use crate::store::lock::DataLock;
 use crate::store::{meta, retention, Store};
 use crate::{api, build, clock::Clock, control, fixtures, gateway, project, watch};
 use actix_web::{web, App, HttpServer};
@@ -29,6 +30,8 @@ pub struct Running {
     pub state: AppState,
     handle: actix_web::dev::ServerHandle,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// Keeps other twirls off the data directory until this one has stopped.
+    _lock: DataLock,
 }
 
 impl Running {
@@ -58,6 +61,12 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
 /// Opens the store, loads the fixtures, binds, prints the banner, starts the live project, and
 /// serves in the background.
 pub async fn start(config: &Config) -> Result<Running, StartupError> {
+    let data = config.data_dir.path();
+    std::fs::create_dir_all(data).map_err(|source| StartupError::DataDir {
+        path: data.display().to_string(),
+        source,
+    })?;
+    let lock = DataLock::acquire(data)?;
     // Bound first, so workers (which fixtures may start) know where twirl is; connections wait in
     // the listener's backlog until the server runs.
     let listener = bind(config)?;
@@ -70,10 +79,11 @@ pub async fn start(config: &Config) -> Result<Running, StartupError> {
         control_open: addr.ip().is_loopback(),
         ..prepare(config, &url).await?
     };
+    lock.announce(&url);
     for source in state.fixtures.iter() {
         fixtures::load(&state, source)
             .await
-            .map_err(|e| StartupError::Config(format!("fixture: {e}")))?;
+            .map_err(|e| StartupError::Config(source.explain(e)))?;
     }
     // The listening line means ready: the live project is loaded and watched before it is printed
     // (connections wait in the listener's backlog meanwhile).
@@ -136,6 +146,7 @@ pub async fn start(config: &Config) -> Result<Running, StartupError> {
         state,
         handle,
         server: tokio::spawn(server),
+        _lock: lock,
     })
 }
 
@@ -146,7 +157,6 @@ async fn prepare(config: &Config, url: &str) -> Result<AppState, StartupError> {
         path: data.display().to_string(),
         source,
     };
-    std::fs::create_dir_all(&data).map_err(data_error)?;
     let store = Store::open(&data.join("twirl.db"))?;
     let clock = Clock::with_offset(store.call(|c| meta::clock_offset(c)).await?);
     let harness = data.join("harness.js");

@@ -30,6 +30,10 @@ pub mod prefix {
     pub const CALL: &str = "CA";
     pub const RECORDING: &str = "RE";
     pub const TRANSCRIPTION: &str = "TR";
+    pub const VERIFY_SERVICE: &str = "VA";
+    pub const VERIFICATION: &str = "VE";
+    /// A code sent for a verification (Verify's send attempts).
+    pub const VERIFICATION_ATTEMPT: &str = "VL";
     pub const SYNC_SERVICE: &str = "IS";
     pub const SYNC_DOCUMENT: &str = "ET";
     pub const SYNC_LIST: &str = "ES";

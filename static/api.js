@@ -1,5 +1,6 @@
-// The console's view of the server: its session, the /v1 API with the account's credentials,
-// and an index of services, environments and functions that the navigation and log panel use.
+// The console's view of the server: its session, the APIs with the account's credentials (the
+// Serverless API at /v1, the 2010 API, control endpoints), and an index of services,
+// environments and functions that the navigation and log panel use.
 
 export const session = { account_sid: '', auth_token: '', live: null };
 
@@ -17,6 +18,12 @@ export async function loadSession() {
   Object.assign(session, await r.json());
 }
 
+/** Why a build failed (npm's output, or the runtime it could not use); null if it did not. */
+export async function failureReason(buildSid) {
+  const r = await fetch(`/_twirl/builds/${buildSid}`, { cache: 'no-store' });
+  return r.ok ? (await r.json()).failure_reason : null;
+}
+
 export async function loadLive() {
   const r = await fetch('/_twirl/live', { cache: 'no-store' });
   return r.ok ? r.json() : null;
@@ -26,16 +33,16 @@ function authHeader() {
   return 'Basic ' + btoa(`${session.account_sid}:${session.auth_token}`);
 }
 
-/** Calls `/v1{path}` (or a path under another product's mount, such as `/sync/v1/…`); `form` (an
- *  object or array of pairs) is sent form-encoded, `headers` (such as `If-Match`) with it. */
-export async function api(path, { method = 'GET', form, headers: extra } = {}) {
+/** Calls `url` (a path on this server) as the account; `form` (an object or array of pairs) is
+ *  sent form-encoded, `headers` (such as `If-Match`) with it. Answers the JSON body, or throws an
+ *  ApiError with Twilio's message. */
+export async function request(url, { method = 'GET', form, headers: extra } = {}) {
   const headers = { Authorization: authHeader(), Accept: 'application/json', ...extra };
   let body;
   if (form) {
     body = new URLSearchParams(Array.isArray(form) ? form : Object.entries(form)).toString();
     headers['Content-Type'] = 'application/x-www-form-urlencoded';
   }
-  const url = /^\/(v1|sync)\//.test(path) ? path : '/v1' + path;
   const r = await fetch(url, { method, headers, body, cache: 'no-store' });
   if (r.status === 204) return null;
   const text = await r.text();
@@ -52,13 +59,24 @@ export async function api(path, { method = 'GET', form, headers: extra } = {}) {
   return json;
 }
 
-/** Every item of a list, following `meta.next_page_url`. */
+/** Calls `/v1{path}` (the Serverless API). */
+export function api(path, options) {
+  return request(path.startsWith('/v1/') ? path : '/v1' + path, options);
+}
+
+/** Calls `/2010-04-01/Accounts/{AC}{path}` (numbers, messages). */
+export function core(path, options) {
+  return request(`/2010-04-01/Accounts/${session.account_sid}${path}`, options);
+}
+
+/** Every item of a list, following `meta.next_page_url`; `path` is the Serverless API's, or a
+ *  whole path under another product's mount (`/sync/v1/…`). */
 export async function list(path, query) {
   const items = [];
   const sep = path.includes('?') ? '&' : '?';
   let next = `${path}${sep}PageSize=100${query ? '&' + query : ''}`;
   for (let pages = 0; next && pages < 50; pages++) {
-    const page = await api(next);
+    const page = await (/^\/[^/]+\/v\d+\//.test(next) ? request(next) : api(next));
     items.push(...(page[page.meta.key] || []));
     const n = page.meta.next_page_url;
     next = n ? new URL(n, location.href).pathname + new URL(n, location.href).search : null;

@@ -1,12 +1,14 @@
 // The console: navigation, views of services, environments, builds and functions, and actions
 // (deploy, promote, roll back, variables) through the Serverless API.
 
-import { api, list, index, loadIndex, loadLive, loadSession, session, isLive, isLiveEnv } from './api.js';
-import { h, fill, when, sid, badge, visibilityBadge, statusBadge, empty, table, card, link, siteLink } from './dom.js';
+import { api, list, index, loadIndex, loadLive, loadSession, session, isLive, isLiveEnv, failureReason } from './api.js';
+import { h, fill, when, sid, badge, visibilityBadge, statusBadge, empty, table, card, link, siteLink, breakable, confirmButton } from './dom.js';
 import { invokePanel } from './invoke.js';
 import { callsView } from './calls.js';
+import { verifyView } from './verify.js';
 import { startLive, preloadLogs, refreshFilters, showProblems, filterLogs } from './live.js';
-import { syncRoute, syncView, syncEvents } from './sync.js';
+import { phoneView, startPhone } from './phone.js';
+import { syncRoute, syncView, startSync } from './sync.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -16,7 +18,9 @@ let live = null; // /_twirl/live
 
 function route() {
   const parts = location.hash.replace(/^#\/?/, '').split('/').filter(Boolean);
+  if (parts[0] === 'phone') return { view: 'phone', section: parts[1], id: parts[2] };
   if (parts[0] === 'calls') return { view: 'calls' };
+  if (parts[0] === 'verify') return { view: 'verify' };
   const sync = syncRoute(parts);
   if (sync) return sync;
   if (parts[0] !== 'services' || !parts[1]) return { view: 'overview' };
@@ -163,7 +167,9 @@ function drawNav(r) {
   fill(
     nav,
     item('#/', [h('span', null, 'Overview')], { testid: 'nav-overview' }),
+    item('#/phone', [h('span', null, 'Phone')], { testid: 'nav-phone', class: r.view === 'phone' ? 'active' : '' }),
     item('#/calls', [h('span', null, 'Phone calls')], { testid: 'nav-calls' }),
+    item('#/verify', [h('span', null, 'Verify')], { testid: 'nav-verify' }),
     item('#/sync', [h('span', null, 'Sync')], { testid: 'nav-sync' }),
     h('div', { class: 'nav-label' }, 'Services', h('span', { class: 'count' }, String(index.services.length))),
     index.services.length === 0
@@ -223,8 +229,11 @@ function serviceOf(sidValue) {
 // ---------------------------------------------------------------- views
 
 const VIEWS = {
+  phone: phoneView,
   calls: callsView,
+  verify: verifyView,
   sync: syncView,
+
   async overview() {
     const rows = index.services.map((s) =>
       h(
@@ -247,7 +256,7 @@ const VIEWS = {
         `All services`,
         null,
         index.services.length
-          ? table(['Service', 'Unique name', 'Environments', 'Domain base', 'SID', 'Created'], rows, { testid: 'services-table' })
+          ? table(['Service', 'Unique name', 'Environments', 'Domain base', ['SID', 'optional'], ['Created', 'optional']], rows, { testid: 'services-table' })
           : empty(
               'empty-services',
               'No services yet',
@@ -292,7 +301,8 @@ const VIEWS = {
     const [env, deployments, variables] = await Promise.all([api(base), list(`${base}/Deployments`), list(`${base}/Variables`)]);
     const build = env.build_sid ? await api(`/Services/${s.sid}/Builds/${env.build_sid}`).catch(() => null) : null;
     deployments.reverse();
-    const others = s.environments.filter((e) => e.sid !== env.sid);
+    // The live environment takes no build but its own saves: it is no promotion target.
+    const others = s.environments.filter((e) => e.sid !== env.sid && !isLiveEnv(e));
     return h(
       'div',
       { class: 'page', testid: 'environment-view' },
@@ -324,7 +334,7 @@ const VIEWS = {
       'div',
       { class: 'page', testid: 'function-view' },
       crumbs([s.friendly_name || s.unique_name, href.service(s.sid)], [env.unique_name, href.env(s.sid, env.sid)], [path]),
-      pageHead(path, version ? visibilityBadge(version.visibility) : badge('not deployed here', 'muted'), [
+      pageHead(breakable(path), version ? visibilityBadge(version.visibility) : badge('not deployed here', 'muted'), [
         metaItem('URL', version && version.visibility !== 'private' ? siteLink(env.domain_name, path) : h('code', null, `${env.domain_name}${path}`)),
         metaItem('Function', link(href.fn(s.sid, fn.sid), fn.sid, { class: 'mono' })),
         version ? metaItem('Version', h('code', null, version.sid)) : null,
@@ -349,15 +359,18 @@ const VIEWS = {
   async build(r) {
     const s = serviceOf(r.service);
     const b = await api(`/Services/${s.sid}/Builds/${r.build}`);
+    const reason = b.status === 'failed' ? await failureReason(b.sid).catch(() => null) : null;
     const fnRows = b.function_versions.map((v) =>
-      h('tr', null, h('td', { class: 'mono' }, link(href.fn(s.sid, v.function_sid), v.path)), h('td', null, visibilityBadge(v.visibility)), h('td', null, sid(v.sid))),
+      h('tr', null, h('td', { class: 'mono' }, link(href.fn(s.sid, v.function_sid), breakable(v.path))), h('td', null, visibilityBadge(v.visibility)), h('td', null, sid(v.sid))),
     );
-    const assetRows = b.asset_versions.map((v) => h('tr', null, h('td', { class: 'mono' }, v.path), h('td', null, visibilityBadge(v.visibility)), h('td', null, sid(v.sid))));
+    const assetRows = b.asset_versions.map((v) => h('tr', null, h('td', { class: 'mono' }, breakable(v.path)), h('td', null, visibilityBadge(v.visibility)), h('td', null, sid(v.sid))));
     const depRows = (b.dependencies || []).map((d) => h('tr', null, h('td', { class: 'mono' }, d.name), h('td', { class: 'mono' }, d.version)));
     const deployButtons = s.environments.map((e) =>
       e.build_sid === b.sid
         ? h('span', { class: 'chip active', title: 'This build is active here' }, '✓ ', e.unique_name)
-        : h(
+        : isLiveEnv(e)
+          ? h('span', { class: 'chip muted', testid: 'live-env-chip', title: 'The live environment serves the project’s files as they are saved; it takes no other build' }, e.unique_name, ' follows the files')
+          : h(
             'button',
             {
               class: 'small',
@@ -375,6 +388,9 @@ const VIEWS = {
       crumbs([s.friendly_name || s.unique_name, href.service(s.sid)], ['Builds', href.service(s.sid, 'builds')], [short(b.sid)]),
       pageHead(h('span', { class: 'mono' }, b.sid), statusBadge(b.status), [metaItem('Runtime', h('code', null, b.runtime)), metaItem('Created', when(b.date_created)), metaItem('Updated', when(b.date_updated))]),
       s.environments.length ? h('div', { class: 'deploy-bar' }, h('span', { class: 'label' }, 'Environments'), deployButtons) : null,
+      b.status === 'failed'
+        ? card('Why the build failed', null, h('pre', { class: 'body failure', testid: 'build-failure' }, reason || 'No reason was recorded.'))
+        : null,
       h(
         'div',
         { class: 'grid-2 wide-left' },
@@ -401,7 +417,7 @@ const VIEWS = {
         'tr',
         { class: `clickable ${v === chosen ? 'selected' : ''}`, testid: 'version-row', onclick: () => { selectedVersion.set(fn.sid, v.sid); render({ soft: true }); } },
         h('td', null, sid(v.sid)),
-        h('td', { class: 'mono' }, v.path),
+        h('td', { class: 'mono' }, breakable(v.path)),
         h('td', null, visibilityBadge(v.visibility)),
         h('td', { class: 'muted nowrap' }, when(v.date_created)),
       ),
@@ -410,7 +426,7 @@ const VIEWS = {
       'div',
       { class: 'page', testid: 'service-function-view' },
       crumbs([s.friendly_name || s.unique_name, href.service(s.sid)], ['Functions', href.service(s.sid, 'functions')], [fn.friendly_name]),
-      pageHead(fn.friendly_name, null, [metaItem('SID', h('code', null, fn.sid)), metaItem('Created', when(fn.date_created))]),
+      pageHead(breakable(fn.friendly_name), null, [metaItem('SID', h('code', null, fn.sid)), metaItem('Created', when(fn.date_created))]),
       deployedIn.length
         ? h('div', { class: 'deploy-bar' }, h('span', { class: 'label' }, 'Invoke in'), deployedIn.map((e) => link(href.envFn(s.sid, e.sid, fn.sid), e.unique_name, { class: 'chip' })))
         : null,
@@ -433,7 +449,7 @@ const SERVICE_TABS = {
       'Environments',
       null,
       table(
-        ['Environment', 'Domain', 'Active build', 'Created'],
+        ['Environment', 'Domain', 'Active build', ['Created', 'optional']],
         s.environments.map((e) =>
           h(
             'tr',
@@ -452,17 +468,22 @@ const SERVICE_TABS = {
     const builds = (await list(`/Services/${s.sid}/Builds`)).reverse();
     if (!builds.length) return empty('empty-builds', 'No builds yet', 'A build bundles function and asset versions with dependencies; create one with POST /v1/Services/{ServiceSid}/Builds or by deploying a project.');
     const activeIn = (b) => s.environments.filter((e) => e.build_sid === b.sid);
+    const page = paged(`builds:${s.sid}`, builds);
+    const reasons = new Map(
+      await Promise.all(page.items.filter((b) => b.status === 'failed').map(async (b) => [b.sid, await failureReason(b.sid).catch(() => null)])),
+    );
     return card(
       `Builds (${builds.length})`,
       null,
+      isLive(s) ? h('p', { class: 'hint in-card' }, 'Each save of the live project replaces its previous build, unless another environment has that one.') : null,
       table(
-        ['Build', 'Status', 'Runtime', 'Functions', 'Assets', 'Active in', 'Created'],
-        builds.map((b) =>
+        ['Build', 'Status', ['Runtime', 'optional'], ['Functions', 'optional'], ['Assets', 'optional'], 'Active in', 'Created'],
+        page.items.map((b) =>
           h(
             'tr',
             { testid: 'build-row' },
             h('td', null, link(href.build(s.sid, b.sid), short(b.sid), { class: 'mono', testid: 'build-link' })),
-            h('td', null, statusBadge(b.status)),
+            h('td', null, statusBadge(b.status), reasons.get(b.sid) ? h('div', { class: 'reason', testid: 'build-row-failure', title: reasons.get(b.sid) }, firstLine(reasons.get(b.sid))) : null),
             h('td', { class: 'mono' }, b.runtime),
             h('td', { class: 'num' }, String(b.function_versions.length)),
             h('td', { class: 'num' }, String(b.asset_versions.length)),
@@ -472,6 +493,7 @@ const SERVICE_TABS = {
         ),
         { testid: 'builds-table' },
       ),
+      page.more,
     );
   },
 
@@ -482,14 +504,14 @@ const SERVICE_TABS = {
       'Functions',
       null,
       table(
-        ['Function', 'Latest path', 'Visibility', 'SID', 'Updated'],
+        ['Function', 'Latest path', 'Visibility', ['SID', 'optional'], ['Updated', 'optional']],
         s.functions.map((f) => {
           const v = latest.get(f.sid);
           return h(
             'tr',
             { testid: 'function-row' },
             h('td', null, link(href.fn(s.sid, f.sid), f.friendly_name, { class: 'mono', testid: 'function-link' })),
-            h('td', { class: 'mono' }, v ? v.path : h('span', { class: 'muted' }, 'no versions')),
+            h('td', { class: 'mono' }, v ? breakable(v.path) : h('span', { class: 'muted' }, 'no versions')),
             h('td', null, v ? visibilityBadge(v.visibility) : null),
             h('td', null, sid(f.sid)),
             h('td', { class: 'muted nowrap' }, when(f.date_updated)),
@@ -508,14 +530,14 @@ const SERVICE_TABS = {
       'Assets',
       null,
       table(
-        ['Asset', 'Latest path', 'Visibility', 'SID', 'Updated'],
+        ['Asset', 'Latest path', 'Visibility', ['SID', 'optional'], ['Updated', 'optional']],
         assets.map((a) => {
           const v = latest.get(a.sid);
           return h(
             'tr',
             { testid: 'asset-row' },
             h('td', { class: 'mono' }, a.friendly_name),
-            h('td', { class: 'mono' }, v ? (site && v.visibility === 'public' ? siteLink(site.domain_name, v.path) : v.path) : h('span', { class: 'muted' }, 'no versions')),
+            h('td', { class: 'mono' }, v ? (site && v.visibility === 'public' ? siteLink(site.domain_name, v.path) : breakable(v.path)) : h('span', { class: 'muted' }, 'no versions')),
             h('td', null, v ? visibilityBadge(v.visibility) : null),
             h('td', null, sid(a.sid)),
             h('td', { class: 'muted nowrap' }, when(a.date_updated)),
@@ -535,6 +557,29 @@ async function latestVersions(s, kind, items) {
     }),
   );
   return out;
+}
+
+const PAGE = 20;
+const shownRows = new Map();
+
+/** The first rows of a long list (newest first) and a button that shows more of them; how many
+ *  are shown is kept per `key` across re-renders. */
+function paged(key, all) {
+  const n = Math.min(all.length, shownRows.get(key) || PAGE);
+  const rest = all.length - n;
+  const more = rest
+    ? h(
+        'div',
+        { class: 'more' },
+        h('button', { class: 'small ghost', type: 'button', testid: 'show-more', onclick: () => { shownRows.set(key, n + PAGE); render({ soft: true }); } }, `Show ${Math.min(rest, PAGE)} older`),
+        h('span', { class: 'muted small' }, ` ${n} of ${all.length} shown`),
+      )
+    : null;
+  return { items: all.slice(0, n), more };
+}
+
+function firstLine(text) {
+  return String(text).split('\n').find((l) => l.trim()) || '';
 }
 
 function plural(n, word) {
@@ -560,7 +605,7 @@ function deployedCard(s, env, build) {
     h(
       'tr',
       { testid: 'deployed-function' },
-      h('td', null, link(href.envFn(s.sid, env.sid, v.function_sid), v.path, { class: 'mono', testid: 'function-link' })),
+      h('td', null, link(href.envFn(s.sid, env.sid, v.function_sid), breakable(v.path), { class: 'mono', testid: 'function-link' })),
       h('td', null, visibilityBadge(v.visibility)),
       h(
         'td',
@@ -574,7 +619,7 @@ function deployedCard(s, env, build) {
     h(
       'tr',
       { testid: 'deployed-asset' },
-      h('td', { class: 'mono' }, v.path),
+      h('td', { class: 'mono' }, breakable(v.path)),
       h('td', null, visibilityBadge(v.visibility)),
       h('td', { class: 'actions' }, v.visibility === 'public' ? h('a', { class: 'button small ghost', href: `/${env.domain_name}${v.path}`, target: '_blank', rel: 'noopener' }, 'Open ↗') : null),
     ),
@@ -589,13 +634,11 @@ function deployedCard(s, env, build) {
 }
 
 const editingVars = new Set();
-const armedDeletes = new Set();
 
 function variablesCard(s, env, variables) {
   const base = `/Services/${s.sid}/Environments/${env.sid}/Variables`;
   const rows = variables.map((v) => {
     const editing = editingVars.has(v.sid);
-    const armed = armedDeletes.has(v.sid);
     const save = (button) => {
       const value = document.getElementById(`var-value-${v.sid}`).value;
       return act(button, async () => {
@@ -621,7 +664,7 @@ function variablesCard(s, env, variables) {
                 if (e.key === 'Escape') { editingVars.delete(v.sid); render({ soft: true }); }
               },
             })
-          : h('span', { class: 'mono', testid: 'variable-value' }, v.value),
+          : h('span', { class: 'mono', testid: 'variable-value' }, breakable(v.value)),
       ),
       h(
         'td',
@@ -633,26 +676,14 @@ function variablesCard(s, env, variables) {
             ]
           : [
               h('button', { class: 'small ghost', type: 'button', testid: 'variable-edit', onclick: () => { editingVars.add(v.sid); render({ soft: true }).then(() => document.getElementById(`var-value-${v.sid}`)?.focus()); } }, 'Edit'),
-              h(
-                'button',
-                {
-                  class: `small ${armed ? 'danger' : 'ghost'}`,
-                  type: 'button',
-                  testid: 'variable-delete',
-                  title: armed ? 'Click again to delete' : 'Delete',
-                  onclick: (e) => {
-                    if (!armed) {
-                      armedDeletes.add(v.sid);
-                      setTimeout(() => { if (armedDeletes.delete(v.sid)) render({ soft: true }); }, 4000);
-                      render({ soft: true });
-                      return;
-                    }
-                    armedDeletes.delete(v.sid);
-                    act(e.currentTarget, () => api(`${base}/${v.sid}`, { method: 'DELETE' }), `Deleted ${v.key}`);
-                  },
-                },
-                armed ? 'Confirm' : 'Delete',
-              ),
+              confirmButton({
+                key: v.sid,
+                label: 'Delete',
+                title: 'Delete',
+                testid: 'variable-delete',
+                redraw: () => render({ soft: true }),
+                act: (button) => act(button, () => api(`${base}/${v.sid}`, { method: 'DELETE' }), `Deleted ${v.key}`),
+              }),
             ],
       ),
     );
@@ -689,20 +720,22 @@ function variablesCard(s, env, variables) {
 function deploymentsCard(s, env, deployments, others) {
   const deploy = (button, buildSid, target, message) =>
     act(button, () => api(`/Services/${s.sid}/Environments/${target.sid}/Deployments`, { method: 'POST', form: { BuildSid: buildSid } }), message);
-  const rows = deployments.map((d, i) => {
+  const live = isLiveEnv(env);
+  const page = paged(`deployments:${env.sid}`, deployments);
+  const rows = page.items.map((d, i) => {
     const current = i === 0 && d.build_sid === env.build_sid;
     return h(
       'tr',
       { testid: 'deployment-row', class: current ? 'current' : '' },
       h('td', null, sid(d.sid)),
-      h('td', null, d.build_sid ? link(href.build(s.sid, d.build_sid), d.build_sid, { class: 'mono' }) : h('span', { class: 'muted' }, 'none (undeployed)')),
+      h('td', null, d.build_sid ? link(href.build(s.sid, d.build_sid), short(d.build_sid), { class: 'mono', title: d.build_sid }) : h('span', { class: 'muted' }, 'none (undeployed)')),
       h('td', { class: 'muted nowrap' }, when(d.date_created)),
       h(
         'td',
         { class: 'actions' },
         current
           ? badge('active', 'status-completed')
-          : d.build_sid && d.build_sid !== env.build_sid
+          : d.build_sid && d.build_sid !== env.build_sid && !live
             ? h('button', { class: 'small', type: 'button', testid: 'rollback', title: 'Deploy this build here again', onclick: (e) => deploy(e.currentTarget, d.build_sid, env, `Rolled ${env.unique_name} back to ${short(d.build_sid)}`) }, 'Roll back')
             : null,
       ),
@@ -728,7 +761,9 @@ function deploymentsCard(s, env, deployments, others) {
   return card(
     'Deployments',
     promote,
-    deployments.length ? table(['Deployment', 'Build', 'Deployed', ''], rows, { testid: 'deployments-table' }) : empty('empty-deployments', 'No deployments yet', 'Deploy a build from its page, or with POST …/Deployments BuildSid=ZB….'),
+    live ? h('p', { class: 'hint in-card', testid: 'live-deployments-hint' }, 'This environment serves the live project’s files as they are saved: each save deploys a new build here, and no other build can be deployed to it. Promote its build to another environment to keep it.') : null,
+    deployments.length ? table([['Deployment', 'optional'], 'Build', 'Deployed', ''], rows, { testid: 'deployments-table' }) : empty('empty-deployments', 'No deployments yet', 'Deploy a build from its page, or with POST …/Deployments BuildSid=ZB….'),
+    page.more,
   );
 }
 
@@ -761,12 +796,12 @@ async function start() {
     fill(main, errorView(e));
     return;
   }
+  startPhone({ toast, rerender: () => render({ soft: true }) });
   startLive({
     root: document.getElementById('panel'),
     bannerRoot: document.getElementById('banner'),
     status: document.getElementById('conn'),
     onChanged,
-    onEvent: syncEvents(() => render({ soft: true })),
     onLog: (log) => {
       const r = route();
       if (r.view === 'envFunction' && r.env === log.environment_sid && r.fn === log.function_sid) {
@@ -785,6 +820,7 @@ async function start() {
     },
   });
   showProblems((live && live.problems) || []);
+  startSync(() => render({ soft: true }));
   window.addEventListener('hashchange', () => render());
   await render();
   preloadLogs();

@@ -1,4 +1,4 @@
-// Small DOM helpers: element building, formatting.
+// Small DOM helpers: element building, formatting, common controls.
 
 /** Creates an element. `attrs`: `class`, `testid`, `on<event>` handlers, `value`/`checked`
  *  (set as properties), anything else as an attribute (null/false = left out). */
@@ -71,13 +71,20 @@ export function empty(testid, title, text) {
   return h('div', { class: 'empty', testid }, h('div', { class: 'empty-title' }, title), text ? h('p', null, text) : null);
 }
 
+/** A table; a header given as `[text, className]` puts the class on that column's cells too
+ *  (`optional`: hidden in narrow windows). */
 export function table(headers, rows, attrs) {
-  return h(
+  const columns = headers.map((x) => (Array.isArray(x) ? x : [x, null]));
+  const el = h(
     'table',
     Object.assign({ class: 'table' }, attrs),
-    h('thead', null, h('tr', null, headers.map((t) => h('th', null, t)))),
+    h('thead', null, h('tr', null, columns.map(([text, cls]) => h('th', { class: cls }, text)))),
     h('tbody', null, rows),
   );
+  columns.forEach(([, cls], i) => {
+    if (cls) for (const row of el.tBodies[0].rows) if (row.cells.length === columns.length) row.cells[i].classList.add(cls);
+  });
+  return el;
 }
 
 export function card(title, actions, ...body) {
@@ -93,8 +100,41 @@ export function link(href, text, attrs) {
   return h('a', Object.assign({ href }, attrs), text);
 }
 
+/** `text` with a line-break opportunity after each `.`, `-`, `/`, `_`, `?`, `&` and `=`, so
+ *  domains, paths and URLs wrap between their parts instead of mid-word. */
+export function breakable(text) {
+  return String(text)
+    .split(/(?<=[./_?&=-])/)
+    .flatMap((part, i) => (i ? [h('wbr'), part] : [part]));
+}
+
 /** A link that opens a deployed site in a new tab. */
 export function siteLink(domain, path, attrs) {
   const href = `/${domain}${path || '/'}`;
-  return h('a', Object.assign({ href, target: '_blank', rel: 'noopener', class: 'site-link' }, attrs), domain + (path && path !== '/' ? path : ''), h('span', { class: 'ext' }, ' ↗'));
+  return h('a', Object.assign({ href, target: '_blank', rel: 'noopener', class: 'site-link' }, attrs), breakable(domain + (path && path !== '/' ? path : '')), h('span', { class: 'ext' }, ' ↗'));
+}
+
+const armed = new Set(); // keys of the confirm buttons waiting for their second click
+
+/** A button for a destructive action: the first click arms it (it turns red and asks again for
+ *  4 s), the second acts. `key` names what it acts on, so a redraw keeps it armed; `redraw()`
+ *  redraws the page; `act(button)` does the action. */
+export function confirmButton({ key, label, title, testid, redraw, act }) {
+  const isArmed = armed.has(key);
+  return h(
+    'button',
+    {
+      class: `small ${isArmed ? 'danger' : 'ghost'}`,
+      type: 'button',
+      testid,
+      title: isArmed ? 'Click again to confirm' : title,
+      onclick: (e) => {
+        if (armed.delete(key)) return act(e.currentTarget);
+        armed.add(key);
+        setTimeout(() => { if (armed.delete(key)) redraw(); }, 4000);
+        redraw();
+      },
+    },
+    isArmed ? 'Confirm' : label,
+  );
 }

@@ -14,21 +14,28 @@ let tab = 'logs';
 let collapsed = false;
 let els;
 
-/** Builds the panel into `root` and the banner into `bannerRoot`; `onChanged` reloads data;
- *  `onEvent` gets every event, for views that follow events of their own. */
-export function startLive({ root, bannerRoot, status, onChanged, onReconnect, onProblems, onLog, onEvent }) {
+/** Every event of the stream, dispatched by its `type` (`message`, `alert`, …) with the event as
+ *  `detail`, plus `reconnect` when the stream is back after a break (what came meanwhile was
+ *  missed): pages with live parts of their own listen here. */
+export const liveEvents = new EventTarget();
+
+/** Builds the panel into `root` and the banner into `bannerRoot`; `onChanged` reloads data. */
+export function startLive({ root, bannerRoot, status, onChanged, onReconnect, onProblems, onLog }) {
   els = { root, bannerRoot, status };
   drawPanel();
-  connect(onChanged, onReconnect, onProblems, onLog, onEvent);
+  connect(onChanged, onReconnect, onProblems, onLog);
 }
 
-function connect(onChanged, onReconnect, onProblems, onLog, onEvent) {
+function connect(onChanged, onReconnect, onProblems, onLog) {
   const source = new EventSource('/_twirl/events');
   let wasOpen = false;
   let broken = false;
   source.onopen = () => {
     setStatus(true);
-    if (wasOpen && broken) onReconnect();
+    if (wasOpen && broken) {
+      onReconnect();
+      liveEvents.dispatchEvent(new CustomEvent('reconnect'));
+    }
     wasOpen = true;
     broken = false;
   };
@@ -43,7 +50,6 @@ function connect(onChanged, onReconnect, onProblems, onLog, onEvent) {
     } catch {
       return;
     }
-    onEvent(ev);
     switch (ev.type) {
       case 'log':
         addLog(ev);
@@ -60,6 +66,7 @@ function connect(onChanged, onReconnect, onProblems, onLog, onEvent) {
         onChanged();
         break;
     }
+    liveEvents.dispatchEvent(new CustomEvent(ev.type, { detail: ev }));
   };
 }
 
@@ -83,7 +90,7 @@ export function showProblems(problems) {
       'div',
       { class: 'banner', testid: 'problems-banner', role: 'alert' },
       h('strong', null, problems.length === 1 ? 'The live project has a problem' : `The live project has ${problems.length} problems`),
-      h('span', { class: 'muted-on-banner' }, ' — it reloads as soon as the file is saved without errors.'),
+      h('span', { class: 'muted-on-banner' }, ' — each is shown until it is fixed; the rest of the project is served meanwhile.'),
       h('ul', null, problems.map((p) => h('li', { testid: 'problem' }, h('code', null, p)))),
     ),
   );

@@ -4,7 +4,8 @@
 // document or item is saved with If-Match on the revision its edit started from, so a write made
 // meanwhile by a function is never overwritten unseen.
 
-import { api, list, ApiError } from './api.js';
+import { request, list, ApiError } from './api.js';
+import { liveEvents } from './live.js';
 import { h, when, sid, badge, empty, table, card, link } from './dom.js';
 
 const BASE = '/sync/v1/Services';
@@ -47,23 +48,22 @@ export function syncRoute(parts) {
 
 const href = (...parts) => '#/' + ['sync', ...parts].map(encodeURIComponent).join('/');
 
-/** The handler of the console's events: Sync changes re-render the shown Sync view through
+/** Follows the console's event stream: Sync changes re-render the shown Sync view through
  *  `onChange`, and stream messages are kept for their stream's view. */
-export function syncEvents(onChange) {
+export function startSync(onChange) {
   rerender = onChange;
   let timer = null;
   const soon = () => {
     clearTimeout(timer);
     timer = setTimeout(() => location.hash.startsWith('#/sync') && rerender(), 100);
   };
-  return (ev) => {
-    if (ev.type === 'sync_stream_message') {
-      const seen = messages.get(ev.stream_sid) || [];
-      seen.unshift({ sid: ev.sid, data: ev.data, at: new Date().toISOString() });
-      messages.set(ev.stream_sid, seen.slice(0, MAX_MESSAGES));
-    }
-    if (ev.type === 'sync_changed' || ev.type === 'sync_stream_message') soon();
-  };
+  liveEvents.addEventListener('sync_changed', soon);
+  liveEvents.addEventListener('sync_stream_message', ({ detail: ev }) => {
+    const seen = messages.get(ev.stream_sid) || [];
+    seen.unshift({ sid: ev.sid, data: ev.data, at: new Date().toISOString() });
+    messages.set(ev.stream_sid, seen.slice(0, MAX_MESSAGES));
+    soon();
+  });
 }
 
 /** Runs a write from a button: reports failure inline, forgets the `typed` controls once it
@@ -183,7 +183,7 @@ async function servicesView() {
 }
 
 async function serviceView(r) {
-  const service = await api(`${BASE}/${r.service}`);
+  const service = await request(`${BASE}/${r.service}`);
   const objects = await list(`${BASE}/${service.sid}/${KINDS[r.kind].title}`);
   const tabs = h(
     'div',
@@ -233,7 +233,7 @@ function createForm(service, kind) {
         if (typedIn(name)) form.UniqueName = typedIn(name);
         if (typedIn(ttl)) form[kind === 'lists' || kind === 'maps' ? 'CollectionTtl' : 'Ttl'] = typedIn(ttl);
         if (data) form.Data = dataOf(data.area);
-        await api(`${BASE}/${service.sid}/${KINDS[kind].title}`, { method: 'POST', form });
+        await request(`${BASE}/${service.sid}/${KINDS[kind].title}`, { method: 'POST', form });
       },
       `Created a ${KINDS[kind].one}`,
       [name, ttl, data?.area],
@@ -243,9 +243,9 @@ function createForm(service, kind) {
 }
 
 async function objectView(r) {
-  const service = await api(`${BASE}/${r.service}`);
+  const service = await request(`${BASE}/${r.service}`);
   const url = `${BASE}/${service.sid}/${KINDS[r.kind].title}/${encodeURIComponent(r.object)}`;
-  const o = await api(url);
+  const o = await request(url);
   const crumbs = [[service.friendly_name || service.sid, href(service.sid)], [KINDS[r.kind].title, href(service.sid, r.kind)], [o.unique_name || o.sid]];
   const meta = [
     ['SID', h('code', null, o.sid)],
@@ -257,7 +257,7 @@ async function objectView(r) {
   const remove = h('button', { class: 'small ghost', type: 'button', testid: 'sync-delete' }, `Delete ${KINDS[r.kind].one}`);
   remove.addEventListener('click', () =>
     act(remove, async () => {
-      await api(url, { method: 'DELETE' });
+      await request(url, { method: 'DELETE' });
       location.hash = href(service.sid, r.kind);
     }, `Deleted ${o.unique_name || o.sid}`),
   );
@@ -277,7 +277,7 @@ function editor(url, current, { onSaved, extraButtons = [] } = {}) {
       save,
       async () => {
         try {
-          await api(url, { method: 'POST', form: { Data: dataOf(area) }, headers: { 'If-Match': current.revision } });
+          await request(url, { method: 'POST', form: { Data: dataOf(area) }, headers: { 'If-Match': current.revision } });
         } catch (e) {
           if (e instanceof ApiError && e.status === 412) throw new Error('Not saved: it changed a moment ago. Your text is kept; check the new revision and save again.');
           throw e;
@@ -318,7 +318,7 @@ async function itemsView(url, o, isMap) {
       rerender();
     });
     const remove = h('button', { class: 'icon-button', type: 'button', title: 'Delete this item', 'aria-label': 'Delete this item', testid: 'sync-item-delete' }, '×');
-    remove.addEventListener('click', () => act(remove, () => api(itemUrl, { method: 'DELETE', headers: { 'If-Match': item.revision } }), `Deleted item ${keyOf(item)}`));
+    remove.addEventListener('click', () => act(remove, () => request(itemUrl, { method: 'DELETE', headers: { 'If-Match': item.revision } }), `Deleted item ${keyOf(item)}`));
     const close = h('button', { class: 'small ghost', type: 'button' }, 'Close');
     close.addEventListener('click', () => {
       open.delete(itemUrl);
@@ -359,7 +359,7 @@ function newItemForm(url, o, isMap) {
         const form = { Data: dataOf(data.area) };
         if (isMap) form.Key = key.value;
         if (typedIn(ttl)) form.ItemTtl = typedIn(ttl);
-        await api(`${url}/Items`, { method: 'POST', form });
+        await request(`${url}/Items`, { method: 'POST', form });
       },
       'Item added',
       [key, ttl, data.area],
@@ -372,7 +372,7 @@ function streamView(url, stream) {
   const seen = messages.get(stream.sid) || [];
   const publish = h('button', { class: 'small primary', type: 'button', testid: 'sync-publish' }, 'Publish message');
   const data = jsonField(`new:message:${stream.sid}`, '{}', [publish]);
-  publish.addEventListener('click', () => act(publish, () => api(`${url}/Messages`, { method: 'POST', form: { Data: dataOf(data.area) } }), 'Published'));
+  publish.addEventListener('click', () => act(publish, () => request(`${url}/Messages`, { method: 'POST', form: { Data: dataOf(data.area) } }), 'Published'));
   const rows = seen.map((m) => h('tr', { testid: 'sync-message-row' }, h('td', null, sid(m.sid)), h('td', { class: 'mono sync-preview' }, JSON.stringify(m.data)), h('td', { class: 'muted nowrap' }, when(m.at))));
   return card(
     'Messages',

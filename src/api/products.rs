@@ -21,6 +21,8 @@ const PRODUCTS: &[(&str, &str)] = &[
     ("serverless", "/serverless"),
     ("serverless-upload", "/serverless"),
     ("monitor", "/monitor"),
+    ("verify", "/verify"),
+    ("lookups", "/lookups"),
     ("sync", "/sync"),
 ];
 

@@ -3,9 +3,8 @@
 //! its transcript, what it waits for, its status history and alerts. Each answers once the call
 //! waits for the caller again or has ended. Test suites, `twirl call` and the console use these.
 
-use super::phone::{handset, monitor_base};
+use super::phone::{handset, render_alerts};
 use crate::api::core::render;
-use crate::api::monitor;
 use crate::api::wire::Params;
 use crate::error::{ApiError, ErrorKind};
 use crate::phone::voice::{self, Action, Input};
@@ -60,7 +59,6 @@ async fn call_state(state: &AppState, req: &HttpRequest, sid: &str) -> Result<Va
             other => other.into(),
         })?;
     let account = &state.credentials.account_sid;
-    let base = monitor_base(req);
     Ok(json!({
         "call": render::call(account, &call),
         "transcript": lines
@@ -74,7 +72,7 @@ async fn call_state(state: &AppState, req: &HttpRequest, sid: &str) -> Result<Va
             .filter(|l| l.sid != call.sid)
             .map(|l| render::call(account, l))
             .collect::<Vec<_>>(),
-        "alerts": raised.iter().map(|a| monitor::render(&base, account, a, true)).collect::<Vec<_>>(),
+        "alerts": render_alerts(state, req, &raised, true),
     }))
 }
 

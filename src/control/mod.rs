@@ -1,9 +1,11 @@
 //! Control endpoints under `/_twirl/` for tests and tools: health, the clock, build details,
-//! reset, export, fixture loading, the phone network (`phone`), and the console.
+//! reset, export, fixture loading, the phone network (`phone`), Verify's mails and codes
+//! (`verify`), and the console.
 //! Open on loopback; on any other address they need the account's Basic credentials.
 
 mod calls;
 mod phone;
+mod verify;
 
 use crate::api::{self, wire::Params};
 use crate::clock::format_timestamp;
@@ -31,6 +33,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/fixtures", web::post().to(load_fixture))
             .configure(phone::configure)
             .configure(calls::configure)
+            .configure(verify::configure)
             .configure(crate::console::configure)
             .default_service(web::to(|req: actix_web::HttpRequest| async move {
                 ApiError::not_found(req.path())
@@ -141,6 +144,8 @@ async fn reset(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
                 "alerts",
                 "calls",
                 "recordings",
+                "verify_services",
+                "lookup_numbers",
                 "sync_services",
             ] {
                 tx.execute(&format!("DELETE FROM {table}"), [])?;
@@ -153,7 +158,7 @@ async fn reset(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     for source in state.fixtures.iter() {
         fixtures::load(&state, source)
             .await
-            .map_err(|e| ApiError::bad_request(format!("fixture: {e}")))?;
+            .map_err(|e| ApiError::bad_request(source.explain(e)))?;
     }
     if let Some(live) = &state.live {
         live.sync(&state, crate::live::Change::Files).await;
@@ -173,6 +178,7 @@ async fn export(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
 async fn load_fixture(state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
     let source = fixtures::Source {
         text: body.to_vec(),
+        name: String::new(),
         base_dir: std::env::current_dir().unwrap_or_default(),
     };
     let fixture = fixtures::parse(&source).map_err(|e| ApiError::bad_request(e.to_string()))?;

@@ -1,6 +1,6 @@
 //! The phone network's control endpoints (`/_twirl/phone/…`): a handset texts an owned number and
-//! gets back what happened in that turn; a handset's inbox; a message's status history. Test
-//! suites, `twirl sms` and the console use exactly these.
+//! gets back what happened in that turn; a handset's inbox and its whole conversation; a
+//! message's status history. Test suites, `twirl sms` and the console use exactly these.
 
 use crate::api::core::render;
 use crate::api::monitor;
@@ -9,20 +9,27 @@ use crate::error::ApiError;
 use crate::phone::address;
 use crate::phone::messaging::{self, Incoming, Turn, MAX_MEDIA};
 use crate::state::AppState;
-use crate::store::{alerts, messages};
+use crate::store::alerts::{self, Alert};
+use crate::store::messages;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/phone/messages", web::post().to(text))
         .route("/phone/messages/{sid}", web::get().to(message))
-        .route("/phone/handsets/{number}/messages", web::get().to(inbox));
+        .route("/phone/handsets/{number}/messages", web::get().to(inbox))
+        .route("/phone/handsets/{number}/conversation", web::get().to(conversation));
 }
 
-/// Where alerts are rendered as Monitor renders them, on this request's host.
-pub(super) fn monitor_base(req: &HttpRequest) -> String {
+/// Alerts as Monitor renders them (`full`: with the request and answer behind each), at this
+/// request's host.
+pub(super) fn render_alerts(state: &AppState, req: &HttpRequest, alerts: &[Alert], full: bool) -> Vec<Value> {
     let info = req.connection_info();
-    format!("{}://{}/monitor/v1", info.scheme(), info.host())
+    let base = format!("{}://{}/monitor/v1", info.scheme(), info.host());
+    alerts
+        .iter()
+        .map(|a| monitor::render(&base, &state.credentials.account_sid, a, full))
+        .collect()
 }
 
 /// A handset's number as given: E.164, or a channel address.
@@ -80,12 +87,11 @@ async fn text(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) ->
 
 fn render_turn(state: &AppState, req: &HttpRequest, turn: &Turn) -> Value {
     let account = &state.credentials.account_sid;
-    let base = monitor_base(req);
     json!({
         "message": render::message(account, &turn.message),
         "webhook": turn.webhook,
         "replies": turn.replies.iter().map(|m| render::message(account, m)).collect::<Vec<_>>(),
-        "alerts": turn.alerts.iter().map(|a| monitor::render(&base, account, a, true)).collect::<Vec<_>>(),
+        "alerts": render_alerts(state, req, &turn.alerts, true),
     })
 }
 
@@ -96,6 +102,41 @@ async fn inbox(state: web::Data<AppState>, number: web::Path<String>) -> Result<
     let account = &state.credentials.account_sid;
     Ok(HttpResponse::Ok().json(json!({
         "messages": received.iter().map(|m| render::message(account, m)).collect::<Vec<_>>(),
+    })))
+}
+
+/// Messages a conversation shows at most: the newest, as a phone's thread starts at the latest.
+const CONVERSATION_LIMIT: i64 = 200;
+
+/// `GET /_twirl/phone/handsets/{number}/conversation[?With=+1…]`: what the handset sent and was
+/// sent, in every status (a reply still on its way, one that failed), oldest first, with the
+/// alerts about those messages; with `With`, only what it exchanged with that number. The
+/// console's phone shows its thread from this.
+async fn conversation(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    number: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let number = number.into_inner();
+    let with = Params::from_query(&req)?
+        .get("With")
+        .filter(|w| !w.is_empty())
+        .map(str::to_string);
+    let (thread, raised) = state
+        .store
+        .call(move |c| {
+            let thread = messages::conversation(c, &number, with.as_deref(), CONVERSATION_LIMIT)?;
+            let mut raised = Vec::new();
+            for m in &thread {
+                raised.extend(alerts::about(c, &m.sid)?);
+            }
+            Ok((thread, raised))
+        })
+        .await?;
+    let account = &state.credentials.account_sid;
+    Ok(HttpResponse::Ok().json(json!({
+        "messages": thread.iter().map(|m| render::message(account, m)).collect::<Vec<_>>(),
+        "alerts": render_alerts(&state, &req, &raised, false),
     })))
 }
 
@@ -118,10 +159,9 @@ async fn message(
         })
         .await?;
     let account = &state.credentials.account_sid;
-    let base = monitor_base(&req);
     Ok(HttpResponse::Ok().json(json!({
         "message": render::message(account, &message),
         "events": events,
-        "alerts": raised.iter().map(|a| monitor::render(&base, account, a, true)).collect::<Vec<_>>(),
+        "alerts": render_alerts(&state, &req, &raised, true),
     })))
 }

@@ -298,7 +298,14 @@ async fn invoke(
         },
     };
     match state.runtime.invoke(&site.pool, invocation).await {
-        Ok(done) if done.error.is_some() && wants_html(req) => Ok(error_page(&route.path, &done)),
+        Ok(mut done) if done.error.is_some() => {
+            hide_internals(&mut done, &state.runtime.harness().display().to_string());
+            if wants_html(req) {
+                Ok(error_page(&route.path, &done))
+            } else {
+                to_http(done)
+            }
+        }
         Ok(done) => to_http(done),
         Err(InvokeError::Busy) => Err(ApiError::new(ErrorKind::TooManyRequests, "Too many requests")),
         Err(InvokeError::Timeout) => Err(ApiError::new(
@@ -333,6 +340,36 @@ fn wants_html(req: &HttpRequest) -> bool {
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("text/html"))
+}
+
+/// What replaces the frames of twirl's own harness in a stack, as twilio-run replaces its own.
+const INTERNALS: &str = "    at [twirl internals]";
+
+/// Cuts a failed invocation's stack at the first frame of the harness that called the handler:
+/// what follows is twirl's plumbing, never the function's. The JSON body carries the same stack.
+fn hide_internals(done: &mut Done, harness: &str) {
+    let Some(error) = done.error.as_mut() else { return };
+    let Some(stack) = error.get("stack").and_then(Value::as_str).map(str::to_string) else {
+        return;
+    };
+    error["stack"] = json!(trim_stack(&stack, harness));
+    let body_is_this_error = serde_json::from_str::<Value>(&done.body)
+        .is_ok_and(|b| b.get("stack").and_then(Value::as_str) == Some(stack.as_str()));
+    if body_is_this_error && !done.b64 {
+        done.body = error.to_string();
+    }
+}
+
+fn trim_stack(stack: &str, harness: &str) -> String {
+    let mut lines: Vec<&str> = Vec::new();
+    for line in stack.lines() {
+        if line.trim_start().starts_with("at ") && line.contains(harness) {
+            lines.push(INTERNALS);
+            break;
+        }
+        lines.push(line);
+    }
+    lines.join("\n")
 }
 
 fn error_page(path: &str, done: &Done) -> HttpResponse {
@@ -382,4 +419,20 @@ fn to_http(done: Done) -> Result<HttpResponse, ApiError> {
         done.body.into_bytes()
     };
     Ok(response.body(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stacks_stop_at_the_harness() {
+        let stack = "Error: bad thing\n    at helper (/p/functions/a.js:1:27)\n    at exports.handler (/p/functions/a.js:2:5)\n    at /d/harness.js:345:40\n    at AsyncLocalStorage.run (node:async_hooks:346:14)\n    at invoke (/d/harness.js:343:14)";
+        assert_eq!(
+            trim_stack(stack, "/d/harness.js"),
+            "Error: bad thing\n    at helper (/p/functions/a.js:1:27)\n    at exports.handler (/p/functions/a.js:2:5)\n    at [twirl internals]"
+        );
+        let elsewhere = "Error: late\n    at Timeout._onTimeout (/p/functions/a.js:3:9)\n    at listOnTimeout (node:internal/timers:581:17)";
+        assert_eq!(trim_stack(elsewhere, "/d/harness.js"), elsewhere);
+    }
 }

@@ -5,6 +5,10 @@
 /// An API error a magic number causes: Twilio's code and message.
 pub type Refusal = (u32, &'static str);
 
+/// The handset `twirl sms`, `twirl call` and the console act as unless told otherwise; never
+/// given out as one of the account's numbers.
+pub const DEFAULT_HANDSET: &str = "+14155550100";
+
 /// Twilio's always-valid sender for texts and calls (`From`).
 pub const VALID_FROM: &str = "+15005550006";
 
@@ -96,6 +100,19 @@ pub fn delivery_to(to: &str) -> Delivery {
         "+15005550013" => Delivery::Failed(30008, "Unknown error"),
         _ => Delivery::Delivered,
     }
+}
+
+/// The line type Lookup gives twirl's magic handsets: the one whose texts end `undelivered`
+/// with 30006 (landline or unreachable carrier) is a landline, so Verify refuses to text it when a
+/// service skips landlines.
+pub fn line_type(number: &str) -> Option<&'static str> {
+    (number == "+15005550012").then_some("landline")
+}
+
+/// What a magic `To` does to a new verification: twirl's handset that is always being sent
+/// verifications already (Twilio's 60212), so the refusal can be tested.
+pub fn verification_to(to: &str) -> Option<Refusal> {
+    (to == "+15005550030").then_some((60212, "Too many concurrent requests for phone number +15005550030"))
 }
 
 /// How a call to a handset ends before anyone speaks: answered, or one of twirl's handsets that

@@ -63,12 +63,26 @@ pub enum Progress {
 /// delivery. A message nobody is to be told about and that is not scheduled goes through all its
 /// statuses in the same write.
 pub async fn send(state: &AppState, new: NewMessage) -> Result<(Message, Progress), StoreError> {
+    send_with(state, new, None).await
+}
+
+/// Store work of a turn not worth a write of its own: it goes with the turn's next write.
+type Bookkeeping = Box<dyn FnOnce(&rusqlite::Connection) -> Result<(), StoreError> + Send>;
+
+/// `send`, with `also` done in the same write.
+async fn send_with(
+    state: &AppState,
+    new: NewMessage,
+    also: Option<Bookkeeping>,
+) -> Result<(Message, Progress), StoreError> {
     let now = state.clock.now();
+    let also = move |c: &rusqlite::Connection| also.map_or(Ok(()), |f| f(c));
     if new.status_callback.is_none() && new.send_at.is_none() {
         let outcome = magic::delivery_to(&new.to);
         let (created, delivered) = state
             .store
             .transaction(move |tx| {
+                also(tx)?;
                 let created = messages::create(tx, &new, now)?;
                 Ok((created.clone(), complete(tx, &created, outcome, now)?))
             })
@@ -76,7 +90,13 @@ pub async fn send(state: &AppState, new: NewMessage) -> Result<(Message, Progres
         announce(state, &delivered);
         return Ok((created, Progress::Done(Box::new(delivered))));
     }
-    let message = state.store.call(move |c| messages::create(c, &new, now)).await?;
+    let message = state
+        .store
+        .call(move |c| {
+            also(c)?;
+            messages::create(c, &new, now)
+        })
+        .await?;
     announce(state, &message);
     let handle = dispatch(state, message.sid.clone());
     Ok((message, Progress::Running(handle)))
@@ -260,6 +280,9 @@ pub struct WebhookSummary {
     pub method: String,
     pub status: Option<u16>,
     pub duration_ms: f64,
+    /// Why it got no usable answer (kept with the message; the turn's alerts tell it too).
+    #[serde(skip)]
+    pub error: Option<String>,
 }
 
 /// What happened in one inbound turn.
@@ -325,6 +348,7 @@ pub async fn receive(state: &AppState, incoming: Incoming) -> Result<Turn, ApiEr
     let params = webhook_params(state, &message, &number, &media);
     let mut deliveries = Vec::new();
     let answer = fetch(state, &number, &params, &mut turn).await?;
+    let mut bookkeeping = turn.webhook.as_ref().map(|w| record_webhook(&message.sid, w));
     if let Some((delivery, url)) = answer {
         let mut interpreter = Interpreter {
             state,
@@ -333,8 +357,14 @@ pub async fn receive(state: &AppState, incoming: Incoming) -> Result<Turn, ApiEr
             params: &params,
             turn: &mut turn,
             deliveries: &mut deliveries,
+            bookkeeping: bookkeeping.take(),
         };
         interpreter.run(delivery, url).await?;
+        bookkeeping = interpreter.bookkeeping.take();
+    }
+    // A turn that sent no reply writes its bookkeeping by itself.
+    if let Some(record) = bookkeeping {
+        state.store.call(move |c| record(c)).await?;
     }
     if deliveries.is_empty() {
         return Ok(turn);
@@ -348,6 +378,16 @@ pub async fn receive(state: &AppState, incoming: Incoming) -> Result<Turn, ApiEr
         .call(move |c| sids.iter().map(|sid| messages::get(c, sid)).collect())
         .await?;
     Ok(turn)
+}
+
+/// Keeps the webhook with the inbound text's `received` status (its counterpart of a status
+/// callback), so the message's history shows where the text went and how that ended.
+fn record_webhook(sid: &str, webhook: &WebhookSummary) -> Bookkeeping {
+    let (sid, w) = (sid.to_string(), webhook.clone());
+    Box::new(move |c| {
+        let received = messages::first_event(c, &sid)?;
+        messages::record_callback(c, received, &w.url, w.status, w.error.as_deref())
+    })
 }
 
 /// Calls the number's `sms_url`, then its fallback URL if that failed; the answer to carry out
@@ -370,6 +410,7 @@ async fn fetch(
         method: delivery.method.clone(),
         status: delivery.status(),
         duration_ms: delivery.duration_ms,
+        error: delivery.failure.as_ref().map(|f| f.describe()),
     });
     let Some(failure) = delivery.failure.clone() else {
         return Ok(Some((delivery, primary.url)));
@@ -498,6 +539,8 @@ struct Interpreter<'a> {
     params: &'a [(String, String)],
     turn: &'a mut Turn,
     deliveries: &'a mut Vec<JoinHandle<()>>,
+    /// What the turn still has to write; the first reply's write takes it along.
+    bookkeeping: Option<Bookkeeping>,
 }
 
 impl Interpreter<'_> {
@@ -638,7 +681,7 @@ impl Interpreter<'_> {
             media: media.iter().map(|url| (media_type_of(url), url.clone())).collect(),
             ..NewMessage::default()
         };
-        match send(self.state, new).await? {
+        match send_with(self.state, new, self.bookkeeping.take()).await? {
             (_, Progress::Done(delivered)) => self.turn.replies.push(*delivered),
             (created, Progress::Running(handle)) => {
                 self.turn.replies.push(created);

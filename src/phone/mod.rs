@@ -6,6 +6,7 @@
 
 pub mod address;
 pub mod alerts;
+pub mod lookup;
 pub mod magic;
 pub mod messaging;
 pub mod project;

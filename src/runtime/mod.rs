@@ -98,6 +98,11 @@ impl Runtime {
         &self.inner.config.node
     }
 
+    /// The harness script workers run, whose frames error pages leave out.
+    pub fn harness(&self) -> &Path {
+        &self.inner.config.harness
+    }
+
     fn spec(&self, build_dir: &Path) -> WorkerSpec {
         WorkerSpec {
             node: self.inner.config.node.clone(),

@@ -314,6 +314,32 @@ pub fn delete(conn: &Connection, service_sid: &str, sid: &str) -> Result<(), Sto
     Ok(())
 }
 
+/// After a live save deployed `keep` (by deployment `keep_deployment`) to the live environment
+/// `environment_sid`: removes the live builds it supersedes, unless an environment serves them
+/// or another environment's history has them (its Roll back needs them), and the live
+/// environment's history of those saves. The files on disk are the live project's history; a
+/// build per save, each with its deployment, would bury the builds someone deployed elsewhere.
+pub fn prune_live(
+    conn: &Connection,
+    service_sid: &str,
+    environment_sid: &str,
+    keep: &str,
+    keep_deployment: &str,
+) -> Result<usize, StoreError> {
+    let builds = conn.execute(
+        "DELETE FROM builds WHERE service_sid = ?1 AND origin = 'live' AND sid != ?3
+           AND sid NOT IN (SELECT build_sid FROM environments WHERE build_sid IS NOT NULL)
+           AND sid NOT IN (SELECT build_sid FROM deployments
+                           WHERE build_sid IS NOT NULL AND environment_sid != ?2)",
+        (service_sid, environment_sid, keep),
+    )?;
+    conn.execute(
+        "DELETE FROM deployments WHERE environment_sid = ?1 AND sid != ?2",
+        (environment_sid, keep_deployment),
+    )?;
+    Ok(builds)
+}
+
 /// Builds left `building` by a previous run that stopped mid-way; the caller restarts them.
 pub fn unfinished(conn: &Connection) -> Result<Vec<(String, String)>, StoreError> {
     let mut stmt = conn.prepare("SELECT service_sid, sid FROM builds WHERE status = 'building' ORDER BY seq")?;

@@ -194,6 +194,28 @@ pub fn inbox(conn: &Connection, address: &str) -> Result<Vec<Message>, StoreErro
     Ok(rows)
 }
 
+/// The newest `limit` messages a handset sent or was sent, in any status, oldest first; with
+/// `with`, only those exchanged with that number.
+pub fn conversation(
+    conn: &Connection,
+    address: &str,
+    with: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Message>, StoreError> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM messages WHERE seq IN (
+             SELECT seq FROM messages
+             WHERE (from_address = ?1 AND (?2 IS NULL OR to_address = ?2))
+                OR (to_address = ?1 AND (?2 IS NULL OR from_address = ?2))
+             ORDER BY seq DESC LIMIT ?3
+         ) ORDER BY seq"
+    ))?;
+    let rows = stmt
+        .query_map(rusqlite::params![address, with, limit], from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
 /// Outbound messages still on their way (to resume after a restart), oldest first.
 pub fn in_flight(conn: &Connection) -> Result<Vec<String>, StoreError> {
     let finals = FINAL.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ");
@@ -232,6 +254,19 @@ fn record_status(conn: &Connection, sid: &str, status: &str, now: i64) -> Result
         (sid, status, now),
     )?;
     Ok(conn.last_insert_rowid())
+}
+
+/// The sequence number of the status a message was created with (an inbound text's
+/// `received`, whose "callback" is the webhook it caused).
+pub fn first_event(conn: &Connection, sid: &str) -> Result<i64, StoreError> {
+    found(
+        conn.query_row(
+            "SELECT min(seq) FROM message_events WHERE message_sid = ?1 HAVING count(*) > 0",
+            [sid],
+            |r| r.get(0),
+        ),
+        || format!("/Messages/{sid}.json"),
+    )
 }
 
 /// Records where the status callback of event `seq` went and how it ended.

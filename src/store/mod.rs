@@ -8,7 +8,9 @@ pub mod builds;
 pub mod calls;
 pub mod deployments;
 pub mod environments;
+pub mod lock;
 pub mod logs;
+pub mod lookups;
 pub mod messages;
 pub mod meta;
 pub mod numbers;
@@ -20,6 +22,7 @@ pub mod sync_objects;
 pub mod sync_permissions;
 pub mod sync_services;
 pub mod variables;
+pub mod verify;
 pub mod versions;
 
 use crate::error::StoreError;
@@ -48,7 +51,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_build_origin.sql"),
     include_str!("migrations/0003_phone.sql"),
     include_str!("migrations/0004_calls.sql"),
-    include_str!("migrations/0005_sync.sql"),
+    include_str!("migrations/0005_verify.sql"),
+    include_str!("migrations/0006_sync.sql"),
 ];
 
 impl Store {

@@ -4,24 +4,17 @@ const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { startTwirl, launchConsole, closeConsole, screenshot, tempDir } = require('./support');
+const { startTwirl, launchConsole, closeConsole, copyProject, screenshot } = require('./support');
 
 let twirl, page, dir;
 
 before(async () => {
-  dir = tempDir('twirl-problems-');
-  fs.cpSync(path.join(__dirname, 'fixtures', 'tiny-project'), dir, { recursive: true });
+  dir = copyProject('tiny-project');
   twirl = await startTwirl(dir);
   page = await launchConsole(twirl.url);
 });
 
-after(async () => {
-  try {
-    await closeConsole(page, twirl);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
+after(() => closeConsole(page, twirl, dir));
 
 test('a broken file shows the problem banner until it is fixed', async () => {
   const banner = page.getByTestId('problems-banner');

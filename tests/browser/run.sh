@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Browser tests of the web console: headless Chromium (Debian's package) driven by
 # playwright-core against the real twirl binary. Usage: bash tests/browser/run.sh
-# TWIRL_BIN picks the binary (default target/debug/twirl, built here when missing).
+# TWIRL_BIN picks the binary (default: debug/twirl in Cargo's target directory, built here).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -18,7 +18,10 @@ fi
 
 if [ -z "${TWIRL_BIN:-}" ]; then
   (cd "$root" && cargo build -q)
-  export TWIRL_BIN="$root/target/debug/twirl"
+  # Wherever Cargo put it: CARGO_TARGET_DIR or a configured target directory included.
+  target_dir=$(cd "$root" && cargo metadata --format-version 1 --no-deps |
+    node -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => console.log(JSON.parse(s).target_directory))')
+  export TWIRL_BIN="$target_dir/debug/twirl"
 fi
 
 cd "$here"

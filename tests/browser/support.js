@@ -9,7 +9,8 @@ const path = require('node:path');
 const { chromium } = require('playwright-core');
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const BIN = process.env.TWIRL_BIN || path.join(ROOT, 'target', 'debug', 'twirl');
+// run.sh sets TWIRL_BIN; run directly (`node --test`), the binary is in Cargo's target directory.
+const BIN = process.env.TWIRL_BIN || path.join(path.resolve(ROOT, process.env.CARGO_TARGET_DIR || 'target'), 'debug', 'twirl');
 const ARTIFACTS = path.join(ROOT, 'target', 'browser-artifacts');
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 
@@ -136,9 +137,9 @@ async function launchBrowser() {
   });
 }
 
-/** A page at laptop size that fails the test on any script error in the console. */
-async function openConsole(browser, base) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+/** A page at laptop size (or `viewport`) that fails the test on any script error in the console. */
+async function openConsole(browser, base, viewport = { width: 1280, height: 800 }) {
+  const context = await browser.newContext({ viewport });
   const page = await context.newPage();
   page.errors = [];
   page.on('pageerror', (err) => page.errors.push(String(err)));
@@ -154,10 +155,10 @@ async function openConsole(browser, base) {
 /** The console of the server at `base`, open in headless Chromium (the page; `closeConsole` ends
  *  its browser). If the console does not come up the browser is closed here, as the caller never
  *  gets hold of it. */
-async function launchConsole(base) {
+async function launchConsole(base, viewport) {
   const browser = await launchBrowser();
   try {
-    return await openConsole(browser, base);
+    return await openConsole(browser, base, viewport);
   } catch (err) {
     await browser.close();
     throw err;
@@ -165,12 +166,24 @@ async function launchConsole(base) {
 }
 
 /** A test file's teardown: the browser (if the console opened) and twirl (if it started) are
- *  stopped before the console's script errors are checked, so a failing check leaves nothing running. */
-async function closeConsole(page, twirl) {
+ *  stopped, and the project copy they served removed, before the console's script errors are
+ *  checked, so a failing check leaves nothing running. */
+async function closeConsole(page, twirl, projectDir) {
   const errors = page ? page.errors : [];
-  await page?.context().browser().close();
-  await twirl?.stop();
+  try {
+    await page?.context().browser().close();
+    await twirl?.stop();
+  } finally {
+    if (projectDir) fs.rmSync(projectDir, { recursive: true, force: true });
+  }
   assert.deepEqual(errors, [], 'the console had no script errors');
+}
+
+/** A fresh copy of `fixtures/{name}` to serve and edit (closeConsole removes it). */
+function copyProject(name) {
+  const dir = tempDir(`twirl-${name}-`);
+  fs.cpSync(path.join(__dirname, 'fixtures', name), dir, { recursive: true });
+  return dir;
 }
 
 async function screenshot(page, name) {
@@ -199,4 +212,4 @@ async function eventually(fn, { timeout = 10000, interval = 100 } = {}) {
   }
 }
 
-module.exports = { ROOT, startTwirl, apiClient, uploadFunction, buildAndWait, launchConsole, closeConsole, screenshot, tempDir, eventually };
+module.exports = { ROOT, startTwirl, apiClient, uploadFunction, buildAndWait, launchConsole, closeConsole, copyProject, screenshot, tempDir, eventually };

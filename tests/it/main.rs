@@ -4,4 +4,5 @@ mod harness;
 
 mod api_builds;
 mod api_limits;
+mod console_phone;
 mod serve;

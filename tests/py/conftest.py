@@ -1,6 +1,7 @@
 """Starts the twirl binary for the integration tests.
 
-The binary is TWIRL_BIN, or target/debug/twirl under the repository root (build it with `cargo build`).
+The binary is TWIRL_BIN, or debug/twirl in Cargo's target directory (CARGO_TARGET_DIR, else target/
+under the repository root; build it with `cargo build`).
 Each test module gets its own server with fresh ephemeral state; `fresh_twirl` gives a test its own.
 
     pip install -r tests/py/requirements.txt
@@ -10,6 +11,7 @@ import os
 import queue
 import re
 import secrets
+import shutil
 import subprocess
 import threading
 import time
@@ -19,22 +21,26 @@ import pytest
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from support import TwirlApi, npm_cache
+from support import TwirlApi
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SPEC_DIR = REPO_ROOT.parent / "shared" / "spec"
 SPEC_PATH = SPEC_DIR / "twilio_serverless_v1.json"
 SYNC_SPEC_PATH = SPEC_DIR / "twilio_sync_v1.json"
-# twilio-node, installed once into a cache for the tests that drive it.
-TWILIO_NODE_CACHE = REPO_ROOT / "target" / "exec-node"
-TWILIO_NODE_SPEC = "twilio@5"
 READY_RE = re.compile(r"^twirl listening on (http://127\.0\.0\.1:\d+)$")
 STARTUP_TIMEOUT = 30
 SHUTDOWN_TIMEOUT = 10
 
 
+def cargo_target_dir():
+    """Where `cargo build` in the repository root puts the binary: CARGO_TARGET_DIR (relative to the
+    repository root when relative, as Cargo reads it there), else target/."""
+    configured = os.environ.get("CARGO_TARGET_DIR")
+    return REPO_ROOT / configured if configured else REPO_ROOT / "target"
+
+
 def twirl_binary():
-    path = Path(os.environ.get("TWIRL_BIN", REPO_ROOT / "target" / "debug" / "twirl"))
+    path = Path(os.environ.get("TWIRL_BIN") or cargo_target_dir() / "debug" / "twirl")
     if not path.is_file():
         pytest.fail(f"twirl binary not found at {path}: run `cargo build` in the repository root "
                     "or point TWIRL_BIN at the binary", pytrace=False)
@@ -166,12 +172,6 @@ def fresh_twirl(tmp_path):
     yield from running_twirl(tmp_path)
 
 
-@pytest.fixture(scope="session")
-def twilio_node():
-    """The node_modules holding twilio-node (put it on NODE_PATH)."""
-    return npm_cache(TWILIO_NODE_CACHE, TWILIO_NODE_SPEC, "node_modules/twilio/package.json")
-
-
 @pytest.fixture(scope="module")
 def api(twirl):
     return twirl.api
@@ -284,3 +284,32 @@ def run_twirl(*args, cwd=None, env=None, timeout=120):
         environment = {**os.environ, **env}
     return subprocess.run([str(twirl_binary()), *[str(arg) for arg in args]], cwd=cwd, env=environment,
                           capture_output=True, text=True, errors="replace", timeout=timeout)
+
+
+# --- npm packages the tests run (twilio-node, twilio-run), installed once into caches under target/ --
+
+INSTALL_TIMEOUT = 600
+TWILIO_RUN_CACHE = REPO_ROOT / "target" / "exec-twilio-run"
+TWILIO_RUN_SPEC = "twilio-run@5.0.1"  # needs Node.js 20 or 22
+
+
+def npm_cache(directory, spec, marker):
+    """`npm install SPEC` into `directory` (a cache under target/) unless `marker` is already there;
+    returns the directory's node_modules."""
+    if not (directory / marker).exists():
+        if shutil.which("npm") is None:
+            pytest.fail("npm is not installed: the suite needs Node.js 20 and npm", pytrace=False)
+        directory.mkdir(parents=True, exist_ok=True)
+        if not (directory / "package.json").exists():
+            (directory / "package.json").write_text('{"private": true}\n')
+        result = subprocess.run(["npm", "install", "--no-audit", "--no-fund", spec], cwd=directory,
+                                capture_output=True, text=True, timeout=INSTALL_TIMEOUT)
+        assert result.returncode == 0, f"npm install {spec} failed:\n{result.stderr[-4000:]}"
+    return directory / "node_modules"
+
+
+@pytest.fixture(scope="module")
+def twilio_run():
+    """The twilio-run command, as `npm install twilio-run` puts it in node_modules/.bin."""
+    modules = npm_cache(TWILIO_RUN_CACHE, TWILIO_RUN_SPEC, "node_modules/.bin/twilio-run")
+    return modules / ".bin" / "twilio-run"

@@ -1,4 +1,4 @@
-"""Checks twirl's responses against Twilio's OpenAPI documents (Serverless, Sync).
+"""Checks twirl's responses against Twilio's OpenAPI documents (Serverless, Verify, Lookups, Sync).
 
 Beyond the schema itself (exact key sets, types, nullability, formats, patterns, enums) every resource's
 `url` must be its canonical absolute URL on the server that answered, and its `links` must be the ones
@@ -8,8 +8,8 @@ every answer."""
 import json
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 from typing import Optional
+from urllib.parse import urlsplit
 
 from support import DATE_TIME_RE, assert_status, assert_twilio_error
 
@@ -37,6 +37,8 @@ CANONICAL_PATHS = {
     "serverless.v1.service.environment.variable":
         "/Services/{service_sid}/Environments/{environment_sid}/Variables/{sid}",
     "serverless.v1.service.environment.log": "/Services/{service_sid}/Environments/{environment_sid}/Logs/{sid}",
+    "verify.v2.service": "/Services/{sid}",
+    "verify.v2.service.verification": "/Services/{service_sid}/Verifications/{sid}",
     "sync.v1.service": "/Services/{sid}",
     "sync.v1.service.document": "/Services/{service_sid}/Documents/{sid}",
     "sync.v1.service.sync_list": "/Services/{service_sid}/Lists/{sid}",
@@ -61,12 +63,24 @@ LINKS = {
     "serverless.v1.service.asset": {"asset_versions": "/Versions"},
     "serverless.v1.service.function.function_version": {"function_version_content": "/Content"},
     "serverless.v1.service.build": {"build_status": "/Status"},
+    "verify.v2.service": {"verification_checks": "/VerificationCheck", "verifications": "/Verifications",
+                          "rate_limits": "/RateLimits", "messaging_configurations": "/MessagingConfigurations",
+                          "entities": "/Entities", "webhooks": "/Webhooks", "access_tokens": "/AccessTokens"},
     "sync.v1.service": {"documents": "/Documents", "lists": "/Lists", "maps": "/Maps", "streams": "/Streams"},
     "sync.v1.service.document": {"permissions": "/Permissions"},
     "sync.v1.service.sync_list": {"items": "/Items", "permissions": "/Permissions"},
     "sync.v1.service.sync_map": {"items": "/Items", "permissions": "/Permissions"},
     "sync.v1.service.sync_stream": {"messages": "/Messages"},
 }
+
+# Lookup's data packages are null unless `Fields` asks for them, and any of their fields may be null:
+# the document says neither, but its own examples answer that way (`"caller_name": null`,
+# `"error_code": null`).
+NULL_AS_IN_EXAMPLES = {"CallerNameInfo", "SimSwapInfo", "LastSimSwapInfo", "CallForwardingInfo",
+                       "LineTypeIntelligenceInfo", "LineStatusInfo", "IdentityMatchInfo", "ReassignedNumberInfo",
+                       "SmsPumpingRiskInfo"}
+# The same for the packages the document describes inline.
+NULL_FIELDS_AS_IN_EXAMPLES = {"LookupResponse": {"phone_number_quality_score", "pre_fill"}}
 
 # URL fields whose value the client chose, so they point anywhere (absolute http or https).
 CLIENT_URL_FIELDS = {"webhook_url"}
@@ -79,8 +93,10 @@ class Operation:
     id: str
     method: str
     path: str
+    # The success status (the lowest, when the document lists several, as VerificationCheck's 200/201).
     status: int
     schema: Optional[dict]
+    statuses: frozenset = frozenset()
 
 
 class Spec:
@@ -94,15 +110,18 @@ class Spec:
             for method in ("get", "post", "delete", "put", "patch"):
                 if method in item:
                     operation = item[method]
-                    (status, response), = operation["responses"].items()
+                    successes = sorted((int(status), response) for status, response in operation["responses"].items()
+                                       if status.startswith("2"))
+                    status, response = successes[0]
                     schema = response.get("content", {}).get("application/json", {}).get("schema")
                     self.operations[operation["operationId"]] = Operation(
-                        operation["operationId"], method.upper(), path_template, int(status), schema)
+                        operation["operationId"], method.upper(), path_template, status, schema,
+                        frozenset(code for code, _ in successes))
         self._patterns = [(re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", op.path) + "$"), op)
                           for op in self.operations.values()]
 
     def operation_for(self, method, path):
-        """The operation a request is: its method and a path of the product's own (`/v1/…`)."""
+        """The operation a request is: its method and a path of the product's own (`/v2/…`)."""
         found = [op for pattern, op in self._patterns if op.method == method.upper() and pattern.match(path)]
         assert len(found) == 1, f"{method} {path} matches {[op.id for op in found]}"
         return found[0]
@@ -117,7 +136,7 @@ class Spec:
             operation = self.operation_for(method, urlsplit(url).path[len(urlsplit(origin).path):])
             if not 200 <= status < 300:
                 continue
-            assert status == operation.status, f"{operation.id}: {status} != {operation.status}"
+            assert status in operation.statuses, f"{operation.id}: {status} not in {sorted(operation.statuses)}"
             if operation.schema is None:
                 assert body is None, f"{operation.id}: body {body!r}"
             else:
@@ -134,13 +153,14 @@ class ResponseChecker:
         self.origin = origin
         self.account_sid = account_sid
 
-    def check(self, schema, value, where):
+    def check(self, schema, value, where, null_allowed=False):
         name = None
         if "$ref" in schema:
             name = schema["$ref"][len(SCHEMA_REF_PREFIX):]
             schema = self.spec.schemas[name]
         if value is None:
-            assert schema.get("nullable"), f"{where}: null, but the schema is not nullable"
+            allowed = schema.get("nullable") or null_allowed or name in NULL_AS_IN_EXAMPLES
+            assert allowed, f"{where}: null, but the schema is not nullable"
             return
         self._check_type(schema.get("type"), value, where)
         if "enum" in schema:
@@ -152,7 +172,7 @@ class ResponseChecker:
             for index, item in enumerate(value):
                 self.check(schema["items"], item, f"{where}[{index}]")
         elif isinstance(value, dict):
-            self._check_object(schema, value, where)
+            self._check_object(schema, value, where, name)
             if name in CANONICAL_PATHS:
                 self._check_resource(name, value, where)
 
@@ -186,7 +206,7 @@ class ResponseChecker:
         assert isinstance(value, str) and value.startswith(self.origin + "/"), (
             f"{where}: {value!r} is not an absolute URL on {self.origin}")
 
-    def _check_object(self, schema, value, where):
+    def _check_object(self, schema, value, where, name=None):
         if schema.get("format") == "uri-map":
             for key, url in value.items():
                 self.check_url(url, f"{where}.{key}")
@@ -197,13 +217,15 @@ class ResponseChecker:
             f"{where}: keys differ from the schema; extra {sorted(set(value) - set(properties))}, "
             f"missing {sorted(set(properties) - set(value))}")
         for key, subschema in properties.items():
-            self.check(subschema, value[key], f"{where}.{key}")
+            nullable = name in NULL_AS_IN_EXAMPLES or key in NULL_FIELDS_AS_IN_EXAMPLES.get(name, ())
+            self.check(subschema, value[key], f"{where}.{key}", nullable)
         if "meta" in properties:
             (list_key,) = set(properties) - {"meta"}
             assert value["meta"]["key"] == list_key, f"{where}.meta.key: {value['meta']['key']!r} != {list_key!r}"
 
     def _check_resource(self, name, value, where):
-        expected_url = self.origin + "/v1" + CANONICAL_PATHS[name].format(**value)
+        version = "/" + name.split(".")[1]
+        expected_url = self.origin + version + CANONICAL_PATHS[name].format(**value)
         assert value["url"] == expected_url, f"{where}.url: {value['url']!r} != {expected_url!r}"
         if name in LINKS:
             expected_links = {key: value["url"] + suffix for key, suffix in LINKS[name].items()}

@@ -6,13 +6,10 @@ import json
 import mimetypes
 import re
 import secrets
-import shutil
-import subprocess
 import time
 from operator import itemgetter
 from pathlib import Path
 
-import pytest
 import requests
 
 DATE_TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
@@ -21,7 +18,6 @@ BUILD_POLL_INTERVAL = 0.1
 BUILD_POLL_TIMEOUT = 180.0
 ERROR_KEYS = {"code", "message", "more_info", "status"}
 MIB = 1024 * 1024
-INSTALL_TIMEOUT = 600
 
 _counter = itertools.count(1)
 
@@ -493,20 +489,3 @@ def worker_pids(parent_pid):
                 any(part.endswith(b"harness.js") for part in proc_cmdline(int(entry))):
             found.append(int(entry))
     return found
-
-
-# --- npm packages the tests install --------------------------------------------------------------
-
-def npm_cache(directory, spec, marker):
-    """`npm install SPEC` into `directory` (a cache under target/) unless `marker` is already there;
-    returns the directory's node_modules."""
-    if not (directory / marker).exists():
-        if shutil.which("npm") is None:
-            pytest.skip("npm is not installed")
-        directory.mkdir(parents=True, exist_ok=True)
-        if not (directory / "package.json").exists():
-            (directory / "package.json").write_text('{"private": true}\n')
-        result = subprocess.run(["npm", "install", "--no-audit", "--no-fund", spec], cwd=directory,
-                                capture_output=True, text=True, timeout=INSTALL_TIMEOUT)
-        assert result.returncode == 0, f"npm install {spec} failed:\n{result.stderr[-4000:]}"
-    return directory / "node_modules"

@@ -19,8 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO_ROOT, run_twirl, twirl_binary
-from support import INSTALL_TIMEOUT, npm_cache
+from conftest import INSTALL_TIMEOUT, REPO_ROOT, npm_cache, run_twirl, running_twirl, twirl_binary
 
 FIXTURE = REPO_ROOT / "fixtures" / "fixture-suite.json"
 # What the official clients list from that fixture: its services (SIDs pinned or derived from
@@ -33,8 +32,8 @@ FIXTURE_AUTH_TOKEN = "f1xtur3f1xtur3f1xtur3f1xtur3f1x"
 DEV_SITE = "thanos-1234-dev.twil.io"
 RUNTIME_PROJECT = REPO_ROOT / "fixtures" / "runtime-project"
 EXAMPLE_SUITE = REPO_ROOT / "fixtures" / "example-suite"
-TWILIO_RUN_CACHE = REPO_ROOT / "target" / "exec-twilio-run"
-TWILIO_RUN_SPEC = "twilio-run@5.0.1"  # needs Node.js 20 or 22
+NODE_CACHE = REPO_ROOT / "target" / "exec-node"
+TWILIO_NODE_SPEC = "twilio@5"
 EXEC_TIMEOUT = 240  # a first deploy installs its dependency set with npm
 BANNER_DATA_RE = re.compile(r"^\s*Data\s+(\S+)\s*$", re.M)
 
@@ -51,9 +50,8 @@ def describe(result):
 
 
 @pytest.fixture(scope="module")
-def twilio_run():
-    modules = npm_cache(TWILIO_RUN_CACHE, TWILIO_RUN_SPEC, "node_modules/.bin/twilio-run")
-    return modules / ".bin" / "twilio-run"
+def twilio_node():
+    return npm_cache(NODE_CACHE, TWILIO_NODE_SPEC, "node_modules/twilio/package.json")
 
 
 @pytest.fixture
@@ -131,8 +129,8 @@ def test_invalid_fixture_exits_125_without_running_the_command(tmp_path):
     marker = tmp_path / "ran"
     result = run_exec("--fixture", path, "--", "touch", marker, cwd=tmp_path)
     assert result.returncode == 125, describe(result)
-    assert "twirl: fixture: services[0].environments[0].domain_suffix: Invalid DomainSuffix" in result.stderr, \
-        describe(result)
+    assert f"twirl: fixture {path}: services[0].environments[0].domain_suffix: Invalid DomainSuffix" \
+        in result.stderr, describe(result)
     assert not marker.exists()
 
 
@@ -172,7 +170,7 @@ def test_command_gets_twirl_url_credentials_and_preloads(tmp_path):
     shutil.copytree(REPO_ROOT / "fixtures" / "fixture-project", project)
     (tmp_path / "env.py").write_text(ENV_SCRIPT)
     out = tmp_path / "out.json"
-    result = run_exec("--fixture", FIXTURE, "--", "python3", tmp_path / "env.py", out, cwd=project,
+    result = run_exec("--fixture", FIXTURE, "--", sys.executable, tmp_path / "env.py", out, cwd=project,
                       env={"NODE_OPTIONS": "--max-old-space-size=300", "PYTHONPATH": "/opt/elsewhere"})
     assert result.returncode == 0, describe(result)
     seen = json.loads(out.read_text())
@@ -195,7 +193,7 @@ def test_command_gets_twirl_url_credentials_and_preloads(tmp_path):
 def test_without_a_fixture_the_state_is_empty(tmp_path):
     (tmp_path / "env.py").write_text(ENV_SCRIPT)
     out = tmp_path / "out.json"
-    result = run_exec("--", "python3", tmp_path / "env.py", out, cwd=tmp_path,
+    result = run_exec("--", sys.executable, tmp_path / "env.py", out, cwd=tmp_path,
                       env={"TWILIO_ACCOUNT_SID": "AC" + "ab" * 16, "TWILIO_AUTH_TOKEN": "t" * 32})
     assert result.returncode == 0, describe(result)
     seen = json.loads(out.read_text())
@@ -227,7 +225,7 @@ json.dump({"twirl": twirl, "children": children, "bodies": bodies}, open(sys.arg
 def test_no_worker_is_left_running(tmp_path):
     (tmp_path / "workers.py").write_text(WORKERS_SCRIPT)
     out = tmp_path / "out.json"
-    result = run_exec("--fixture", FIXTURE, "--", "python3", tmp_path / "workers.py", out, cwd=tmp_path)
+    result = run_exec("--fixture", FIXTURE, "--", sys.executable, tmp_path / "workers.py", out, cwd=tmp_path)
     assert result.returncode == 0, describe(result)
     seen = json.loads(out.read_text())
     assert seen["bodies"] == ["hello from the fixture", '{"greeting":"hi, world"}']
@@ -333,6 +331,7 @@ def test_twilio_python_works_unchanged(tmp_path, other_server):
     other_url, other_hosts = other_server
     script = tmp_path / "client.py"
     script.write_text(PYTHON_CLIENT_SCRIPT)
+    # The suite's own interpreter, whose environment has twilio-python (scripts/test installs it).
     result = run_exec("--fixture", FIXTURE, "--", sys.executable, script, other_url, cwd=tmp_path)
     assert result.returncode == 0, describe(result)
     seen = json.loads(result.stdout.strip().splitlines()[-1])
@@ -361,7 +360,7 @@ node -e '
     response.on("end", () => console.log(`node ${response.statusCode} ${body}`));
   });
 ' "$url"
-python3 -c 'import sys, requests; r = requests.get(sys.argv[1], timeout=60); print("python", r.status_code, r.text)' "$url"
+"$PYTHON" -c 'import sys, requests; r = requests.get(sys.argv[1], timeout=60); print("python", r.status_code, r.text)' "$url"
 """
 
 
@@ -369,7 +368,8 @@ def test_twilio_run_deploy_then_call_the_function(tmp_path, twilio_run):
     project = tmp_path / "runtime-project"
     shutil.copytree(RUNTIME_PROJECT, project)
     (project / "deploy.sh").write_text(DEPLOY_SCRIPT)
-    result = run_exec("--", "sh", "deploy.sh", cwd=project, env={"TWILIO_RUN": str(twilio_run)})
+    result = run_exec("--", "sh", "deploy.sh", cwd=project,
+                      env={"TWILIO_RUN": str(twilio_run), "PYTHON": sys.executable})
     assert result.returncode == 0, describe(result)
     match = re.search(r"^deployed at https://(exec-deploy-\d{4}-dev\.twil\.io)/text$", result.stdout, re.M)
     assert match, describe(result)
@@ -394,3 +394,108 @@ def test_example_suite(tmp_path):
     assert result.returncode == 0, describe(result)
     assert re.search(rf"^# pass {expected}$", result.stdout, re.M), describe(result)
     assert re.search(r"^# fail 0$", result.stdout, re.M), describe(result)
+
+
+# --- a twirl that is already running: exec --url, twirl env ----------------------------------------
+
+ATTACHED_SCRIPT = r"""
+import json, os, sys
+from twilio.rest import Client
+client = Client()
+created = client.serverless.v1.services.create(unique_name="made-under-exec", friendly_name="made-under-exec")
+json.dump({
+    "env": {key: os.environ.get(key) for key in
+            ("TWIRL_URL", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "ACCOUNT_SID", "AUTH_TOKEN")},
+    "services": sorted(s.unique_name for s in client.serverless.v1.services.list()),
+    "created": created.sid,
+}, open(sys.argv[1], "w"))
+"""
+
+
+@pytest.fixture
+def running_server(tmp_path):
+    (tmp_path / "running").mkdir()
+    yield from running_twirl(tmp_path / "running")
+
+
+def test_exec_url_runs_the_command_against_a_running_twirl(running_server, tmp_path):
+    """The command sees that twirl's URL and account (asked of it on loopback: nothing is given),
+    and what it changes stays in that twirl."""
+    running_server.api.create("/v1/Services", {"UniqueName": "already-there", "FriendlyName": "already-there"})
+    (tmp_path / "attached.py").write_text(ATTACHED_SCRIPT)
+    out = tmp_path / "out.json"
+    result = run_exec("--url", running_server.url, "--", sys.executable, tmp_path / "attached.py", out,
+                      cwd=tmp_path, env={"TWILIO_ACCOUNT_SID": "AC" + "ee" * 16, "TWILIO_AUTH_TOKEN": "real"})
+    assert result.returncode == 0, describe(result)
+    assert "twirl listening" not in result.stdout, "no second twirl is started"
+    seen = json.loads(out.read_text())
+    account = (running_server.account_sid, running_server.auth_token)
+    assert seen["env"] == {"TWIRL_URL": running_server.url, "TWILIO_ACCOUNT_SID": account[0],
+                           "TWILIO_AUTH_TOKEN": account[1], "ACCOUNT_SID": account[0], "AUTH_TOKEN": account[1]}
+    assert seen["services"] == ["already-there", "made-under-exec"]
+    assert running_server.api.fetch(f"/v1/Services/{seen['created']}")["unique_name"] == "made-under-exec"
+
+
+def test_exec_url_to_no_twirl_exits_125(tmp_path):
+    marker = tmp_path / "ran"
+    result = run_exec("--url", "http://127.0.0.1:9", "--", "touch", marker, cwd=tmp_path)
+    assert result.returncode == 125, describe(result)
+    assert "cannot reach twirl at http://127.0.0.1:9" in result.stderr
+    assert not marker.exists()
+
+
+def test_twirl_env_prints_what_exec_would_set(running_server, tmp_path):
+    env = run_twirl("env", "--url", running_server.url, cwd=tmp_path,
+                    env={"TWIRL_CACHE": str(tmp_path / "cache")})
+    assert env.returncode == 0, describe(env)
+    assigned = dict(re.findall(r"^export (\w+)='([^']*)'$", env.stdout, re.M))
+    assert set(assigned) == {"TWIRL_URL", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "ACCOUNT_SID", "AUTH_TOKEN",
+                             "NODE_OPTIONS", "PYTHONPATH"}, env.stdout
+    assert assigned["TWIRL_URL"] == running_server.url
+    # Evaluated by a shell, the variables point an unchanged twilio-python at that twirl.
+    (tmp_path / "attached.py").write_text(ATTACHED_SCRIPT)
+    out = tmp_path / "out.json"
+    shell = subprocess.run(["sh", "-c", f'eval "$1"; exec "$2" "$3" "$4"', "sh", env.stdout, sys.executable,
+                            str(tmp_path / "attached.py"), str(out)],
+                           capture_output=True, text=True, timeout=EXEC_TIMEOUT)
+    assert shell.returncode == 0, shell.stderr
+    assert json.loads(out.read_text())["services"] == ["made-under-exec"]
+    # The preloads it names outlive it, under the cache directory.
+    preload = assigned["NODE_OPTIONS"].split("--require ", 1)[1].split(" ", 1)[0]
+    assert Path(preload).is_file() and Path(preload).is_relative_to(tmp_path / "cache")
+
+
+def test_exec_help_lists_only_what_exec_uses():
+    help_text = run_twirl("exec", "--help").stdout
+    for option in ("--url", "--fixture", "--port", "--account-sid", "--data"):
+        assert option in help_text, help_text
+    for option in ("--open", "--no-watch", "--poll", "--inspect", "--no-demo", "--ephemeral", "[DIR]"):
+        assert option not in help_text, f"{option} in:\n{help_text}"
+    assert "--no-watch" in run_twirl("serve", "--help").stdout
+
+
+# --- twilio-run reads the account from flags or .env only --------------------------------------------
+
+TWILIO_RUN_SCRIPT = r"""#!/bin/sh
+# twilio-run's API commands with no --username/--password, in a project whose .env names no account.
+set -e
+"$TWILIO_RUN" deploy --service-name no-flags > deploy.log 2>&1 || { cat deploy.log; exit 7; }
+"$TWILIO_RUN" list services > list.log 2>&1 || { cat list.log; exit 8; }
+cat list.log
+"""
+
+
+@pytest.mark.parametrize("dotenv_account", [None, "AC" + "12" * 16], ids=["no-account", "another-account"])
+def test_twilio_run_deploys_with_no_credentials_of_its_own(dotenv_account, tmp_path, twilio_run):
+    project = tmp_path / "runtime-project"
+    shutil.copytree(RUNTIME_PROJECT, project)
+    if dotenv_account:
+        # A real Twilio account in .env (which twilio-run would use) is not what twirl authenticates.
+        with open(project / ".env", "a") as dotenv:
+            dotenv.write(f"ACCOUNT_SID={dotenv_account}\nAUTH_TOKEN={'9' * 32}\n")
+    assert "ACCOUNT_SID" not in (RUNTIME_PROJECT / ".env").read_text()
+    (project / "run.sh").write_text(TWILIO_RUN_SCRIPT)
+    result = run_exec("--account-sid", "AC" + "34" * 16, "--auth-token", "t" * 32, "--", "sh", "run.sh",
+                      cwd=project, env={"TWILIO_RUN": str(twilio_run)})
+    assert result.returncode == 0, describe(result)
+    assert re.search(r"^ZS[0-9a-f]{32} +no-flags ", result.stdout, re.M), describe(result)

@@ -394,8 +394,20 @@ def test_invalid_fixture_stops_start_up(kind, tmp_path):
     result = run_twirl("serve", "--port", "0", "--ephemeral", "--fixture", path, cwd=tmp_path, timeout=60)
     assert result.returncode != 0, result
     assert "twirl listening" not in result.stdout, result.stdout
-    assert f"twirl: fixture: {field}: " in result.stderr, result.stderr
+    # The error names the file, then the field.
+    assert f"twirl: fixture {path}: {field}: " in result.stderr, result.stderr
     assert message in result.stderr.split(f"{field}: ", 1)[1], result.stderr
+
+
+def test_a_fixture_that_is_not_json_is_named_with_the_line(tmp_path):
+    """Among several fixtures, the error says which file is broken and where."""
+    broken = tmp_path / "broken.json"
+    broken.write_text('{\n  "services": [\n    {"unique_name": "x",}\n  ]\n}\n')
+    result = run_twirl("serve", "--port", "0", "--ephemeral", "--fixture", FIXTURE, "--fixture", broken,
+                       cwd=tmp_path, timeout=60)
+    assert result.returncode != 0
+    assert "twirl listening" not in result.stdout
+    assert result.stderr.strip() == f"twirl: fixture {broken}: not valid JSON: trailing comma at line 3 column 25"
 
 
 def test_start_up_fixtures_are_all_or_nothing(tmp_path):
@@ -407,8 +419,8 @@ def test_start_up_fixtures_are_all_or_nothing(tmp_path):
                        cwd=tmp_path, timeout=60)
     assert result.returncode != 0
     assert "twirl listening" not in result.stdout
-    assert "twirl: fixture: services[0].environments[1].variables.GREETING.value: " in result.stderr, \
-        result.stderr
+    assert f"twirl: fixture {bad_path}: services[0].environments[1].variables.GREETING.value: " \
+        in result.stderr, result.stderr
 
 
 @pytest.mark.parametrize("kind", sorted(INVALID))

@@ -18,11 +18,12 @@ Deliberate differences, each asserted explicitly by a test below:
 | unknown path | 404, text/html "Could not find requested resource" | 404, JSON Twilio error 20404 | twirl answers every gateway error (400, 404, 405, 504) in Twilio's error shape. |
 | other methods (`PUT`) | runs the function | 405 | Functions accept GET and POST only in production. |
 | error page for browsers | HTML chosen by a browser `User-Agent` | HTML chosen by `Accept: text/html` | twirl negotiates on what the client accepts; a real browser sends both, and then both answer HTML. |
-| error stack | trimmed or pointing into twilio-run's runner | points into twirl's worker harness | Internals differ; status, media type, `name` and `message` are compared. |
+| error stack | the function's frames, then twilio-run's runner's | the function's frames, then `at [twirl internals]` | Neither runner is the user's code; the message line and the function's own frame are compared. |
 """
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -231,6 +232,12 @@ def test_failing_function(twilio_run, twirl):
     assert set(ours.json()) == set(theirs.json()) == {"message", "name", "stack"}
     expected = {"name": "Error", "message": "deliberate failure"}
     assert {key: ours.json()[key] for key in expected} == {key: theirs.json()[key] for key in expected} == expected
+    # Each serves its own copy of the project: its frames are compared relative to the project.
+    frames = [[re.sub(r"\(.*/functions/", "(functions/", line) for line in answer.json()["stack"].splitlines()]
+              for answer in (ours, theirs)]
+    assert frames[0][:2] == frames[1][:2] == ["Error: deliberate failure",
+                                              "    at exports.handler (functions/fails.js:3:12)"]
+    assert frames[0][2:] == ["    at [twirl internals]"], frames[0]
 
 
 def test_failing_function_for_a_browser(twilio_run, twirl):

@@ -202,6 +202,22 @@ def test_failures_answer_500(site, path):
     assert_healthy(site)
 
 
+@pytest.mark.parametrize("path", ["/error", "/throws", "/rejects"])
+def test_error_stacks_end_at_the_functions_own_frames(site, path):
+    """The JSON body and the browser's error page show the function's frames, then one line for
+    twirl's own (as twilio-run shows one for its own), never the worker harness's frames."""
+    error = site.get(path).json()
+    lines = error["stack"].splitlines()
+    assert lines[0] == f"{error['name']}: {error['message']}", error
+    assert f"functions{path}.js:" in lines[1], error["stack"]
+    assert lines[-1] == "    at [twirl internals]", error["stack"]
+    page = site.get(path, headers={"Accept": "text/html"})
+    assert page.headers["Content-Type"].startswith("text/html")
+    assert f"functions{path}.js:" in page.text and "at [twirl internals]" in page.text, page.text
+    for shown in (error["stack"], page.text):
+        assert "harness.js" not in shown and "node:internal" not in shown, shown
+
+
 def test_process_exit_answers_500_and_the_worker_is_replaced(site):
     started = time.monotonic()
     assert_status(site.get("/exit"), 500)

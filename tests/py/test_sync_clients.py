@@ -12,6 +12,7 @@ from twilio.rest import Client
 
 from conftest import REPO_ROOT, SYNC_SPEC_PATH, run_twirl
 from spec_check import Spec
+from test_exec import twilio_node  # noqa: F401  (the fixture: twilio-node, installed once)
 
 NODE_SCRIPT = REPO_ROOT / "tests" / "py" / "clients" / "sync_every_operation.js"
 

@@ -52,25 +52,6 @@ fn url_param<'a>(params: &'a Params, name: &str, code: u32) -> Result<Option<&'a
     }
 }
 
-/// An integer parameter within `range`.
-fn integer(params: &Params, name: &str, range: std::ops::RangeInclusive<i64>) -> Result<Option<i64>, ApiError> {
-    match params.get(name).filter(|v| !v.is_empty()) {
-        None => Ok(None),
-        Some(v) => v
-            .parse::<i64>()
-            .ok()
-            .filter(|n| range.contains(n))
-            .map(Some)
-            .ok_or_else(|| {
-                ApiError::bad_request(format!(
-                    "{name} must be an integer from {} to {}",
-                    range.start(),
-                    range.end()
-                ))
-            }),
-    }
-}
-
 /// The TwiML a create or update names: `Twiml` wins over `Url` when both are given, as the API
 /// documents.
 fn source(params: &Params) -> Result<Option<Source>, ApiError> {
@@ -178,9 +159,10 @@ fn read_request(params: &Params) -> Result<Placed, ApiError> {
         status_callback_method: method_param(params, "StatusCallbackMethod")?,
         status_callback_events: events,
         send_digits: send_digits.map(str::to_string),
-        ring_seconds: integer(params, "Timeout", 1..=i64::MAX)?
+        ring_seconds: params
+            .integer("Timeout", 1..=i64::MAX)?
             .map_or(DEFAULT_RING_SECONDS, |t| t.min(MAX_RING_SECONDS)),
-        time_limit: integer(params, "TimeLimit", 1..=86_400)?.unwrap_or(MAX_CALL_SECONDS),
+        time_limit: params.integer("TimeLimit", 1..=86_400)?.unwrap_or(MAX_CALL_SECONDS),
         record: params.bool("Record")?.unwrap_or(false),
         machine_detection,
     })

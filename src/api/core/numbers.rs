@@ -1,11 +1,13 @@
 //! `/2010-04-01/Accounts/{AC}/IncomingPhoneNumbers.json` and `…/{PN}.json`: the account's numbers.
 //! Buying one takes `PhoneNumber` (any E.164 number the account does not have yet) or
-//! `AreaCode` (the first free `+1{area}555…` number); Twilio's magic numbers refuse as documented.
+//! `AreaCode` (the first free `+1{area}555…` number, never the default handset); Twilio's magic numbers refuse as documented.
+//! Every change is announced to the console, whose Phone page shows the numbers' webhooks.
 
 use super::{render, store, store_transaction};
 use crate::api::wire::v2010::list_response;
 use crate::api::wire::{created, deleted, ok, Ctx, Paging, Params};
 use crate::error::ApiError;
+use crate::events::Event;
 use crate::phone::{address, magic};
 use crate::state::AppState;
 use crate::store::numbers::{self, Config, Filter};
@@ -172,6 +174,7 @@ fn wanted_number(conn: &rusqlite::Connection, params: &Params) -> Result<String,
     }
     (100..10_000)
         .map(|n| format!("+1{area}555{n:04}"))
+        .filter(|candidate| candidate != magic::DEFAULT_HANDSET)
         .find(|candidate| numbers::by_number(conn, candidate).is_ok_and(|owned| owned.is_none()))
         .ok_or_else(|| refused((21452, "No phone numbers are left in this area code")))
 }
@@ -188,6 +191,7 @@ pub async fn create(state: web::Data<AppState>, ctx: Ctx, body: web::Bytes) -> R
         numbers::create(tx, &phone_number, &name, &config, now)
     })
     .await?;
+    state.events.send(Event::Changed);
     Ok(created(render::number(&ctx.account_sid, &number)))
 }
 
@@ -235,11 +239,13 @@ pub async fn update(
         numbers::update(tx, &sid, friendly_name.as_deref(), &config, now)
     })
     .await?;
+    state.events.send(Event::Changed);
     Ok(ok(render::number(&ctx.account_sid, &number)))
 }
 
 pub async fn delete(state: web::Data<AppState>, path: web::Path<NumberPath>) -> Result<HttpResponse, ApiError> {
     let sid = path.into_inner().sid;
     store_transaction(&state, move |tx| numbers::delete(tx, &sid)).await?;
+    state.events.send(Event::Changed);
     Ok(deleted())
 }

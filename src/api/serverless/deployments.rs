@@ -40,6 +40,7 @@ pub async fn create(
     // `IsPlugin` is accepted (Flex plugins send it) but changes nothing locally.
     params.bool("IsPlugin")?;
     let ((key, environment_sid), now) = (path.into_inner(), state.clock.now());
+    refuse_live_environment(&state, &environment_sid)?;
     let (deployment, domain) = in_service_transaction(&state, key, move |tx, service_sid| {
         let deployment = deployments::create(tx, service_sid, &environment_sid, build_sid.as_deref(), now)?;
         let domain = environments::get(tx, service_sid, &environment_sid)?.domain_name;
@@ -53,6 +54,21 @@ pub async fn create(
     let retiring = state.get_ref().clone();
     tokio::spawn(async move { retiring.stop_unused_workers().await });
     Ok(created(render(&ctx, &deployment)))
+}
+
+/// The live project's environment serves the project's files as they are saved, so no other
+/// build can be deployed there: the API would report it active while the files went on being
+/// served. Its builds can be deployed anywhere else.
+fn refuse_live_environment(state: &AppState, environment_sid: &str) -> Result<(), ApiError> {
+    let Some(live) = &state.live else { return Ok(()) };
+    if live.snapshot().recorded.environment_sid != environment_sid {
+        return Ok(());
+    }
+    Err(ApiError::conflict(format!(
+        "Environment {environment_sid} is the live project's: it serves the files in {} as they are \
+         saved, and every save deploys a new build to it. Deploy the build to another environment.",
+        live.dir.display()
+    )))
 }
 
 pub async fn list(

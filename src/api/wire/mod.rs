@@ -128,6 +128,25 @@ impl Params {
         }
     }
 
+    /// An optional integer parameter within `range` (empty counts as absent).
+    pub fn integer(&self, name: &str, range: std::ops::RangeInclusive<i64>) -> Result<Option<i64>, ApiError> {
+        match self.get(name).filter(|v| !v.is_empty()) {
+            None => Ok(None),
+            Some(v) => v
+                .parse::<i64>()
+                .ok()
+                .filter(|n| range.contains(n))
+                .map(Some)
+                .ok_or_else(|| {
+                    ApiError::bad_request(format!(
+                        "{name} must be an integer from {} to {}",
+                        range.start(),
+                        range.end()
+                    ))
+                }),
+        }
+    }
+
     /// An optional SID parameter with the given prefix.
     pub fn sid(&self, name: &str, prefix: &str) -> Result<Option<&str>, ApiError> {
         match self.get(name) {
