@@ -215,12 +215,11 @@ pub fn default_cache_dir(env: &HashMap<String, String>) -> PathBuf {
     }
 }
 
-/// Reads `KEY=VALUE` pairs from a `.env` file; a missing or unreadable file gives none.
-pub fn read_dotenv(path: &Path) -> HashMap<String, String> {
-    match dotenvy::from_path_iter(path) {
-        Ok(iter) => iter.filter_map(Result::ok).collect(),
-        Err(_) => HashMap::new(),
-    }
+/// The `KEY=VALUE` pairs of a `.env` file, read as the project reads it; none when missing.
+fn read_dotenv(path: &Path) -> HashMap<String, String> {
+    crate::project::read_env_file(path)
+        .map(|parsed| parsed.pairs.into_iter().collect())
+        .unwrap_or_default()
 }
 
 fn resolve_credentials(

@@ -59,22 +59,28 @@ async fn session(state: web::Data<AppState>) -> HttpResponse {
     }))
 }
 
-/// The live project: where it is served and its current problems.
-async fn live(state: web::Data<AppState>) -> HttpResponse {
-    match &state.live {
-        Some(live) => {
-            let s = live.snapshot();
-            HttpResponse::Ok().json(json!({
-                "dir": live.dir,
-                "service_sid": s.recorded.service_sid,
-                "environment_sid": s.recorded.environment_sid,
-                "domain_name": s.recorded.domain_name,
-                "build_sid": s.recorded.build_sid,
-                "problems": live.problems(),
-            }))
-        }
-        None => HttpResponse::Ok().json(json!(null)),
-    }
+/// The live project: where it is served, its current problems, the dependencies being
+/// installed, and the variables that keep an API edit over `.env`.
+async fn live(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let Some(live) = &state.live else {
+        return Ok(HttpResponse::Ok().json(json!(null)));
+    };
+    let s = live.snapshot();
+    let environment_sid = s.recorded.environment_sid.clone();
+    let edited = state
+        .store
+        .call(move |c| crate::store::variables::edited_over_dotenv(c, &environment_sid))
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "dir": live.dir,
+        "service_sid": s.recorded.service_sid,
+        "environment_sid": s.recorded.environment_sid,
+        "domain_name": s.recorded.domain_name,
+        "build_sid": s.recorded.build_sid,
+        "problems": live.problems(),
+        "dependencies": live.dependencies(),
+        "edited_variables": edited.iter().map(|v| json!({"key": v.key, "value": v.value, "dotenv": v.dotenv})).collect::<Vec<_>>(),
+    })))
 }
 
 /// `text/event-stream` of `Event`s as JSON, with a comment line as a ping.

@@ -19,6 +19,8 @@ pub struct Bundle<'a> {
     pub dependencies: Vec<Dependency>,
     pub runtime: String,
     pub origin: Origin,
+    /// How the build ends: `None` leaves it `building`, for whoever installs its dependencies.
+    pub outcome: Option<Result<(), String>>,
 }
 
 /// The build and deployment a bundle became.
@@ -29,8 +31,9 @@ pub struct Deployed {
 }
 
 /// Finds or creates each function and asset (named by path, as the Toolkit names them), stores
-/// a version for each file unless its latest version is identical, then builds (completed at
-/// once: dependencies are installed when the build is first served) and deploys.
+/// a version for each file unless its latest version is identical, then builds (ended as the
+/// bundle says: fixtures' builds complete at once, their dependencies installed when first
+/// served) and deploys.
 pub fn deploy(
     conn: &Connection,
     service_sid: &str,
@@ -74,8 +77,13 @@ pub fn deploy(
         },
         now,
     )?;
-    builds::finish(conn, &build.sid, Ok(()), now)?;
-    let deployment = deployments::create(conn, service_sid, environment_sid, Some(&build.sid), now)?;
+    if let Some(outcome) = bundle.outcome {
+        builds::finish(conn, &build.sid, outcome, now)?;
+    }
+    let deployment = match bundle.origin {
+        Origin::Live => deployments::record(conn, service_sid, environment_sid, Some(&build.sid), now)?,
+        _ => deployments::create(conn, service_sid, environment_sid, Some(&build.sid), now)?,
+    };
     if bundle.origin == Origin::Live {
         builds::prune_live(conn, service_sid, environment_sid, &build.sid, &deployment.sid)?;
     }

@@ -1,5 +1,6 @@
-//! Live events for the console: function log lines, request lines, live-project problems,
-//! messages, calls and alerts of the phone network, verifications, and "something changed" notices, fanned out to every open event stream.
+//! Live events for the console: function log lines, request lines, live-project problems and
+//! dependency installs, messages, calls and alerts of the phone network, verifications, and
+//! "something changed" notices, fanned out to every open event stream.
 
 use serde::Serialize;
 use tokio::sync::broadcast;
@@ -34,6 +35,8 @@ pub enum Event {
     },
     /// The live project's current problems (empty when all are fixed).
     Problems { problems: Vec<String> },
+    /// The live project's dependency set being installed (`is-odd@^3, …`), or `None` once done.
+    Dependencies { installing: Option<String> },
     /// A message was created or changed status (the Message resource as the 2010 API renders it).
     Message { message: serde_json::Value },
     /// A call leg was created or changed status, or its transcript grew by `line`.

@@ -1,7 +1,10 @@
 //! Serverless Toolkit projects on disk, read exactly as the Toolkit reads them: functions from
 //! `functions/` or `src/` (`.js` only, extension dropped), assets from `assets/` or `static/`,
 //! `.protected`/`.private` in names for visibility, whitespace turned into `-`, the folders of a
-//! JSON `.twilioserverlessrc`, `.env` variables, and `package.json`'s name and dependencies.
+//! JSON `.twilioserverlessrc`, `.env` variables (parsed as twilio-run's dotenv parses them), and
+//! `package.json`'s name and dependencies.
+
+pub mod dotenv;
 
 use crate::build::Dependency;
 use crate::store::resources::Kind;
@@ -25,7 +28,8 @@ pub struct Project {
     /// `package.json` name, else the directory's name.
     pub name: String,
     pub dependencies: Vec<Dependency>,
-    /// `.env` variables, minus the account credentials and empty values (as a deploy drops them).
+    /// `.env` variables as `twilio-run start` hands them to functions (empty values included),
+    /// minus the account credentials, which are the account's.
     pub variables: Vec<(String, String)>,
     pub files: Vec<ProjectFile>,
     /// What could not be served, in words for the terminal and the console.
@@ -130,22 +134,34 @@ fn package_dependencies(package: Option<&serde_json::Value>) -> Vec<Dependency> 
         .collect()
 }
 
+/// The `.env` file at `path`, parsed; `None` when there is none. Bytes that are not UTF-8 are
+/// replaced, as Node.js decodes them.
+pub fn read_env_file(path: &Path) -> Option<dotenv::Parsed> {
+    let bytes = std::fs::read(path).ok()?;
+    Some(dotenv::parse(&String::from_utf8_lossy(&bytes)))
+}
+
 fn env_variables(root: &Path, problems: &mut Vec<String>) -> Vec<(String, String)> {
-    let Ok(iter) = dotenvy::from_path_iter(root.join(".env")) else {
+    let Some(parsed) = read_env_file(&root.join(".env")) else {
         return Vec::new();
     };
+    for (line, text) in &parsed.ignored {
+        problems.push(format!(
+            ".env line {line}: {text:?} is not KEY=VALUE, so it is ignored (as twilio-run ignores it)"
+        ));
+    }
     let mut vars = Vec::new();
-    for item in iter {
-        match item {
-            Ok((key, value)) if key == "ACCOUNT_SID" || key == "AUTH_TOKEN" || value.is_empty() => {}
-            Ok((key, value)) if key.len() > 128 || value.len() > 450 => {
-                problems.push(format!(
-                    ".env: {key} is over Twilio's limits (128-character key, 450-byte value)"
-                ));
-            }
-            Ok(pair) => vars.push(pair),
-            Err(e) => problems.push(format!(".env: {e}")),
+    for (key, value) in parsed.pairs {
+        if key == "ACCOUNT_SID" || key == "AUTH_TOKEN" {
+            continue;
         }
+        if key.len() > 128 || value.len() > 450 {
+            problems.push(format!(
+                ".env: {key} is over Twilio's limits (128-character key, 450-byte value)"
+            ));
+            continue;
+        }
+        vars.push((key, value));
     }
     vars
 }
@@ -292,7 +308,11 @@ mod tests {
             r#"{"name":"demo-app","dependencies":{"lodash":""}}"#,
         )
         .expect("pkg");
-        std::fs::write(root.join(".env"), "GREETING=hi\nACCOUNT_SID=AC1\nEMPTY=\n").expect("env");
+        std::fs::write(
+            root.join(".env"),
+            "GREETING=hi there\nACCOUNT_SID=AC1\nEMPTY=\nGREETING=hi again\nnot a line\n",
+        )
+        .expect("env");
         for f in [
             "fns/a.js",
             "fns/a.protected.js",
@@ -312,14 +332,22 @@ mod tests {
                 version: "*".into()
             }]
         );
-        assert_eq!(p.variables, vec![("GREETING".to_string(), "hi".to_string())]);
+        assert_eq!(
+            p.variables,
+            [("GREETING", "hi again"), ("EMPTY", "")].map(|(k, v)| (k.to_string(), v.to_string()))
+        );
         let paths: Vec<_> = p.files.iter().map(|f| (f.path.as_str(), f.visibility)).collect();
         assert_eq!(
             paths,
             [("/a", "public"), ("/lib/u", "private"), ("/index.html", "public")]
         );
-        assert_eq!(p.problems.len(), 1, "{:?}", p.problems);
-        assert!(p.problems[0].contains("/a"));
+        assert_eq!(p.problems.len(), 2, "{:?}", p.problems);
+        assert!(
+            p.problems[0].starts_with(".env line 5: \"not a line\""),
+            "{:?}",
+            p.problems
+        );
+        assert!(p.problems[1].contains("/a"));
     }
 
     #[test]

@@ -19,6 +19,14 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The data directory's own package.json (see `prepare`).
+const DATA_PACKAGE_JSON: &str = r#"{
+  "name": "twirl-data",
+  "private": true,
+  "description": "twirl's state. This file keeps Node.js from reading the project's package.json for twirl's own files."
+}
+"#;
+
 /// How often idle workers and pools of builds no longer served are stopped.
 const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(10);
 /// Retention runs every this many housekeeping rounds (the clock control also runs it at once).
@@ -69,12 +77,13 @@ pub async fn start(config: &Config) -> Result<Running, StartupError> {
     let lock = DataLock::acquire(data)?;
     // Bound first, so workers (which fixtures may start) know where twirl is; connections wait in
     // the listener's backlog until the server runs.
-    let listener = bind(config)?;
+    let (listener, twin) = bind(config)?;
     let addr = listener.local_addr().map_err(|source| StartupError::Bind {
         addr: config.host.clone(),
         source,
     })?;
     let url = format!("http://{addr}");
+    let shown_url = people_url(addr);
     let state = AppState {
         control_open: addr.ip().is_loopback(),
         ..prepare(config, &url).await?
@@ -101,9 +110,9 @@ pub async fn start(config: &Config) -> Result<Running, StartupError> {
         }
         crate::phone::project::wire_live_number(&state, live).await?;
     }
-    print_banner(&url, config);
+    print_banner(&url, &shown_url, config);
     if let Some(shown) = shown {
-        print_project(&url, config, &shown);
+        print_project(&shown_url, config, &shown);
     }
     print_numbers(&state.store.call(|c| crate::store::numbers::all(c)).await?);
     build::resume_unfinished(&state).await?;
@@ -112,7 +121,7 @@ pub async fn start(config: &Config) -> Result<Running, StartupError> {
     tokio::spawn(housekeeping(state.clone()));
     if config.open {
         // Never fatal: a machine without a browser still serves.
-        if let Err(e) = open::that_detached(format!("{url}/_twirl/")) {
+        if let Err(e) = open::that_detached(format!("{shown_url}/_twirl/")) {
             log::warn!("cannot open the console in a browser: {e}");
         }
     }
@@ -133,12 +142,16 @@ pub async fn start(config: &Config) -> Result<Running, StartupError> {
         }
     })
     // Idle keep-alive connections must not hold an exit for long.
-    .shutdown_timeout(2)
-    .listen(listener)
-    .map_err(|source| StartupError::Bind {
+    .shutdown_timeout(2);
+    let bind_error = |source| StartupError::Bind {
         addr: addr.to_string(),
         source,
-    })?
+    };
+    let server = server.listen(listener).map_err(bind_error)?;
+    let server = match twin {
+        Some(twin) => server.listen(twin).map_err(bind_error)?,
+        None => server,
+    }
     .run();
     let handle = server.handle();
     Ok(Running {
@@ -159,6 +172,11 @@ async fn prepare(config: &Config, url: &str) -> Result<AppState, StartupError> {
     };
     let store = Store::open(&data.join("twirl.db"))?;
     let clock = Clock::with_offset(store.call(|c| meta::clock_offset(c)).await?);
+    // Node.js reads the nearest package.json of every module it loads (for its module type, and to
+    // resolve a package's own name). The data directory is inside the project by default: this
+    // one stops that search for twirl's own files and the builds, so a broken project
+    // package.json never stops a worker from starting.
+    std::fs::write(data.join("package.json"), DATA_PACKAGE_JSON).map_err(data_error)?;
     let harness = data.join("harness.js");
     std::fs::write(&harness, HARNESS).map_err(data_error)?;
     let redirect = crate::redirect::write(&data).map_err(data_error)?;
@@ -178,11 +196,7 @@ async fn prepare(config: &Config, url: &str) -> Result<AppState, StartupError> {
         builds: data.join("builds"),
         live: data.join("live"),
         redirect,
-        deps: DepsCache {
-            dir: config.cache_dir.join("deps"),
-            npm: config.npm.clone(),
-            node_version,
-        },
+        deps: DepsCache::new(config.cache_dir.join("deps"), config.npm.clone(), node_version),
     };
     let known = store.call(|c| crate::store::builds::all_sids(c)).await?;
     materialize::remove_unknown(&paths.builds, &known, true);
@@ -278,13 +292,38 @@ async fn node_version(node: &Path) -> String {
     }
 }
 
-fn bind(config: &Config) -> Result<TcpListener, StartupError> {
+/// The listener on `--host`, and with a loopback address (or IPv4's every-interface address), the
+/// other loopback address on the same port when it is free: `localhost`, which the banner
+/// prints, may resolve to either (and Node.js 18 tries only the first).
+fn bind(config: &Config) -> Result<(TcpListener, Option<TcpListener>), StartupError> {
     let addr = format!("{}:{}", config.host, config.port);
-    TcpListener::bind(&addr).map_err(|source| StartupError::Bind { addr, source })
+    let listener = TcpListener::bind(&addr).map_err(|source| StartupError::Bind { addr, source })?;
+    let twin = listener.local_addr().ok().and_then(|bound| {
+        let other: std::net::IpAddr = match bound.ip() {
+            std::net::IpAddr::V4(ip) if ip.is_loopback() || ip.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+            std::net::IpAddr::V6(ip) if ip.is_loopback() => std::net::Ipv4Addr::LOCALHOST.into(),
+            _ => return None,
+        };
+        TcpListener::bind((other, bound.port()))
+            .inspect_err(|e| log::debug!("not listening on {other} too: {e}"))
+            .ok()
+    });
+    Ok((listener, twin))
 }
 
-/// The first stdout line is the contract tools wait for; the rest is for people.
-fn print_banner(url: &str, config: &Config) {
+/// The address people follow: `localhost` for a loopback or every-interface address, as
+/// `twilio-run start` prints it; the first stdout line keeps the exact address bound, for tools.
+fn people_url(addr: std::net::SocketAddr) -> String {
+    if addr.ip().is_loopback() || addr.ip().is_unspecified() {
+        format!("http://localhost:{}", addr.port())
+    } else {
+        format!("http://{addr}")
+    }
+}
+
+/// The first stdout line is the contract tools wait for (the exact address bound); the rest,
+/// for people, uses `shown_url`.
+fn print_banner(url: &str, shown_url: &str, config: &Config) {
     let c = &config.credentials;
     let source = match c.source {
         CredentialSource::Flags => "from the command line",
@@ -306,9 +345,9 @@ fn print_banner(url: &str, config: &Config) {
     for (key, _) in &c.api_keys {
         let _ = writeln!(out, "  API Key      {key}");
     }
-    let _ = writeln!(out, "  API          {url}/v1");
-    let _ = writeln!(out, "  Domains      {url}/{{domain_name}}/…");
-    let _ = writeln!(out, "  Console      {url}/_twirl/");
+    let _ = writeln!(out, "  API          {shown_url}/v1");
+    let _ = writeln!(out, "  Domains      {shown_url}/{{domain_name}}/…");
+    let _ = writeln!(out, "  Console      {shown_url}/_twirl/");
     let _ = writeln!(out, "  Data         {}", config.data_dir.path().display());
     let _ = out.flush();
 }

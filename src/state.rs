@@ -48,10 +48,10 @@ pub struct Paths {
 }
 
 impl AppState {
-    /// Stops the worker pools of builds no environment serves any more (after a deployment
+    /// Stops the worker pools of builds their environment no longer serves (after a deployment
     /// switched away from them), and workers idle too long.
     pub async fn stop_unused_workers(&self) {
-        match self.store.call(|c| crate::store::builds::active_sids(c)).await {
+        match self.store.call(|c| crate::store::builds::served(c)).await {
             Ok(active) => self.runtime.retain(&active).await,
             Err(e) => log::error!("cannot list active builds: {e}"),
         }

@@ -6,7 +6,7 @@ import { h, fill, when, sid, badge, visibilityBadge, statusBadge, empty, table, 
 import { invokePanel } from './invoke.js';
 import { callsView } from './calls.js';
 import { verifyView } from './verify.js';
-import { startLive, preloadLogs, refreshFilters, showProblems, filterLogs } from './live.js';
+import { startLive, preloadLogs, refreshFilters, showProblems, showInstalling, filterLogs } from './live.js';
 import { phoneView, startPhone } from './phone.js';
 import { syncRoute, syncView, startSync } from './sync.js';
 
@@ -771,6 +771,13 @@ function deploymentsCard(s, env, deployments, others) {
 
 function liveCard() {
   const problems = live.problems || [];
+  const installing = live.dependencies && live.dependencies.installing;
+  const edited = live.edited_variables || [];
+  const status = problems.length
+    ? badge(`${problems.length} problem${problems.length > 1 ? 's' : ''}`, 'status-failed')
+    : installing
+      ? badge('installing dependencies', 'status-building')
+      : badge('reloaded cleanly', 'status-completed');
   return card(
     'Live project',
     link(href.env(live.service_sid, live.environment_sid), 'Open environment →', { class: 'small' }),
@@ -780,12 +787,23 @@ function liveCard() {
       metaItem('Directory', h('code', null, live.dir)),
       metaItem('Served at', h('span', null, siteLink(live.domain_name, '/'), h('span', { class: 'muted' }, ' and at the root, '), h('a', { href: '/', target: '_blank', rel: 'noopener' }, location.host + '/'))),
       metaItem('Build', live.build_sid ? link(href.build(live.service_sid, live.build_sid), short(live.build_sid), { class: 'mono' }) : h('span', { class: 'muted' }, 'none')),
-      metaItem('Status', problems.length ? badge(`${problems.length} problem${problems.length > 1 ? 's' : ''}`, 'status-failed') : badge('reloaded cleanly', 'status-completed')),
+      metaItem('Status', status),
+      edited.length
+        ? metaItem(
+            'Variables',
+            h('span', { testid: 'edited-variables' }, edited.map((v) => v.key).join(', '), h('span', { class: 'muted' }, ' changed here: kept over .env until .env changes them')),
+          )
+        : null,
     ),
   );
 }
 
 // ---------------------------------------------------------------- start
+
+function showLiveState() {
+  showProblems((live && live.problems) || []);
+  showInstalling((live && live.dependencies && live.dependencies.installing) || null);
+}
 
 async function start() {
   try {
@@ -813,13 +831,17 @@ async function start() {
       if (live) live.problems = problems;
       if (route().view === 'overview') render({ soft: true });
     },
+    onInstalling: (installing) => {
+      if (live) live.dependencies = { installing };
+      if (route().view === 'overview') render({ soft: true });
+    },
     onReconnect: async () => {
       live = await loadLive().catch(() => live);
-      showProblems((live && live.problems) || []);
+      showLiveState();
       refresh();
     },
   });
-  showProblems((live && live.problems) || []);
+  showLiveState();
   startSync(() => render({ soft: true }));
   window.addEventListener('hashchange', () => render());
   await render();

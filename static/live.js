@@ -1,5 +1,5 @@
 // What arrives live: the event stream, the log and request panel at the bottom, and the banner
-// with the live project's problems.
+// with the live project's problems and the dependencies it is installing.
 
 import { api, index } from './api.js';
 import { h, fill, clock } from './dom.js';
@@ -20,13 +20,13 @@ let els;
 export const liveEvents = new EventTarget();
 
 /** Builds the panel into `root` and the banner into `bannerRoot`; `onChanged` reloads data. */
-export function startLive({ root, bannerRoot, status, onChanged, onReconnect, onProblems, onLog }) {
+export function startLive({ root, bannerRoot, status, onChanged, onReconnect, onProblems, onInstalling, onLog }) {
   els = { root, bannerRoot, status };
   drawPanel();
-  connect(onChanged, onReconnect, onProblems, onLog);
+  connect(onChanged, onReconnect, onProblems, onInstalling, onLog);
 }
 
-function connect(onChanged, onReconnect, onProblems, onLog) {
+function connect(onChanged, onReconnect, onProblems, onInstalling, onLog) {
   const source = new EventSource('/_twirl/events');
   let wasOpen = false;
   let broken = false;
@@ -62,6 +62,10 @@ function connect(onChanged, onReconnect, onProblems, onLog) {
         showProblems(ev.problems || []);
         onProblems(ev.problems || []);
         break;
+      case 'dependencies':
+        showInstalling(ev.installing || null);
+        onInstalling(ev.installing || null);
+        break;
       case 'changed':
         onChanged();
         break;
@@ -77,22 +81,41 @@ function setStatus(ok) {
 
 // ---- problems banner ----
 
+const bannerState = { problems: [], installing: null };
+
 export function showProblems(problems) {
-  if (!problems.length) {
-    fill(els.bannerRoot);
-    els.bannerRoot.hidden = true;
-    return;
-  }
-  els.bannerRoot.hidden = false;
+  bannerState.problems = problems;
+  drawBanner();
+}
+
+/** `what` (`is-odd@^3, …`) is being installed, or nothing is (`null`). */
+export function showInstalling(what) {
+  bannerState.installing = what;
+  drawBanner();
+}
+
+function drawBanner() {
+  const { problems, installing } = bannerState;
+  els.bannerRoot.hidden = !problems.length && !installing;
   fill(
     els.bannerRoot,
-    h(
-      'div',
-      { class: 'banner', testid: 'problems-banner', role: 'alert' },
-      h('strong', null, problems.length === 1 ? 'The live project has a problem' : `The live project has ${problems.length} problems`),
-      h('span', { class: 'muted-on-banner' }, ' — each is shown until it is fixed; the rest of the project is served meanwhile.'),
-      h('ul', null, problems.map((p) => h('li', { testid: 'problem' }, h('code', null, p)))),
-    ),
+    installing
+      ? h(
+          'div',
+          { class: 'banner info', testid: 'installing-banner', role: 'status' },
+          h('strong', null, `Installing ${installing}…`),
+          h('span', { class: 'muted-on-banner' }, ' — the project runs with its previous dependencies until this is done (the first time, its functions wait).'),
+        )
+      : null,
+    problems.length
+      ? h(
+          'div',
+          { class: 'banner', testid: 'problems-banner', role: 'alert' },
+          h('strong', null, problems.length === 1 ? 'The live project has a problem' : `The live project has ${problems.length} problems`),
+          h('span', { class: 'muted-on-banner' }, ' — each is shown until it is fixed; the rest of the project is served meanwhile.'),
+          h('ul', null, problems.map((p) => h('li', { testid: 'problem' }, h('code', null, p)))),
+        )
+      : null,
   );
 }
 

@@ -5,8 +5,10 @@
 
 use super::Dependency;
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::process::Command;
 
@@ -24,9 +26,20 @@ pub struct DepsCache {
     pub npm: PathBuf,
     /// Part of the key: installed native modules belong to one Node.js major version.
     pub node_version: String,
+    /// One install per set at a time: whoever asks for a set being installed waits for it.
+    installs: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
 }
 
 impl DepsCache {
+    pub fn new(dir: PathBuf, npm: PathBuf, node_version: String) -> DepsCache {
+        DepsCache {
+            dir,
+            npm,
+            node_version,
+            installs: Arc::default(),
+        }
+    }
+
     /// The key of a dependency set: order-independent, tied to the Node.js version.
     pub fn key(&self, deps: &[Dependency]) -> String {
         let mut sorted: Vec<_> = deps.iter().map(|d| (d.name.as_str(), d.version.as_str())).collect();
@@ -54,7 +67,19 @@ impl DepsCache {
         if let Some(modules) = self.installed(deps) {
             return Ok(modules);
         }
-        let target = self.dir.join(self.key(deps));
+        let key = self.key(deps);
+        let one_at_a_time = self
+            .installs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(key.clone())
+            .or_default()
+            .clone();
+        let _installing = one_at_a_time.lock().await;
+        if let Some(modules) = self.installed(deps) {
+            return Ok(modules);
+        }
+        let target = self.dir.join(key);
         tokio::fs::create_dir_all(&self.dir)
             .await
             .map_err(|e| format!("cannot create {}: {e}", self.dir.display()))?;
@@ -122,6 +147,42 @@ impl DepsCache {
     }
 }
 
+/// The gist of an install failure on one line, for the terminal and the console's banner:
+/// npm's first line that says what went wrong (`No matching version found for is-odd@^99.0.0.`,
+/// `404 Not Found - GET …`), without npm's prefixes, its error code line or its log's path.
+pub fn one_line(reason: &str) -> String {
+    let output = reason.strip_prefix("82003: ").unwrap_or(reason);
+    let output = output.strip_prefix("npm install failed: ").unwrap_or(output);
+    let gist = output
+        .lines()
+        .map(without_npm_prefix)
+        .filter(|line| !line.is_empty() && !line.starts_with("code ") && !line.starts_with("A complete log"))
+        .map(without_topic)
+        .next();
+    gist.unwrap_or(output.trim()).to_string()
+}
+
+fn without_npm_prefix(line: &str) -> &str {
+    let line = line.trim();
+    ["npm error", "npm ERR!"]
+        .iter()
+        .find_map(|p| line.strip_prefix(p))
+        .unwrap_or(line)
+        .trim()
+}
+
+/// npm heads each line of a message with its topic (`notarget No matching version…`).
+fn without_topic(line: &str) -> &str {
+    match line.split_once(' ') {
+        Some((topic, rest))
+            if topic.bytes().all(|b| b.is_ascii_lowercase()) && rest.starts_with(char::is_uppercase) =>
+        {
+            rest
+        }
+        _ => line,
+    }
+}
+
 /// The last `max` characters of npm's output, where its reason is.
 fn tail(text: &str, max: usize) -> String {
     let text = text.trim();
@@ -148,11 +209,7 @@ mod tests {
     use super::*;
 
     fn cache() -> DepsCache {
-        DepsCache {
-            dir: PathBuf::from("/unused"),
-            npm: PathBuf::from("npm"),
-            node_version: "v20".into(),
-        }
+        DepsCache::new(PathBuf::from("/unused"), PathBuf::from("npm"), "v20".into())
     }
 
     fn dep(name: &str, version: &str) -> Dependency {
@@ -172,7 +229,20 @@ mod tests {
             node_version: "v22".into(),
             ..cache()
         };
+        assert_ne!(c.key(&[dep("a", "1")]), other_node.key(&[dep("a", "1")]));
         assert_ne!(a, other_node.key(&[dep("a", "1"), dep("b", "2")]));
+    }
+
+    #[test]
+    fn install_failures_are_told_in_one_line() {
+        let etarget = "82003: npm install failed: npm error code ETARGET\nnpm error notarget No matching version found for is-odd@^99.0.0.\nnpm error notarget In most cases you or one of your dependencies are requesting a package version that doesn't exist.\nnpm error A complete log of this run can be found in: /root/.npm/_logs/x-debug-0.log";
+        assert_eq!(one_line(etarget), "No matching version found for is-odd@^99.0.0.");
+        let e404 = "82003: npm install failed: npm error code E404\nnpm error 404 Not Found - GET https://registry.npmjs.org/nope\nnpm error 404";
+        assert_eq!(one_line(e404), "404 Not Found - GET https://registry.npmjs.org/nope");
+        assert_eq!(
+            one_line("82003: npm install did not finish within 10 minutes"),
+            "npm install did not finish within 10 minutes"
+        );
     }
 
     #[test]

@@ -63,7 +63,7 @@ async fn guard(
 }
 
 /// `localhost`, `*.localhost`, `127.x.y.z` or `[::1]`, with or without a port.
-fn is_loopback_name(host: &str) -> bool {
+pub fn is_loopback_name(host: &str) -> bool {
     let name = match host.strip_prefix('[') {
         Some(v6) => v6.split(']').next().unwrap_or(""),
         None => host.rsplit_once(':').map_or(host, |(h, _)| h),

@@ -1,4 +1,5 @@
-//! The `event` a function receives: query and body parameters merged (body wins), plus
+//! The `event` a function receives: query and body parameters merged (body wins; a JSON array's
+//! elements under their indexes), plus
 //! `event.request.headers` (lower-cased, restricted ones removed, repeated ones as arrays) and
 //! `event.request.cookies`.
 
@@ -82,8 +83,12 @@ pub fn build(query: &str, headers: &HeaderMap, body: &[u8]) -> Result<Value, Api
     } else if media == "application/json" && !body.is_empty() {
         let parsed: Value = serde_json::from_slice(body)
             .map_err(|e| ApiError::bad_request(format!("The request body is not valid JSON: {e}")))?;
-        if let Value::Object(fields) = parsed {
-            event.extend(fields);
+        match parsed {
+            Value::Object(fields) => event.extend(fields),
+            // Spread into the event as the Toolkit spreads `req.body`: an array's elements land
+            // under "0", "1", … (webhooks such as e-mail event feeds post arrays).
+            Value::Array(items) => event.extend(items.into_iter().enumerate().map(|(i, v)| (i.to_string(), v))),
+            _ => {}
         }
     }
     event.insert(
@@ -157,6 +162,18 @@ mod tests {
         let e = build("", &h, br#"{"x":{"y":1}}"#).expect("event");
         assert_eq!(e["x"]["y"], 1);
         assert!(build("", &h, b"{").is_err());
+    }
+
+    #[test]
+    fn json_arrays_are_spread_by_index() {
+        let h = headers(&[("content-type", "application/json")]);
+        let e = build("0=query&x=q", &h, br#"[{"a":1},"two",3]"#).expect("event");
+        assert_eq!(e["0"], serde_json::json!({"a": 1}));
+        assert_eq!(
+            (e["1"].as_str(), e["2"].as_i64(), e["x"].as_str()),
+            (Some("two"), Some(3), Some("q"))
+        );
+        assert!(e["request"]["headers"].is_object());
     }
 
     #[test]

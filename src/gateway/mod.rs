@@ -122,8 +122,22 @@ fn destination(req: &HttpRequest, state: &AppState) -> Option<Destination> {
     Some(Destination {
         domain: live.snapshot().recorded.domain_name.clone(),
         path,
-        reachable_at: host,
+        reachable_at: live_domain_name(&host),
     })
+}
+
+/// The live project's `DOMAIN_NAME`: `localhost:PORT` for any loopback name of this machine, as
+/// `twilio-run start` says whatever the Host (code written for it tests
+/// `DOMAIN_NAME.startsWith('localhost')`); any other host as it was given.
+fn live_domain_name(host: &str) -> String {
+    if !crate::control::is_loopback_name(host) {
+        return host.to_string();
+    }
+    let after_address = host.rsplit_once(']').map_or(host, |(_, rest)| rest);
+    match after_address.rsplit_once(':') {
+        Some((_, port)) if !port.is_empty() => format!("localhost:{port}"),
+        _ => "localhost".to_string(),
+    }
 }
 
 fn decode_path(raw: &str) -> String {
@@ -282,10 +296,28 @@ async fn invoke(
     route: &crate::build::materialize::Route,
 ) -> Result<HttpResponse, ApiError> {
     let event = event::build(req.query_string(), req.headers(), body)?;
+    // The live project's workers change when its dependencies do: until they are installed the
+    // first time, its functions wait (within a bound) rather than run without them.
+    let (pool, dependencies) = match &site.live {
+        Some(live) => {
+            live.ready().await.map_err(|why| {
+                ApiError::new(
+                    ErrorKind::Coded {
+                        status: 503,
+                        code: 20503,
+                    },
+                    why,
+                )
+            })?;
+            (live.pool(), live.missing_modules_note())
+        }
+        None => (site.pool.clone(), None),
+    };
     let invocation = Invocation {
         path: &route.path,
         file: &route.file,
         generation: site.generation,
+        env: site.env.clone(),
         context: context(state, site, dest),
         event,
         tag: LogTag {
@@ -296,8 +328,9 @@ async fn invoke(
             function_sid: route.resource_sid.clone(),
             request_sid: sid::generate(sid::prefix::REQUEST),
         },
+        dependencies,
     };
-    match state.runtime.invoke(&site.pool, invocation).await {
+    match state.runtime.invoke(&pool, invocation).await {
         Ok(mut done) if done.error.is_some() => {
             hide_internals(&mut done, &state.runtime.harness().display().to_string());
             if wants_html(req) {
@@ -434,5 +467,20 @@ mod tests {
         );
         let elsewhere = "Error: late\n    at Timeout._onTimeout (/p/functions/a.js:3:9)\n    at listOnTimeout (node:internal/timers:581:17)";
         assert_eq!(trim_stack(elsewhere, "/d/harness.js"), elsewhere);
+    }
+
+    #[test]
+    fn the_live_project_is_at_localhost_for_every_loopback_name() {
+        for (host, expected) in [
+            ("127.0.0.1:3000", "localhost:3000"),
+            ("localhost:3000", "localhost:3000"),
+            ("[::1]:3000", "localhost:3000"),
+            ("127.0.0.1", "localhost"),
+            ("[::1]", "localhost"),
+            ("192.168.1.5:3000", "192.168.1.5:3000"),
+            ("example.com", "example.com"),
+        ] {
+            assert_eq!(live_domain_name(host), expected, "{host}");
+        }
     }
 }

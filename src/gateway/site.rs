@@ -3,6 +3,7 @@
 
 use crate::build::materialize::{Manifest, Route};
 use crate::error::ApiError;
+use crate::live::Live;
 use crate::runtime::Pool;
 use crate::state::AppState;
 use crate::store::{builds, deployments, environments, services, variables};
@@ -17,10 +18,15 @@ pub struct Site {
     pub deployment_sid: String,
     pub include_credentials: bool,
     pub variables: Vec<(String, String)>,
+    /// What `process.env` holds beside the worker's own environment: the variables, and the
+    /// account's credentials when the service includes them.
+    pub env: Arc<serde_json::Value>,
     pub dir: PathBuf,
     pub pool: Arc<Pool>,
     /// The live project's file generation (0 for builds).
     pub generation: u64,
+    /// The live project, when this is its environment: its workers change as its dependencies do.
+    pub live: Option<Arc<Live>>,
     functions: HashMap<String, Route>,
     assets: HashMap<String, Route>,
 }
@@ -57,6 +63,20 @@ impl Site {
     }
 }
 
+/// The variables, after the credentials when the service includes them (variables win, as in the
+/// `context`).
+fn process_env(state: &AppState, include_credentials: bool, variables: &[(String, String)]) -> serde_json::Value {
+    let mut env = serde_json::Map::new();
+    if include_credentials {
+        env.insert("ACCOUNT_SID".into(), state.credentials.account_sid.clone().into());
+        env.insert("AUTH_TOKEN".into(), state.credentials.auth_token.clone().into());
+    }
+    for (key, value) in variables {
+        env.insert(key.clone(), value.clone().into());
+    }
+    serde_json::Value::Object(env)
+}
+
 fn by_path(routes: Vec<Route>) -> HashMap<String, Route> {
     routes.into_iter().map(|r| (r.path.clone(), r)).collect()
 }
@@ -84,6 +104,7 @@ pub async fn load(state: &AppState, domain_name: &str) -> Result<Option<Site>, A
     let Some((env, service, build, deployment_sid, vars)) = found else {
         return Ok(None);
     };
+    let process_env = Arc::new(process_env(state, service.include_credentials, &vars));
     let live = state.live.as_ref().map(|l| (l, l.snapshot()));
     if let Some((live, snapshot)) = live.filter(|(_, s)| s.recorded.environment_sid == env.sid) {
         return Ok(Some(Site {
@@ -93,9 +114,11 @@ pub async fn load(state: &AppState, domain_name: &str) -> Result<Option<Site>, A
             deployment_sid: snapshot.recorded.deployment_sid.clone().unwrap_or_default(),
             include_credentials: service.include_credentials,
             variables: vars,
+            env: process_env,
             dir: live.dir.clone(),
             pool: live.pool(),
             generation: snapshot.generation,
+            live: Some(live.clone()),
             functions: by_path(snapshot.manifest.functions.clone()),
             assets: by_path(snapshot.manifest.assets.clone()),
         }));
@@ -110,13 +133,15 @@ pub async fn load(state: &AppState, domain_name: &str) -> Result<Option<Site>, A
     })?;
     Ok(Some(Site {
         service_sid: service.sid,
+        pool: state.runtime.pool((env.sid.clone(), build.sid.clone()), &dir),
         environment_sid: env.sid,
-        pool: state.runtime.pool(&build.sid, &dir),
         build_sid: build.sid,
         deployment_sid,
         include_credentials: service.include_credentials,
         variables: vars,
+        env: process_env,
         generation: 0,
+        live: None,
         dir,
         functions: by_path(manifest.functions),
         assets: by_path(manifest.assets),

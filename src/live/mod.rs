@@ -1,23 +1,28 @@
 //! The live project: the Serverless Toolkit project `twirl serve` runs in, served at the root
 //! of the port like `twilio-run start`, and recorded as an ordinary service whose live
 //! environment gets a new build on every change. Its workers run the project's files in place
-//! with its own `node_modules`; an edit bumps a generation number, and each worker re-reads the
-//! routes and drops the project's modules from its require cache on its next invocation, so
-//! edits apply within milliseconds and no worker is restarted unless `package.json` changes.
+//! with its own `node_modules` (or its dependencies from the cache, see `deps`); an edit bumps a
+//! generation number, and each worker re-reads the routes and drops the project's modules from
+//! its require cache on its next invocation, so edits apply within milliseconds and no worker is
+//! restarted unless the dependencies change.
 
+pub mod deps;
 pub mod record;
 
 use crate::build::materialize::{Manifest, Route};
 use crate::build::Dependency;
+use crate::events::Event;
 use crate::project::{self, Project};
 use crate::runtime::{LiveOptions, Pool};
 use crate::state::AppState;
 use crate::store::resources::Kind;
 use record::Recorded;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
+use tokio::sync::watch;
 
 /// What the live project serves right now.
 #[derive(Debug, Clone)]
@@ -34,14 +39,36 @@ pub struct Live {
     generation: AtomicU64,
     snapshot: RwLock<Arc<Snapshot>>,
     pool: RwLock<Arc<Pool>>,
-    /// Where to find modules the project has not installed itself (`NODE_PATH`).
-    fallback_modules: RwLock<Option<PathBuf>>,
-    /// Problems from the last scan and from syntax checks, shown until fixed.
-    problems: RwLock<Vec<String>>,
+    /// The dependencies the workers run with, and any install under way; held requests watch it.
+    deps: watch::Sender<deps::Status>,
+    /// Shown until fixed.
+    problems: RwLock<Problems>,
     /// Syntax check results by file, keyed with the content hash they were made for.
     checked: Mutex<HashMap<String, (String, Option<String>)>>,
+    /// Variables kept over `.env` that the terminal has been told about.
+    told_edited: Mutex<HashSet<(String, Option<String>)>>,
     /// One sync at a time.
     syncing: tokio::sync::Mutex<()>,
+}
+
+/// The live project's problems, by where they come from.
+#[derive(Debug, Default)]
+struct Problems {
+    /// From the last scan: invalid or colliding paths, `.env` lines, `package.json`.
+    scan: Vec<String>,
+    /// Syntax errors of function files, with the generation they were checked for.
+    syntax: (u64, Vec<String>),
+    /// A dependency set that cannot be installed.
+    dependencies: Option<String>,
+}
+
+impl Problems {
+    fn all(&self) -> Vec<String> {
+        let mut all = self.scan.clone();
+        all.extend(self.syntax.1.iter().cloned());
+        all.extend(self.dependencies.iter().cloned());
+        all
+    }
 }
 
 /// What changed on disk.
@@ -61,20 +88,35 @@ fn lock_mut<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
     lock.write().unwrap_or_else(|e| e.into_inner())
 }
 
+fn locked<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 impl Live {
-    /// Records the project at `dir`, starts its workers, and returns it.
+    /// Records the project at `dir`, starts its workers (and the install of its dependencies if
+    /// they are not in the cache yet), and returns it.
     pub async fn start(state: &AppState, dir: &Path, inspect: Option<String>) -> Result<Arc<Live>, String> {
         let dir = dir.canonicalize().map_err(|e| format!("{}: {e}", dir.display()))?;
         let manifest_path = state.paths.live.join("manifest.json");
         std::fs::create_dir_all(&state.paths.live).map_err(|e| e.to_string())?;
+        let now = state.clock.now();
+        state
+            .store
+            .call(move |c| {
+                let abandoned = Err("twirl stopped before the dependencies of this build were installed".into());
+                crate::store::builds::finish_live(c, None, abandoned, now)
+            })
+            .await
+            .map_err(|e| e.to_string())?;
         let project = project::scan(&dir);
-        let snapshot = capture(state, &project, &manifest_path, 1).await?;
-        let fallback = missing_modules(&dir).and_then(|deps| state.paths.deps.installed(&deps));
+        let status = installed_status(state, &dir, &project);
+        let outcome = build_outcome(&status);
+        let snapshot = capture(state, &project, &manifest_path, 1, outcome).await?;
         let options = LiveOptions {
             dir: dir.clone(),
             manifest: manifest_path.clone(),
             inspect: inspect.clone(),
-            node_path: fallback.clone(),
+            node_path: status.node_path(),
         };
         let live = Arc::new(Live {
             pool: RwLock::new(state.runtime.live_pool(&options)),
@@ -83,14 +125,16 @@ impl Live {
             inspect,
             generation: AtomicU64::new(1),
             snapshot: RwLock::new(Arc::new(snapshot)),
-            fallback_modules: RwLock::new(fallback),
-            problems: RwLock::new(project.problems.clone()),
+            deps: watch::Sender::new(status),
+            problems: RwLock::new(Problems::default()),
             checked: Mutex::new(HashMap::new()),
+            told_edited: Mutex::new(HashSet::new()),
             syncing: tokio::sync::Mutex::new(()),
         });
-        live.report_problems(&state.events, &[]);
-        live.clone().check_syntax(state.clone(), project);
-        live.clone().provide_missing_modules(state.clone());
+        live.tell_edited_variables();
+        live.update_problems(&state.events, |p| p.scan = project.problems.clone());
+        live.clone().check_syntax(state.clone(), project.clone(), 1);
+        live.provide_dependencies(state, &project, false);
         Ok(live)
     }
 
@@ -104,9 +148,37 @@ impl Live {
         lock(&self.pool).clone()
     }
 
-    /// Problems shown until fixed: invalid or colliding paths, unreadable `.env`, syntax errors.
+    /// Problems shown until fixed: invalid or colliding paths, `.env` lines, a broken
+    /// `package.json`, syntax errors, dependencies that cannot be installed.
     pub fn problems(&self) -> Vec<String> {
-        lock(&self.problems).clone()
+        lock(&self.problems).all()
+    }
+
+    /// The dependencies' state, for the console.
+    pub fn dependencies(&self) -> serde_json::Value {
+        self.deps.borrow().to_json()
+    }
+
+    /// Waits while the first dependency set is being installed, up to `deps::HOLD`; past it,
+    /// says what is still being installed.
+    pub async fn ready(&self) -> Result<(), String> {
+        let mut status = self.deps.subscribe();
+        let waited = tokio::time::timeout(deps::HOLD, status.wait_for(|s| !s.holds())).await;
+        match waited {
+            Ok(_) => Ok(()),
+            Err(_) => {
+                let what = self.deps.borrow().installing.as_ref().map(|i| i.what.clone());
+                Err(format!(
+                    "The project's dependencies are still being installed ({}); try again in a moment",
+                    what.unwrap_or_default()
+                ))
+            }
+        }
+    }
+
+    /// Why a module may be missing right now, for the errors its absence causes.
+    pub fn missing_modules_note(&self) -> Option<String> {
+        self.deps.borrow().note()
     }
 
     /// Re-reads the project after a change and serves the result from the next request on.
@@ -114,65 +186,184 @@ impl Live {
         let _one_at_a_time = self.syncing.lock().await;
         let project = project::scan(&self.dir);
         let generation = self.generation.load(Ordering::SeqCst) + 1;
-        match capture(state, &project, &self.manifest_path, generation).await {
+        let outcome = match change {
+            Change::Dependencies => build_outcome(&installed_status(state, &self.dir, &project)),
+            Change::Files => build_outcome(&self.deps.borrow()),
+        };
+        match capture(state, &project, &self.manifest_path, generation, outcome).await {
             Ok(snapshot) => {
                 self.generation.store(generation, Ordering::SeqCst);
                 let (functions, assets) = (snapshot.manifest.functions.len(), snapshot.manifest.assets.len());
                 *lock_mut(&self.snapshot) = Arc::new(snapshot);
-                if change == Change::Dependencies {
-                    self.restart_workers(state);
-                }
                 state.gateway.invalidate();
                 log::info!(target: "twirl::live", "reloaded: {functions} functions, {assets} assets");
+                self.tell_edited_variables();
             }
             Err(e) => log::error!(target: "twirl::live", "cannot reload the project: {e}"),
         }
-        let previous = std::mem::replace(&mut *lock_mut(&self.problems), project.problems.clone());
-        self.report_problems(&state.events, &previous);
-        state.events.send(crate::events::Event::Changed);
-        self.clone().check_syntax(state.clone(), project);
+        self.update_problems(&state.events, |p| p.scan = project.problems.clone());
+        if change == Change::Dependencies {
+            self.provide_dependencies(state, &project, true);
+        }
+        state.events.send(Event::Changed);
+        self.clone().check_syntax(state.clone(), project, generation);
     }
 
-    fn options(&self) -> LiveOptions {
-        LiveOptions {
+    /// Starts a new pool of workers taking missing modules from `node_path`, and stops the old one.
+    fn restart_workers(&self, state: &AppState, node_path: Option<PathBuf>) {
+        let options = LiveOptions {
             dir: self.dir.clone(),
             manifest: self.manifest_path.clone(),
             inspect: self.inspect.clone(),
-            node_path: lock(&self.fallback_modules).clone(),
-        }
-    }
-
-    fn restart_workers(&self, state: &AppState) {
-        let fresh = state.runtime.live_pool(&self.options());
+            node_path,
+        };
+        let fresh = state.runtime.live_pool(&options);
         let old = std::mem::replace(&mut *lock_mut(&self.pool), fresh);
         tokio::spawn(async move { old.shutdown().await });
         state.gateway.invalidate();
     }
 
-    /// A project without its own `node_modules` (the embedded demo, a fresh checkout) still
-    /// gets the `twilio` module and its `package.json` dependencies, from the dependency cache.
-    fn provide_missing_modules(self: Arc<Self>, state: AppState) {
-        let Some(deps) = missing_modules(&self.dir) else { return };
-        if lock(&self.fallback_modules).is_some() {
+    /// Gives the workers the project's dependencies after a start or a `package.json` change
+    /// (`restart`: the workers restart even if the set is the same): its own `node_modules`, or
+    /// its set from the cache, installed first if needed while the previous set goes on serving.
+    fn provide_dependencies(self: &Arc<Self>, state: &AppState, project: &Project, restart: bool) {
+        let status = installed_status(state, &self.dir, project);
+        if status.own || status.serving.is_some() {
+            let (changed, pending) = {
+                let current = self.deps.borrow();
+                (
+                    (current.own, current.node_path()) != (status.own, status.node_path()),
+                    current.installing.is_some() || current.failed.is_some(),
+                )
+            };
+            if changed {
+                let source = if status.own {
+                    "its own node_modules"
+                } else {
+                    "the dependency cache"
+                };
+                log::info!(target: "twirl::live", "the project's dependencies come from {source}");
+            }
+            if changed || pending || restart {
+                self.set_dependencies(state, status, true);
+            }
             return;
         }
-        tokio::spawn(async move {
-            match state.paths.deps.ensure(&deps).await {
-                Ok(modules) => {
-                    *lock_mut(&self.fallback_modules) = Some(modules);
-                    self.restart_workers(&state);
-                    log::info!(target: "twirl::live", "the project has no node_modules: using its dependencies from the cache");
-                }
-                Err(e) => {
-                    log::warn!(target: "twirl::live", "the project has no node_modules and its dependencies cannot be installed: {e}")
-                }
+        let wanted = Dependency::with_defaults(project.dependencies.clone());
+        let key = state.paths.deps.key(&wanted);
+        let what = {
+            let current = self.deps.borrow();
+            if current.installing.as_ref().is_some_and(|i| i.key == key) {
+                return;
             }
-        });
+            deps::describe(&wanted, current.serving.as_ref().map(|(_, set)| set.as_slice()))
+        };
+        log::info!(target: "twirl::live", "installing {what}…");
+        // The set in force goes on serving; an earlier failure is superseded by this attempt.
+        let serving = self.deps.borrow().serving.clone();
+        self.set_dependencies(
+            state,
+            deps::Status {
+                serving,
+                installing: Some(deps::Install {
+                    key: key.clone(),
+                    what: what.clone(),
+                }),
+                ..deps::Status::default()
+            },
+            false,
+        );
+        let (live, state) = (self.clone(), state.clone());
+        tokio::spawn(async move { live.install(&state, wanted, key, what).await });
     }
 
-    /// Runs `node --check` on changed function files, off the request path; syntax errors join
-    /// the problems until fixed.
-    fn check_syntax(self: Arc<Self>, state: AppState, project: Project) {
+    async fn install(self: Arc<Self>, state: &AppState, wanted: Vec<Dependency>, key: String, what: String) {
+        let started = Instant::now();
+        let result = state.paths.deps.ensure(&wanted).await;
+        let (json, ended, now) = (
+            Dependency::to_json(&wanted),
+            result.as_ref().map(|_| ()).map_err(Clone::clone),
+            state.clock.now(),
+        );
+        if let Err(e) = state
+            .store
+            .call(move |c| crate::store::builds::finish_live(c, Some(&json), ended, now))
+            .await
+        {
+            log::error!(target: "twirl::live", "cannot record the end of the live build: {e}");
+        }
+        let superseded = self.deps.borrow().installing.as_ref().is_none_or(|i| i.key != key);
+        if superseded {
+            log::info!(target: "twirl::live", "{what}: no longer wanted, as package.json changed again");
+        } else {
+            match result {
+                Ok(modules) => {
+                    log::info!(target: "twirl::live", "installed {what} in {:.1} s", started.elapsed().as_secs_f64());
+                    self.set_dependencies(
+                        state,
+                        deps::Status {
+                            serving: Some((modules, wanted)),
+                            ..deps::Status::default()
+                        },
+                        true,
+                    );
+                }
+                Err(reason) => {
+                    // The problem says it in one line; the build keeps npm's whole reason.
+                    let failure = deps::Failure { key, what, reason };
+                    let serving = self.deps.borrow().serving.clone();
+                    self.set_dependencies(
+                        state,
+                        deps::Status {
+                            serving,
+                            failed: Some(failure),
+                            ..deps::Status::default()
+                        },
+                        false,
+                    );
+                }
+            }
+        }
+        state.events.send(Event::Changed);
+    }
+
+    /// Records a new dependency state and tells the console (and the problems) about it. With
+    /// `restart`, the workers restart on it first, so the requests it releases run on them.
+    fn set_dependencies(&self, state: &AppState, status: deps::Status, restart: bool) {
+        if restart {
+            self.restart_workers(state, status.node_path());
+        }
+        let problem = status.problem();
+        let installing = status.installing.as_ref().map(|i| i.what.clone());
+        self.deps.send_replace(status);
+        state.events.send(Event::Dependencies { installing });
+        self.update_problems(&state.events, |p| p.dependencies = problem);
+    }
+
+    /// Says once in the terminal which variables keep an API edit over `.env`.
+    fn tell_edited_variables(&self) {
+        let edited = self.snapshot().recorded.edited.clone();
+        let mut told = locked(&self.told_edited);
+        for variable in edited {
+            if !told.insert((variable.key.clone(), variable.value.clone())) {
+                continue;
+            }
+            let now = match &variable.value {
+                Some(value) => format!("keeps {value:?}"),
+                None => "stays deleted".to_string(),
+            };
+            log::info!(
+                target: "twirl::live",
+                "{} was changed through the API and {now} over .env's {:?} until .env changes {}",
+                variable.key, variable.dotenv, variable.key
+            );
+        }
+    }
+
+    /// Runs `node --check` on changed function files, off the request path; syntax errors are
+    /// shown until fixed. The source goes through stdin, so Node.js judges the file alone (and
+    /// not, say, a broken package.json beside it).
+    fn check_syntax(self: Arc<Self>, state: AppState, project: Project, generation: u64) {
         tokio::spawn(async move {
             let mut errors = Vec::new();
             for file in project.files.iter().filter(|f| f.kind == Kind::Function) {
@@ -180,49 +371,43 @@ impl Live {
                     continue;
                 };
                 let hash = crate::store::blobs::hash(&bytes);
-                let cached = self
-                    .checked
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .get(&file.rel)
-                    .cloned();
+                let cached = locked(&self.checked).get(&file.rel).cloned();
                 let result = match cached {
                     Some((h, result)) if h == hash => result,
                     _ => {
-                        let result = syntax_error(&state, &self.dir.join(&file.rel)).await;
-                        self.checked
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .insert(file.rel.clone(), (hash, result.clone()));
+                        let result = syntax_error(&state, bytes).await;
+                        locked(&self.checked).insert(file.rel.clone(), (hash, result.clone()));
                         result
                     }
                 };
                 errors.extend(result.map(|e| format!("{}: {e}", file.rel)));
             }
-            if errors.is_empty() {
-                return;
-            }
-            let previous = {
-                let mut problems = lock_mut(&self.problems);
-                let previous = problems.clone();
-                problems.extend(errors);
-                previous
-            };
-            self.report_problems(&state.events, &previous);
+            self.update_problems(&state.events, |p| {
+                // A check made for an older generation must not undo a newer one's result.
+                if p.syntax.0 <= generation {
+                    p.syntax = (generation, errors);
+                }
+            });
         });
     }
 
-    /// Prints problems that are new since `previous`, says so when all are fixed, and tells the
-    /// console.
-    fn report_problems(&self, events: &crate::events::Events, previous: &[String]) {
-        let now = self.problems();
-        if now != previous {
-            events.send(crate::events::Event::Problems { problems: now.clone() });
+    /// Changes the problems with `change`, prints those that are new, says so when all are
+    /// fixed, and tells the console.
+    fn update_problems(&self, events: &crate::events::Events, change: impl FnOnce(&mut Problems)) {
+        let (previous, now) = {
+            let mut problems = lock_mut(&self.problems);
+            let previous = problems.all();
+            change(&mut problems);
+            (previous, problems.all())
+        };
+        if now == previous {
+            return;
         }
+        events.send(Event::Problems { problems: now.clone() });
         for problem in now.iter().filter(|p| !previous.contains(p)) {
             log::error!(target: "twirl::live", "{problem}");
         }
-        if now.is_empty() && !previous.is_empty() {
+        if now.is_empty() {
             log::info!(target: "twirl::live", "all problems fixed");
         }
     }
@@ -251,9 +436,33 @@ impl Live {
     }
 }
 
-/// The dependency set to take from the cache when the project has no `node_modules` of its own.
-fn missing_modules(dir: &Path) -> Option<Vec<Dependency>> {
-    (!dir.join("node_modules").is_dir()).then(|| Dependency::with_defaults(project::scan(dir).dependencies))
+/// The dependency state `project` can have without installing anything: its own
+/// `node_modules`, or its set if the cache has it (else nothing to serve with).
+fn installed_status(state: &AppState, dir: &Path, project: &Project) -> deps::Status {
+    if dir.join("node_modules").is_dir() {
+        return deps::Status {
+            own: true,
+            ..deps::Status::default()
+        };
+    }
+    let wanted = Dependency::with_defaults(project.dependencies.clone());
+    deps::Status {
+        serving: state.paths.deps.installed(&wanted).map(|modules| (modules, wanted)),
+        ..deps::Status::default()
+    }
+}
+
+/// How a build of the project's current dependencies ends, given their state: completed when
+/// they are there, failed when they cannot be installed, else `building` until their install ends
+/// (which ends it).
+fn build_outcome(status: &deps::Status) -> Option<Result<(), String>> {
+    if let Some(failure) = &status.failed {
+        return Some(Err(failure.reason.clone()));
+    }
+    if status.installing.is_some() {
+        return None;
+    }
+    (status.own || status.serving.is_some()).then_some(Ok(()))
 }
 
 /// Scans, stores and writes the manifest of `project` as generation `generation`.
@@ -262,6 +471,7 @@ async fn capture(
     project: &Project,
     manifest_path: &Path,
     generation: u64,
+    outcome: Option<Result<(), String>>,
 ) -> Result<Snapshot, String> {
     let mut contents = Vec::with_capacity(project.files.len());
     let mut files = Vec::with_capacity(project.files.len());
@@ -281,7 +491,7 @@ async fn capture(
         let project = project.clone();
         state
             .store
-            .transaction(move |tx| record::record(tx, &project, &contents, now))
+            .transaction(move |tx| record::record(tx, &project, &contents, outcome, now))
             .await
             .map_err(|e| e.to_string())?
     };
@@ -327,14 +537,22 @@ async fn manifest_of(state: &AppState, project: &Project, recorded: &Recorded) -
     Ok(manifest)
 }
 
-/// Node's own syntax check of one file; `None` when it parses.
-async fn syntax_error(state: &AppState, file: &Path) -> Option<String> {
-    let output = tokio::process::Command::new(state.runtime.node())
+/// Node's own syntax check of a function's source; `None` when it parses.
+async fn syntax_error(state: &AppState, source: Vec<u8>) -> Option<String> {
+    use tokio::io::AsyncWriteExt;
+    let mut child = tokio::process::Command::new(state.runtime.node())
         .arg("--check")
-        .arg(file)
-        .output()
-        .await
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
         .ok()?;
+    let mut stdin = child.stdin.take()?;
+    // Node reads stdin to its end before it checks; a write error means it has already failed.
+    let _ = stdin.write_all(&source).await;
+    drop(stdin);
+    let output = child.wait_with_output().await.ok()?;
     if output.status.success() {
         return None;
     }
@@ -345,16 +563,14 @@ async fn syntax_error(state: &AppState, file: &Path) -> Option<String> {
         .unwrap_or("syntax error")
         .trim()
         .to_string();
+    // The first line says where: `[stdin]:LINE`.
     let location = stderr
         .lines()
         .next()
-        .and_then(|l| l.rsplit(':').next())
-        .unwrap_or("")
-        .trim()
-        .to_string();
-    Some(if location.is_empty() {
-        message
-    } else {
-        format!("line {location}: {message}")
+        .and_then(|l| l.strip_prefix("[stdin]:"))
+        .filter(|line| !line.is_empty() && line.bytes().all(|b| b.is_ascii_digit()));
+    Some(match location {
+        Some(line) => format!("line {line}: {message}"),
+        None => message,
     })
 }

@@ -82,7 +82,14 @@ pub fn run(args: &DeployArgs) -> Result<(), StartupError> {
         upload(&client, &service_sid, &project, Kind::Asset, &of_kind(Kind::Asset))?,
     ];
     let build_sid = build(&client, &service_sid, &project, &versions, args.runtime.as_deref())?;
-    set_variables(&client, &service_sid, &environment_sid, &project.variables)?;
+    // Empty values are kept by `twilio-run start` but not sent by `twilio-run deploy`.
+    let variables: Vec<(String, String)> = project
+        .variables
+        .iter()
+        .filter(|(_, value)| !value.is_empty())
+        .cloned()
+        .collect();
+    set_variables(&client, &service_sid, &environment_sid, &variables)?;
     let deployment = client.expect(
         "POST",
         &format!("/v1/Services/{service_sid}/Environments/{environment_sid}/Deployments"),

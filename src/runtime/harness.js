@@ -1,7 +1,8 @@
 // The worker harness: one long-lived Node.js process serving invocations of one build's
 // functions, one at a time, over newline-delimited JSON frames.
 //
-//   stdin  (twirl → worker): {"t":"invoke","id","path","file","generation","context","event","tag"}
+//   stdin  (twirl → worker): {"t":"invoke","id","path","file","generation","env","context","event",
+//                             "tag","dependencies"}
 //   stdout (worker → twirl): {"t":"ready"} | {"t":"log","tag","level","msg"} |
 //                            {"t":"done","id","status","headers":[[k,v]…],"body","b64"} |
 //                            {"t":"exit","running"}  (the process is ending; `running` is the
@@ -125,25 +126,37 @@ class Response {
 
 // ---- Globals: Twilio and Runtime, usable at module load ----------------------------------
 
-function loadTwilio() {
-  try {
-    return requireFromBuild('twilio');
-  } catch (err) {
-    log('warn', [`the twilio module is not installed in this build: ${err.message}`]);
-    return {};
-  }
+// Why modules may be missing (the live project's dependencies being installed, or an install
+// that failed), from the current invocation: every error a missing module causes names it.
+function missingModulesNote() {
+  const current = invocation.getStore();
+  return current ? current.dependencies : null;
 }
 
 // `require('twilio')` takes a third of a second: it happens on first use of the `Twilio` global
 // (or of getTwilioClient), so a worker is ready sooner; workers of deployed builds, started
-// ahead of their traffic, load it right after they are ready (--preload-twilio).
+// ahead of their traffic, load it right after they are ready (--preload-twilio). Without the
+// module, `Twilio.Response` still works and anything else says why the module is missing.
 let twilioGlobal = null;
+let twilioMissing = null;
+
+function missingTwilio() {
+  const note = missingModulesNote();
+  throw new Error(`The twilio module is not installed in this build${note ? ` (${note})` : ''}: ${twilioMissing}`);
+}
+
 function twilioModule() {
   if (twilioGlobal === null) {
-    const loaded = loadTwilio();
-    twilioGlobal = typeof loaded === 'function'
-      ? Object.assign(loaded, { Response })
-      : Object.assign(Object.create(null), loaded, { Response });
+    try {
+      twilioGlobal = Object.assign(requireFromBuild('twilio'), { Response });
+    } catch (err) {
+      twilioMissing = String(err.message).split('\n')[0];
+      log('warn', [`the twilio module is not installed in this build: ${twilioMissing}`]);
+      const onlyResponse = Object.assign(Object.create(null), { Response });
+      twilioGlobal = new Proxy(onlyResponse, {
+        get: (target, key) => (key in target || typeof key === 'symbol' ? target[key] : missingTwilio()),
+      });
+    }
   }
   return twilioGlobal;
 }
@@ -158,7 +171,9 @@ function makeTwilioClient(context, options = {}) {
   if (!context.ACCOUNT_SID || !context.AUTH_TOKEN) {
     throw new Error('getTwilioClient() needs the account credentials: enable IncludeCredentials on the Service');
   }
-  return twilioModule()(context.ACCOUNT_SID, context.AUTH_TOKEN, { lazyLoading: true, ...options });
+  const twilio = twilioModule();
+  if (twilioMissing !== null) missingTwilio();
+  return twilio(context.ACCOUNT_SID, context.AUTH_TOKEN, { lazyLoading: true, ...options });
 }
 
 let functionsByName = {};
@@ -183,14 +198,38 @@ let generation = 0;
 const ownModules = path.join(buildDir, path.sep);
 const dependencies = path.join(buildDir, 'node_modules', path.sep);
 
-function catchUp(wanted) {
-  if (!wanted || wanted <= generation) return;
-  generation = wanted;
-  loadManifest();
+function forgetProjectModules() {
   handlers.clear();
   for (const key of Object.keys(require.cache)) {
     if (key.startsWith(ownModules) && !key.startsWith(dependencies)) delete require.cache[key];
   }
+}
+
+function catchUp(wanted) {
+  if (!wanted || wanted <= generation) return;
+  generation = wanted;
+  loadManifest();
+  forgetProjectModules();
+}
+
+// `process.env` is the worker's own environment (PATH, HOME, NODE_ENV…) with the environment's
+// variables laid over it, as in production. A worker serves one environment; when its variables
+// change, the project's modules are loaded again, so values read at module load are current too.
+const ownEnv = { ...process.env };
+let appliedEnv = null;
+
+function applyEnv(variables) {
+  const key = JSON.stringify(variables);
+  if (key === appliedEnv) return;
+  const previous = appliedEnv === null ? null : JSON.parse(appliedEnv);
+  for (const name of Object.keys(previous || {})) {
+    if (name in variables) continue;
+    if (name in ownEnv) process.env[name] = ownEnv[name];
+    else delete process.env[name];
+  }
+  Object.assign(process.env, variables);
+  appliedEnv = key;
+  if (previous !== null) forgetProjectModules();
 }
 
 // Each function's module, by file: resolving a path through `require` on every invocation costs
@@ -237,7 +276,18 @@ function headerPairs(headers) {
   return pairs;
 }
 
+// Node's own rule for a status code (`statusCode |= 0`, then 100 to 999): anything else would
+// fail when the answer is written, far from the code that set it.
+function statusOf(res) {
+  const status = res._statusCode | 0;
+  if (status < 100 || status > 999) {
+    throw new RangeError(`Invalid status code: ${util.inspect(res._statusCode)} (Twilio.Response's statusCode must be a number from 100 to 999)`);
+  }
+  return status;
+}
+
 function fromResponse(res) {
+  const status = statusOf(res);
   const headers = headerPairs(res._headers);
   const has = (name) => headers.some(([k]) => k.toLowerCase() === name);
   let body = res._body;
@@ -249,7 +299,7 @@ function fromResponse(res) {
     // What the Toolkit's server (Express) sends for a text body with no type of its own.
     headers.push(['Content-Type', Buffer.isBuffer(body) ? 'application/octet-stream' : 'text/html; charset=utf-8']);
   }
-  return { status: res._statusCode, headers, ...bodyFrame(body) };
+  return { status, headers, ...bodyFrame(body) };
 }
 
 function toHttp(payload) {
@@ -324,9 +374,25 @@ function finish(id, response) {
   exitNow(exitAfterCurrent);
 }
 
+// A missing module's error says why it is missing, on its first line.
+function explainMissingModule(err) {
+  const note = missingModulesNote();
+  if (!note || !err || err.code !== 'MODULE_NOT_FOUND' || typeof err.message !== 'string') return err;
+  const first = err.message.split('\n')[0];
+  // V8 writes `stack` on first read, from the message of that moment: read it before the change.
+  const { stack } = err;
+  err.message = err.message.replace(first, `${first} (${note})`);
+  if (typeof stack === 'string') err.stack = stack.replace(first, `${first} (${note})`);
+  return err;
+}
+
+// An invocation ends when `callback` is called (or at the execution limit), as in production:
+// a handler's promise settling does not end it. A rejection before the callback is the
+// invocation's error; anything the handler throws or rejects after the callback is only logged.
 function invoke(frame) {
   const { id, tag } = frame;
   current = { id };
+  applyEnv(frame.env);
   catchUp(frame.generation);
   const context = {
     ...frame.context,
@@ -338,20 +404,28 @@ function invoke(frame) {
     settled = true;
     let response;
     try {
-      response = err ? errorHttp(err) : toHttp(payload);
+      response = err ? errorHttp(explainMissingModule(err)) : toHttp(payload);
     } catch (e) {
       response = errorHttp(e);
     }
     finish(id, response);
   };
-  invocation.run({ id, tag, context: frame.context }, () => {
+  const failed = (err) => {
+    if (!settled) callback(err);
+    else log('error', [`after the callback: ${err && err.stack ? err.stack : util.inspect(err)}`]);
+  };
+  invocation.run({ id, tag, context: frame.context, dependencies: frame.dependencies }, () => {
     try {
       const result = loadHandler(frame)(context, frame.event, callback);
       if (result && typeof result.then === 'function') {
-        result.then((value) => callback(null, value), (err) => callback(err || new Error('Promise rejected')));
+        result.then(() => {
+          if (!settled) {
+            log('warn', [`${frame.path}: the handler's promise resolved, but the invocation goes on until callback() is called`]);
+          }
+        }, (err) => failed(err || new Error('Promise rejected')));
       }
     } catch (err) {
-      callback(err);
+      failed(err);
     }
   });
 }

@@ -38,9 +38,13 @@ pub struct Invocation<'a> {
     pub file: &'a str,
     /// The live project's file generation (0 for builds).
     pub generation: u64,
+    /// The variables `process.env` holds beside the worker's own environment.
+    pub env: Arc<Value>,
     pub context: Value,
     pub event: Value,
     pub tag: LogTag,
+    /// Why modules may be missing (the live project's dependencies), for the errors it causes.
+    pub dependencies: Option<String>,
 }
 
 /// Runtime settings.
@@ -64,9 +68,14 @@ struct Inner {
     config: RuntimeConfig,
     logs: LogSink,
     permits: Arc<Semaphore>,
-    /// Pools of deployed builds, by build SID.
-    pools: Mutex<HashMap<String, Arc<Pool>>>,
+    /// Pools of deployed builds, by environment and build.
+    pools: Mutex<HashMap<PoolKey, Arc<Pool>>>,
 }
+
+/// (environment SID, build SID). Each environment has workers of its own, as in production: a
+/// build promoted to several environments never shares a process (nor its `process.env` and
+/// module state) between them.
+pub type PoolKey = (String, String);
 
 /// How the live project's workers run.
 #[derive(Debug, Clone)]
@@ -144,14 +153,14 @@ impl Runtime {
         pool
     }
 
-    fn pools(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Pool>>> {
+    fn pools(&self) -> std::sync::MutexGuard<'_, HashMap<PoolKey, Arc<Pool>>> {
         self.inner.pools.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The pool of `build_sid`, created (with one worker warming up) on first use.
-    pub fn pool(&self, build_sid: &str, build_dir: &Path) -> Arc<Pool> {
+    /// The pool serving `key`, created (with one worker warming up) on first use.
+    pub fn pool(&self, key: PoolKey, build_dir: &Path) -> Arc<Pool> {
         let mut pools = self.pools();
-        if let Some(pool) = pools.get(build_sid) {
+        if let Some(pool) = pools.get(&key) {
             return pool.clone();
         }
         let spec = self.spec(build_dir);
@@ -162,7 +171,7 @@ impl Runtime {
             Some(EXECUTION_LIMIT),
         );
         pool.warm();
-        pools.insert(build_sid.to_string(), pool.clone());
+        pools.insert(key, pool.clone());
         pool
     }
 
@@ -199,9 +208,11 @@ impl Runtime {
             path: request.path,
             file: request.file,
             generation: request.generation,
+            env: &request.env,
             context: &request.context,
             event: &request.event,
             tag: &request.tag,
+            dependencies: request.dependencies.as_deref(),
         };
         match worker.invoke(frame, pool.limit).await {
             Ok(done) if done.fatal => {
@@ -224,12 +235,12 @@ impl Runtime {
         }
     }
 
-    /// Stops the pools of builds that no environment serves any more, and idle workers.
-    pub async fn retain(&self, active: &HashSet<String>) {
+    /// Stops the pools of builds their environment no longer serves, and idle workers.
+    pub async fn retain(&self, active: &HashSet<PoolKey>) {
         let stopped: Vec<Arc<Pool>> = {
             let mut pools = self.pools();
-            let gone: Vec<String> = pools.keys().filter(|sid| !active.contains(*sid)).cloned().collect();
-            gone.iter().filter_map(|sid| pools.remove(sid)).collect()
+            let gone: Vec<PoolKey> = pools.keys().filter(|key| !active.contains(*key)).cloned().collect();
+            gone.iter().filter_map(|key| pools.remove(key)).collect()
         };
         for pool in stopped {
             pool.shutdown().await;

@@ -26,9 +26,14 @@ pub enum ToWorker<'a> {
         file: &'a str,
         /// The live project's file generation this invocation expects (0 for builds).
         generation: u64,
+        /// What `process.env` holds beyond the worker's own environment: the environment's
+        /// variables (and the account's credentials when the service includes them).
+        env: &'a Value,
         context: &'a Value,
         event: &'a Value,
         tag: &'a LogTag,
+        /// Why modules may be missing, added to the errors their absence causes.
+        dependencies: Option<&'a str>,
     },
 }
 
@@ -111,9 +116,11 @@ mod tests {
             path: "/a",
             file: "functions/a.js",
             generation: 0,
+            env: &v,
             context: &v,
             event: &v,
             tag: &tag,
+            dependencies: None,
         };
         let text = serde_json::to_string(&frame).expect("json");
         assert!(text.starts_with(r#"{"t":"invoke","id":1"#), "{text}");

@@ -279,15 +279,38 @@ pub fn list(conn: &Connection, service_sid: &str, window: Window) -> Result<Page
     Ok(Page::from_overfetch(rows, window))
 }
 
+/// A build's end: `completed`, or `failed` with the reason.
+fn ending(result: Result<(), String>) -> (&'static str, Option<String>) {
+    match result {
+        Ok(()) => (Status::Completed.as_str(), None),
+        Err(reason) => (Status::Failed.as_str(), Some(reason)),
+    }
+}
+
 /// Ends a build: `completed`, or `failed` with the reason.
 pub fn finish(conn: &Connection, sid: &str, result: Result<(), String>, now: i64) -> Result<(), StoreError> {
-    let (status, reason) = match result {
-        Ok(()) => (Status::Completed, None),
-        Err(reason) => (Status::Failed, Some(reason)),
-    };
+    let (status, reason) = ending(result);
     conn.execute(
         "UPDATE builds SET status = ?2, failure_reason = ?3, date_updated = ?4 WHERE sid = ?1",
-        (sid, status.as_str(), reason, now),
+        (sid, status, reason, now),
+    )?;
+    Ok(())
+}
+
+/// Ends every live-project build still `building` with `dependencies` (they waited for that
+/// dependency set to be installed), or with any when `None`: `completed`, or `failed` with the
+/// reason.
+pub fn finish_live(
+    conn: &Connection,
+    dependencies: Option<&str>,
+    result: Result<(), String>,
+    now: i64,
+) -> Result<(), StoreError> {
+    let (status, reason) = ending(result);
+    conn.execute(
+        "UPDATE builds SET status = ?2, failure_reason = ?3, date_updated = ?4
+         WHERE origin = 'live' AND status = 'building' AND (?1 IS NULL OR dependencies = ?1)",
+        (dependencies, status, reason, now),
     )?;
     Ok(())
 }
@@ -340,9 +363,11 @@ pub fn prune_live(
     Ok(builds)
 }
 
-/// Builds left `building` by a previous run that stopped mid-way; the caller restarts them.
+/// Builds left `building` by a previous run that stopped mid-way; the caller restarts them. The
+/// live project's are not among them: the live project ends its own.
 pub fn unfinished(conn: &Connection) -> Result<Vec<(String, String)>, StoreError> {
-    let mut stmt = conn.prepare("SELECT service_sid, sid FROM builds WHERE status = 'building' ORDER BY seq")?;
+    let mut stmt = conn
+        .prepare("SELECT service_sid, sid FROM builds WHERE status = 'building' AND origin != 'live' ORDER BY seq")?;
     let rows = stmt
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -356,9 +381,11 @@ pub fn all_sids(conn: &Connection) -> Result<std::collections::HashSet<String>, 
     Ok(sids)
 }
 
-/// The SIDs of the builds some environment serves.
-pub fn active_sids(conn: &Connection) -> Result<std::collections::HashSet<String>, StoreError> {
-    let mut stmt = conn.prepare("SELECT DISTINCT build_sid FROM environments WHERE build_sid IS NOT NULL")?;
-    let sids = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
-    Ok(sids)
+/// What each environment serves: (environment SID, build SID) for every environment with a build.
+pub fn served(conn: &Connection) -> Result<std::collections::HashSet<(String, String)>, StoreError> {
+    let mut stmt = conn.prepare("SELECT sid, build_sid FROM environments WHERE build_sid IS NOT NULL")?;
+    let pairs = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(pairs)
 }

@@ -38,7 +38,6 @@ pub fn create(
     build_sid: Option<&str>,
     now: i64,
 ) -> Result<Deployment, StoreError> {
-    let environment = super::environments::get(conn, service_sid, environment_sid)?;
     if let Some(build_sid) = build_sid {
         let build = super::builds::get(conn, service_sid, build_sid)
             .map_err(|_| StoreError::Invalid(format!("Build {build_sid} was not found in this Service")))?;
@@ -49,6 +48,21 @@ pub fn create(
             )));
         }
     }
+    record(conn, service_sid, environment_sid, build_sid, now)
+}
+
+/// Deploys without looking at the build's state. The live project's build is deployed so: the
+/// live environment serves the project's files in place from the first moment, with the
+/// dependencies it has (its functions wait for a first set being installed), so its build is
+/// deployed while `building`, and even `failed` when a dependency set cannot be installed.
+pub fn record(
+    conn: &Connection,
+    service_sid: &str,
+    environment_sid: &str,
+    build_sid: Option<&str>,
+    now: i64,
+) -> Result<Deployment, StoreError> {
+    let environment = super::environments::get(conn, service_sid, environment_sid)?;
     if environment.build_sid.as_deref() == build_sid {
         return Err(StoreError::Conflict(
             "Environment already has requested deployment.".into(),

@@ -52,7 +52,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_phone.sql"),
     include_str!("migrations/0004_calls.sql"),
     include_str!("migrations/0005_verify.sql"),
-    include_str!("migrations/0006_sync.sql"),
+    include_str!("migrations/0006_live_dotenv.sql"),
+    include_str!("migrations/0007_sync.sql"),
 ];
 
 impl Store {

@@ -98,22 +98,38 @@ pub fn all(conn: &Connection, environment_sid: &str) -> Result<Vec<(String, Stri
     Ok(rows)
 }
 
-/// Makes the environment's variables exactly `pairs`: adds, changes and deletes as needed.
-pub fn replace_all(
+/// A variable whose value differs from what `.env` last gave it: edited (or deleted, `value`
+/// `None`) through the API since.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EditedOverDotenv {
+    pub key: String,
+    pub value: Option<String>,
+    pub dotenv: String,
+}
+
+/// The live project's `.env` applied to its environment: a key whose `.env` value changed since
+/// the last time (or that is new) is set, a key `.env` no longer has is deleted, and every other
+/// variable keeps its value, so an edit made through the API sticks until `.env` changes that
+/// key. Returns the variables that differ from `.env` afterwards.
+pub fn apply_dotenv(
     conn: &Connection,
     service_sid: &str,
     environment_sid: &str,
-    pairs: &[(String, String)],
+    dotenv: &[(String, String)],
     now: i64,
-) -> Result<(), StoreError> {
+) -> Result<Vec<EditedOverDotenv>, StoreError> {
+    let applied = dotenv_applied(conn, environment_sid)?;
     let current = all(conn, environment_sid)?;
-    for (key, _) in current.iter().filter(|(k, _)| !pairs.iter().any(|(p, _)| p == k)) {
+    for (key, _) in applied.iter().filter(|(k, _)| !dotenv.iter().any(|(d, _)| d == k)) {
         conn.execute(
             "DELETE FROM variables WHERE environment_sid = ?1 AND key = ?2",
             (environment_sid, key),
         )?;
     }
-    for (key, value) in pairs {
+    for (key, value) in dotenv {
+        if applied.iter().any(|(k, v)| k == key && v == value) {
+            continue;
+        }
         match current.iter().find(|(k, _)| k == key) {
             Some((_, old)) if old == value => {}
             Some(_) => {
@@ -127,7 +143,33 @@ pub fn replace_all(
             }
         }
     }
-    Ok(())
+    conn.execute("DELETE FROM live_dotenv WHERE environment_sid = ?1", [environment_sid])?;
+    let mut insert = conn.prepare("INSERT INTO live_dotenv (environment_sid, key, value) VALUES (?1, ?2, ?3)")?;
+    for (key, value) in dotenv {
+        insert.execute((environment_sid, key, value))?;
+    }
+    edited_over_dotenv(conn, environment_sid)
+}
+
+fn dotenv_applied(conn: &Connection, environment_sid: &str) -> Result<Vec<(String, String)>, StoreError> {
+    let mut stmt = conn.prepare("SELECT key, value FROM live_dotenv WHERE environment_sid = ?1")?;
+    let rows = stmt
+        .query_map([environment_sid], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+/// The variables whose value is not the one `.env` last gave them.
+pub fn edited_over_dotenv(conn: &Connection, environment_sid: &str) -> Result<Vec<EditedOverDotenv>, StoreError> {
+    let current = all(conn, environment_sid)?;
+    let edited = dotenv_applied(conn, environment_sid)?
+        .into_iter()
+        .filter_map(|(key, dotenv)| {
+            let value = current.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone());
+            (value.as_deref() != Some(dotenv.as_str())).then_some(EditedOverDotenv { key, value, dotenv })
+        })
+        .collect();
+    Ok(edited)
 }
 
 #[allow(clippy::too_many_arguments)]

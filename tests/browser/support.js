@@ -166,15 +166,15 @@ async function launchConsole(base, viewport) {
 }
 
 /** A test file's teardown: the browser (if the console opened) and twirl (if it started) are
- *  stopped, and the project copy they served removed, before the console's script errors are
- *  checked, so a failing check leaves nothing running. */
-async function closeConsole(page, twirl, projectDir) {
+ *  stopped, and `dirs` removed, before the console's script errors are checked, so a failing check
+ *  leaves nothing running. */
+async function closeConsole(page, twirl, ...dirs) {
   const errors = page ? page.errors : [];
   try {
     await page?.context().browser().close();
     await twirl?.stop();
   } finally {
-    if (projectDir) fs.rmSync(projectDir, { recursive: true, force: true });
+    for (const dir of dirs.filter(Boolean)) fs.rmSync(dir, { recursive: true, force: true });
   }
   assert.deepEqual(errors, [], 'the console had no script errors');
 }

@@ -91,6 +91,8 @@ class TwirlServer:
                         f"exit code {self.process.returncode}; stderr:\n{self.stderr_path.read_text()}",
                         pytrace=False)
         self.url = match.group(1)
+        # The rest of the banner, for people, says `localhost` for the loopback address bound.
+        self.local_url = self.url.replace("://127.0.0.1:", "://localhost:")
         self.api = TwirlApi(self.url, (self.account_sid, self.auth_token))
         return self
 
@@ -209,22 +211,24 @@ def running_twirl_with_environment(workdir, **environment):
 
 class ProjectServer(TwirlServer):
     """`twirl serve PROJECT_DIR --port 0 --ephemeral [extra arguments]`: a server whose live project
-    is `project_dir` (a directory without a project gives the embedded demo)."""
+    is `project_dir` (a directory without a project gives the embedded demo). With `data`, state is
+    kept there (`--data DATA`) rather than thrown away."""
 
-    def __init__(self, workdir, project_dir, *extra_args):
+    def __init__(self, workdir, project_dir, *extra_args, data=None):
         super().__init__(workdir)
         self.project_dir = project_dir
         self.extra_args = [str(arg) for arg in extra_args]
+        self.state = ["--data", str(data)] if data else ["--ephemeral"]
 
     def arguments(self):
         return [
-            "serve", str(self.project_dir), "--port", "0", "--ephemeral",
+            "serve", str(self.project_dir), "--port", "0", *self.state,
             "--account-sid", self.account_sid, "--auth-token", self.auth_token, *self.extra_args,
         ]
 
 
-def running_project_server(workdir, project_dir, *extra_args):
-    yield from running(ProjectServer(workdir, project_dir, *extra_args))
+def running_project_server(workdir, project_dir, *extra_args, data=None):
+    yield from running(ProjectServer(workdir, project_dir, *extra_args, data=data))
 
 
 class FixtureServer(TwirlServer):

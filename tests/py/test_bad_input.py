@@ -262,7 +262,6 @@ def versions_path(project, kind, resource):
 
 
 @pytest.mark.parametrize("path, visibility", [
-    ("hello", "public"),
     ("/../etc/passwd", "public"),
     ("/a/../b", "public"),
     ("/hello", "secret"),
@@ -271,6 +270,17 @@ def versions_path(project, kind, resource):
 def test_upload_rejects_bad_path_or_visibility(api, project, function, path, visibility):
     send = lambda: api.upload_version(project.sid, "Functions", function["sid"], path, visibility, "x")
     assert_rejected(api, versions_path(project, "Functions", function), send, 400, 20001)
+
+
+@pytest.mark.parametrize("kind, path", [("Functions", "hello/there"), ("Assets", "logo.txt")])
+def test_upload_prepends_the_missing_leading_slash(api, project, function, asset, kind, path):
+    """The spec's `path`: 'If a … Version creation request is submitted with a path not containing a
+    leading slash, the path will automatically be prepended with one.'"""
+    resource = function if kind == "Functions" else asset
+    response = api.upload_version(project.sid, kind, resource["sid"], path, "public", "x")
+    assert_status(response, 201)
+    assert response.json()["path"] == f"/{path}"
+    assert api.fetch(f"{versions_path(project, kind, resource)}/{response.json()['sid']}")["path"] == f"/{path}"
 
 
 @pytest.mark.parametrize("missing", ["Path", "Visibility", "Content"])

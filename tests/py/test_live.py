@@ -6,13 +6,16 @@ resources, the execution limit) and hot reload.
 Tests that only read share one server; every test that edits files gets its own server on its own
 copy of the fixture. Reload waits poll the URL for up to a few seconds and never assert timings."""
 
+import http.client
 import json
+import os
 import re
 import secrets
 import shutil
 import socket
 import threading
 import time
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -43,8 +46,12 @@ def copy_fixture(directory):
 
 
 def get(server, path, **kwargs):
+    return get_url(server.url + path, **kwargs)
+
+
+def get_url(url, **kwargs):
     kwargs.setdefault("timeout", 30)
-    return requests.get(server.url + path, **kwargs)
+    return requests.get(url, **kwargs)
 
 
 def text_of(server, path, **kwargs):
@@ -162,13 +169,14 @@ def project(tmp_path):
 
 @pytest.fixture
 def serve(tmp_path):
-    """serve(project_dir, *extra_args) starts a server of the test's own; stopped after the test."""
+    """serve(project_dir, *extra_args, data=None) starts a server of the test's own (state in `data`,
+    else thrown away); stopped after the test."""
     generators = []
 
-    def start(project_dir, *extra_args):
+    def start(project_dir, *extra_args, data=None):
         workdir = tmp_path / f"twirl-{len(generators)}"
         workdir.mkdir()
-        generator = running_project_server(workdir, project_dir, *extra_args)
+        generator = running_project_server(workdir, project_dir, *extra_args, data=data)
         generators.append(generator)
         server = next(generator)
         route_table(server)  # printed once the project is loaded and watched
@@ -182,27 +190,35 @@ def serve(tmp_path):
 # --- start-up output --------------------------------------------------------------------------------
 
 def test_banner_credentials_and_route_table(live):
+    """The first line names the exact address bound, for tools; the rest, for people, says
+    `localhost` (as twilio-run start does), which reaches twirl over IPv4 and IPv6 alike."""
     stdout = live.stdout()
     assert stdout.splitlines()[0] == f"twirl listening on {live.url}"
+    assert live.url.startswith("http://127.0.0.1:")
+    for line in ("API          {}/v1", "Console      {}/_twirl/"):
+        assert re.search(rf"^  {re.escape(line.format(live.local_url))}$", stdout, re.MULTILINE), stdout
+    port = live.url.rsplit(":", 1)[1]
+    for host in ("localhost", "[::1]"):
+        assert get_url(f"http://{host}:{port}/hello").text == "Ahoy from the live project"
     assert re.search(rf"^  Account SID  {live.account_sid}\b", stdout, re.MULTILINE), stdout
     # The auth token is printed, or (when it is not the well-known local one) hinted at.
     assert re.search(rf"^  Auth Token   {live.auth_token[:4]}", stdout, re.MULTILINE), stdout
     project_line = wait_for_output(live, r"^  Project      (.+) \(reloads on change\)$")
     assert project_line.group(1) == str(live.project_dir.resolve())
     environment = wait_for_output(live, r"^  Environment  (http://\S+?)/([^/\s]+)/$")
-    assert environment.group(1) == live.url
+    assert environment.group(1) == live.local_url
     assert DOMAIN_RE.match(environment.group(2)), environment.group(0)
 
     table = route_table(live)
     functions = table["Functions"]
-    assert ("public", f"{live.url}/hello") in functions
-    assert ("public", f"{live.url}/counter") in functions
-    assert ("protected", f"{live.url}/secure") in functions
+    assert ("public", f"{live.local_url}/hello") in functions
+    assert ("public", f"{live.local_url}/counter") in functions
+    assert ("protected", f"{live.local_url}/secure") in functions
     assert ("private", "/lib/util") in functions
     assert len(functions) == len(list((FIXTURE / "functions").rglob("*.js")))
     assert sorted(table["Assets"]) == sorted([
-        ("public", f"{live.url}/index.html"),
-        ("public", f"{live.url}/style.css"),
+        ("public", f"{live.local_url}/index.html"),
+        ("public", f"{live.local_url}/style.css"),
         ("private", "/notes.txt"),
     ])
 
@@ -701,3 +717,208 @@ def test_execution_limit_and_inspector(live, serve, project):
     assert_status(debugged_answer, 200)
     assert debugged_answer.json() == {"slept": SLOW_MS}
     assert get(live, "/hello").text == "Ahoy from the live project"
+
+
+# --- .env as twilio-run reads it, and the live service's identity --------------------------------------
+
+def test_duplicate_dotenv_keys_serve_the_last_and_reset_keeps_the_live_project(serve, project):
+    """dotenv keeps the last of duplicate keys; neither start-up nor `twirl reset` trips on them, and
+    the live service keeps its SIDs and domain across a reset and a restart (they derive from the
+    project's name), so the URLs printed stay right."""
+    write(project / ".env", "GREETING=first\nGREETING=Hej\n")
+    server = serve(project)
+    assert get(server, "/hello").text == "Hej from the live project"
+    service = live_service(server.api)
+    environment = live_environment(server.api, service["sid"])
+
+    assert_status(requests.post(server.url + "/_twirl/reset", timeout=30), 200)
+    after_reset = live_environment(server.api, live_service(server.api)["sid"])
+    assert (after_reset["service_sid"], after_reset["sid"], after_reset["domain_name"]) == \
+        (service["sid"], environment["sid"], environment["domain_name"])
+    assert get(server, "/hello").text == "Hej from the live project"
+    assert get(server, f"/{environment['domain_name']}/hello").text == "Hej from the live project"
+
+    server.stop()
+    again = serve(project)
+    restarted = live_environment(again.api, live_service(again.api)["sid"])
+    assert (restarted["service_sid"], restarted["sid"], restarted["domain_name"]) == \
+        (service["sid"], environment["sid"], environment["domain_name"])
+
+
+def test_api_edits_of_live_variables_stick_until_dotenv_changes_that_key(serve, project):
+    server = serve(project)
+    service = live_service(server.api)
+    variables = f"/v1/Services/{service['sid']}/Environments/{live_environment(server.api, service['sid'])['sid']}/Variables"
+    greeting = next(v for v in server.api.list_all(variables) if v["key"] == "GREETING")
+    assert_status(server.api.post(f"{variables}/{greeting['sid']}", data={"Value": "Hallo"}), 200)
+    server.api.create(variables, {"Key": "EXTRA", "Value": "from the API"})
+    assert get(server, "/hello").text == "Hallo from the live project"
+
+    # A save that does not touch GREETING in .env keeps the edit, and says so.
+    before = live_build_sid(server.api)
+    write(project / "functions" / "added.js", text_function("added"))
+    eventually(lambda: live_build_sid(server.api), lambda sid: sid != before)
+    assert get(server, "/hello").text == "Hallo from the live project"
+    wait_for_output(server, r'GREETING was changed through the API and keeps "Hallo" over \.env\'s "Ahoy" '
+                            r"until \.env changes GREETING", stream="stderr")
+    live_state = get(server, "/_twirl/live").json()
+    assert live_state["edited_variables"] == [{"key": "GREETING", "value": "Hallo", "dotenv": "Ahoy"}]
+
+    # .env changing the key wins; a variable .env never had stays.
+    write(project / ".env", "GREETING=Hej\n")
+    wait_for_text(server, "/hello", "Hej from the live project")
+    assert {v["key"]: v["value"] for v in server.api.list_all(variables)} == {"GREETING": "Hej", "EXTRA": "from the API"}
+    assert get(server, "/_twirl/live").json()["edited_variables"] == []
+
+
+# --- dependencies ---------------------------------------------------------------------------------------
+
+class GatedNpm:
+    """A `node` (the one on PATH, which twirl would use) with an `npm` beside it that waits, before
+    running the real npm, until `release()` is called — for installs whose package.json mentions
+    `gate` (every install when `None`) — so a test sees what twirl does while an install runs."""
+
+    def __init__(self, directory, gate=None):
+        directory.mkdir(parents=True)
+        node, npm = shutil.which("node"), shutil.which("npm")
+        if not node or not npm:
+            pytest.fail("node and npm are needed on PATH", pytrace=False)
+        self.node = directory / "node"
+        self.node.symlink_to(node)
+        self.released = directory / "released"
+        wrapper = directory / "npm"
+        condition = f"grep -q '{gate}' package.json" if gate else "true"
+        wrapper.write_text("#!/bin/sh\n"
+                           f"if {condition}; then\n"
+                           f"  while [ ! -e '{self.released}' ]; do sleep 0.05; done\n"
+                           "fi\n"
+                           f"exec '{npm}' \"$@\"\n")
+        wrapper.chmod(0o755)
+
+    def release(self):
+        self.released.touch()
+
+
+def build_status(server, build_sid):
+    service = live_service(server.api)
+    return server.api.fetch(f"/v1/Services/{service['sid']}/Builds/{build_sid}")["status"]
+
+
+def live_state(server):
+    return get(server, "/_twirl/live").json()
+
+
+def test_a_first_install_holds_function_requests_within_a_bound(serve, project, tmp_path):
+    """With a cold dependency cache, functions wait while the first set installs (assets do not): past
+    the bound a 503 says why; a request made during the install is answered once it is done. The
+    live build is `building` until then."""
+    npm = GatedNpm(tmp_path / "tools")
+    server = serve(project, "--cache", tmp_path / "cache", "--node", npm.node)
+    assert live_state(server)["dependencies"] == {"installing": "@twilio/runtime-handler@2.1.0, twilio@^5.0.0"}
+    build = live_build_sid(server.api)
+    assert build_status(server, build) == "building"
+    assert_status(get(server, "/style.css"), 200)
+
+    held_too_long = get(server, "/voice", timeout=60)
+    assert_status(held_too_long, 503)
+    assert held_too_long.json()["code"] == 20503
+    assert "still being installed (@twilio/runtime-handler@2.1.0, twilio@^5.0.0)" in held_too_long.json()["message"]
+
+    # Sent while the install is blocked (a function not held would be answered 500 at once).
+    address = urlsplit(server.url)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=120)
+    connection.request("GET", "/voice")
+    npm.release()
+    answer = connection.getresponse()
+    assert (answer.status, answer.read().decode()) == (200, '<?xml version="1.0" encoding="UTF-8"?>'
+                                                            "<Response><Say>Hello from the live project</Say></Response>")
+    connection.close()
+    assert build_status(server, build) == "completed"
+    assert live_state(server)["dependencies"] == {"installing": None}
+    wait_for_output(server, r"installing @twilio/runtime-handler@2\.1\.0, twilio@\^5\.0\.0…$", stream="stderr")
+    wait_for_output(server, r"installed @twilio/runtime-handler@2\.1\.0, twilio@\^5\.0\.0 in [\d.]+ s$", stream="stderr")
+
+
+ODD_FUNCTION = "exports.handler = (context, event, callback) => callback(null, { odd: require('is-odd')(3) });\n"
+
+
+def with_dependency(project, name, version):
+    package = json.loads((FIXTURE / "package.json").read_text())
+    package["dependencies"][name] = version
+    write(project / "package.json", json.dumps(package, indent=2))
+
+
+def require_is_odd(project, version):
+    """Adds /odd, which requires is-odd, and is-odd@`version` to package.json."""
+    write(project / "functions" / "odd.js", ODD_FUNCTION)
+    with_dependency(project, "is-odd", version)
+
+
+def assert_only_is_odd_is_missing(server, why, build_status_now):
+    """/odd fails on the missing module, saying `why`; the functions of the previous set still work;
+    the live build is `build_status_now`. Returns the live build's SID."""
+    missing = wait_for_status(server, "/odd", 500)
+    assert missing.json()["message"].startswith(f"Cannot find module 'is-odd' ({why})"), missing.json()
+    assert_status(get(server, "/voice"), 200)
+    build = live_build_sid(server.api)
+    assert build_status(server, build) == build_status_now
+    return build
+
+
+def test_a_package_json_change_installs_while_the_previous_set_serves(serve, project, tmp_path):
+    npm = GatedNpm(tmp_path / "tools", gate="is-odd")
+    server = serve(project, "--cache", tmp_path / "cache", "--node", npm.node)
+    wait_until_dependencies_are_ready(server)
+    require_is_odd(project, "^3")
+
+    wait_for_output(server, r"installing is-odd@\^3…$", stream="stderr")
+    assert live_state(server)["dependencies"] == {"installing": "is-odd@^3"}
+    build = assert_only_is_odd_is_missing(
+        server, "is-odd@^3 is being installed; until then the project runs with its previous dependencies", "building")
+
+    npm.release()
+    answer = eventually(lambda: get(server, "/odd"), lambda r: r.status_code == 200, timeout=DEPENDENCY_TIMEOUT)
+    assert answer.json() == {"odd": True}
+    wait_for_output(server, r"installed is-odd@\^3 in [\d.]+ s$", stream="stderr")
+    assert build_status(server, build) == "completed"
+    assert live_state(server)["dependencies"] == {"installing": None}
+
+
+def test_a_dependency_that_cannot_be_installed_is_reported_until_fixed(serve, project):
+    server = serve(project)
+    wait_until_dependencies_are_ready(server)
+    require_is_odd(project, "^99")
+    problem = "package.json: cannot install is-odd@^99: No matching version found for is-odd@^99."
+    wait_for_output(server, re.escape(problem), stream="stderr", timeout=DEPENDENCY_TIMEOUT)
+    assert live_state(server)["problems"] == [problem]
+
+    build = assert_only_is_odd_is_missing(
+        server, "the project's dependencies could not be installed: is-odd@^99: No matching version found for "
+                "is-odd@^99.", "failed")
+    reason = get(server, f"/_twirl/builds/{build}").json()["failure_reason"]
+    assert "ETARGET" in reason and "is-odd@^99" in reason, reason
+
+    with_dependency(project, "is-odd", "^3")
+    answer = eventually(lambda: get(server, "/odd"), lambda r: r.status_code == 200, timeout=DEPENDENCY_TIMEOUT)
+    assert answer.json() == {"odd": True}
+    assert live_state(server)["problems"] == []
+    wait_for_output(server, r"all problems fixed", stream="stderr")
+
+
+def test_a_broken_package_json_is_reported_precisely_and_cleared_when_fixed(serve, project):
+    """With state inside the project (the default), a broken package.json must not stop the workers:
+    it is the one problem shown, functions answer Node's error naming it, and fixing it clears it."""
+    good = (project / "package.json").read_text()
+    write(project / "package.json", good.replace('"private": true,', '"private": true,,'))
+    server = serve(project, data=project / ".twirl")
+    problems = eventually(lambda: live_state(server)["problems"], bool)
+    assert len(problems) == 1 and problems[0].startswith("package.json: "), problems
+    failed = get(server, "/hello")
+    assert_status(failed, 500)
+    assert "package.json" in failed.json()["message"], failed.json()
+    assert "did not become ready" not in failed.text
+
+    write(project / "package.json", good)
+    wait_for_text(server, "/hello", "Ahoy from the live project")
+    assert eventually(lambda: live_state(server)["problems"], lambda p: p == []) == []
+    wait_for_output(server, r"all problems fixed", stream="stderr")

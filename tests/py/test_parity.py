@@ -19,6 +19,17 @@ Deliberate differences, each asserted explicitly by a test below:
 | other methods (`PUT`) | runs the function | 405 | Functions accept GET and POST only in production. |
 | error page for browsers | HTML chosen by a browser `User-Agent` | HTML chosen by `Accept: text/html` | twirl negotiates on what the client accepts; a real browser sends both, and then both answer HTML. |
 | error stack | the function's frames, then twilio-run's runner's | the function's frames, then `at [twirl internals]` | Neither runner is the user's code; the message line and the function's own frame are compared. |
+
+The runtime behaviours real Functions rely on are compared on fixtures/parity-project (a second pair of
+servers): `.env` values in `context` and `process.env`, `DOMAIN_NAME`, late callbacks, promises and their
+rejections, JSON array bodies. Deliberate differences there:
+
+| Request | twilio-run start | twirl | Why |
+|---|---|---|---|
+| `process.env.PATH` (and HOME, NODE_ENV) | absent: `process.env` is replaced by the `.env` map | the worker's own | Production keeps the process's environment and adds the variables. |
+| handler whose promise resolves without a callback | never answers | 504 at the 10 s limit | Production: a function that does not call `callback()` "will continue executing until it reaches the time limit" (Functions FAQ); twilio-run has no limit. |
+| rejection right after the callback, in the same tick | answers, then its server crashes (`ERR_HTTP_HEADERS_SENT`) | answers, logs the rejection | A broken function never takes the server down. (With the rejection a moment later, both answer and go on; compared below.) |
+| `Twilio.Response` with `setStatusCode(undefined)` | its server crashes (`ERR_HTTP_INVALID_STATUS_CODE`) | 500, `RangeError: Invalid status code: undefined (…)` | Same; not compared here, as it would stop the twilio-run these tests share (tests/py/test_runtime.py). |
 """
 
 import json
@@ -39,6 +50,7 @@ from conftest import REPO_ROOT, running, running_project_server
 from support import assert_status, eventually
 
 FIXTURE = REPO_ROOT / "fixtures" / "live-project"
+RUNTIME_FIXTURE = REPO_ROOT / "fixtures" / "parity-project"
 PARITY_DIR = REPO_ROOT / "target" / "parity"
 TWILIO_RUN_VERSION = "4.2.0"
 PACKAGES = [f"twilio-run@{TWILIO_RUN_VERSION}", "@twilio/runtime-handler@2.1.0", "twilio@5"]
@@ -46,6 +58,7 @@ INSTALL_TIMEOUT = 600
 STARTUP_TIMEOUT = 60.0
 SHUTDOWN_TIMEOUT = 10
 SLOW_MS = 11000
+EXECUTION_LIMIT = 10.0
 ROOT_INDEX = "<!doctype html><title>root</title><p>served at /</p>\n"
 BROWSER_USER_AGENT = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
                       "Chrome/120.0.0.0 Safari/537.36")
@@ -87,8 +100,8 @@ def free_port():
 
 
 class TwilioRun:
-    """`twilio-run start --port P` in a project directory, in a process group of its own (it forks a
-    process per request)."""
+    """`twilio-run start --port P` in a project directory (which has a /hello function), in a process
+    group of its own (it forks a process per request)."""
 
     def __init__(self, project_dir, modules, logdir):
         self.project_dir = project_dir
@@ -136,33 +149,53 @@ def project_copy(directory):
     return directory
 
 
-@pytest.fixture(scope="module")
-def twilio_run(tmp_path_factory):
+def twilio_run_in(tmp_path_factory, project_dir):
+    """twilio-run serving a copy of `project_dir` whose node_modules links the installed one."""
     modules = install_twilio_run()
     base = tmp_path_factory.mktemp("twilio-run")
-    project = project_copy(base / "live-project")
-    (project / "node_modules").symlink_to(modules, target_is_directory=True)
-    yield from running(TwilioRun(project, modules, base))
+    (project_dir / "node_modules").symlink_to(modules, target_is_directory=True)
+    yield from running(TwilioRun(project_dir, modules, base))
 
 
-@pytest.fixture(scope="module")
-def twirl(tmp_path_factory):
-    base = tmp_path_factory.mktemp("twirl-parity")
-    project = project_copy(base / "live-project")
-    workdir = base / "server"
-    workdir.mkdir()
-    running = running_project_server(workdir, project)
+def twirl_in(tmp_path_factory, project_dir, ready_path):
+    """twirl serving `project_dir` (without node_modules: twirl provides its dependencies)."""
+    workdir = tmp_path_factory.mktemp("twirl-parity")
+    running = running_project_server(workdir, project_dir)
     server = next(running)
     try:
-        # The route table is printed once the project is loaded; TwiML needs the `twilio` module,
-        # which the first run on a machine installs into twirl's dependency cache.
+        # The route table is printed once the project is loaded; functions wait (within a bound)
+        # while the first run on a machine installs the dependencies into twirl's cache.
         eventually(lambda: "\n  Assets\n" in server.stdout(), bool, timeout=10)
-        ready = eventually(lambda: requests.get(server.url + "/voice", timeout=30),
+        ready = eventually(lambda: requests.get(server.url + ready_path, timeout=30),
                            lambda r: r.status_code == 200, timeout=180, interval=0.5)
         assert_status(ready, 200)
         yield server
     finally:
         running.close()
+
+
+@pytest.fixture(scope="module")
+def twilio_run(tmp_path_factory):
+    yield from twilio_run_in(tmp_path_factory, project_copy(tmp_path_factory.mktemp("theirs") / "live-project"))
+
+
+@pytest.fixture(scope="module")
+def twirl(tmp_path_factory):
+    yield from twirl_in(tmp_path_factory, project_copy(tmp_path_factory.mktemp("ours") / "live-project"), "/voice")
+
+
+@pytest.fixture(scope="module")
+def twilio_run_runtime(tmp_path_factory):
+    project = tmp_path_factory.mktemp("theirs-runtime") / "parity-project"
+    shutil.copytree(RUNTIME_FIXTURE, project)
+    yield from twilio_run_in(tmp_path_factory, project)
+
+
+@pytest.fixture(scope="module")
+def twirl_runtime(tmp_path_factory):
+    project = tmp_path_factory.mktemp("ours-runtime") / "parity-project"
+    shutil.copytree(RUNTIME_FIXTURE, project)
+    yield from twirl_in(tmp_path_factory, project, "/hello")
 
 
 # --- comparing ----------------------------------------------------------------------------------------
@@ -337,3 +370,108 @@ def test_execution_limit(twilio_run, twirl):
     ours, elapsed = results["twirl"]
     assert_status(ours, 504)
     assert elapsed < SLOW_MS / 1000, f"twirl answered after {elapsed:.1f} s"
+
+
+# --- the runtime behaviours real Functions rely on (fixtures/parity-project) ---------------------------
+
+# What dotenv 6.2 (twilio-run 4.x's) makes of fixtures/parity-project/.env, line by line.
+DOTENV_VALUES = {
+    "GREETING": "Hi there",
+    "SINGLE": "single quoted",
+    "DOUBLE": "double quoted",
+    "NEWLINE": "first\nsecond",
+    "LITERAL": "first\\nsecond",
+    "INLINE": "value # not a comment",
+    "EMPTY": "",
+    "JSON": '{"a":1,"b":[true,null]}',
+    "QUOTED_JSON": '{"a":1}',
+    "SPACED": "padded value",
+    "TRAILING": 'x"',
+    "MIXED": "abc",
+    "URL": "https://example.com/?a=1&b=2",
+    "EQUALS": "a=b=c",
+    "dotted.key": "dot",
+    "dashed-key": "dash",
+    "DUPLICATE": "last",
+    "MULTI": "line one",
+}
+
+
+def test_dotenv_values_reach_context_and_process_env(twilio_run_runtime, twirl_runtime):
+    theirs, ours = both(twilio_run_runtime, twirl_runtime, "GET", "/env")
+    assert_status(theirs, 200)
+    assert_status(ours, 200)
+    assert theirs.json()["context"] == DOTENV_VALUES
+    assert ours.json()["context"] == theirs.json()["context"]
+    assert ours.json()["processEnv"] == theirs.json()["processEnv"] == DOTENV_VALUES
+
+
+def test_dotenv_lines_that_dotenv_skips_are_reported_with_their_line_numbers(twirl_runtime):
+    problems = requests.get(twirl_runtime.url + "/_twirl/live", timeout=30).json()["problems"]
+    lines = [int(p.split()[2].rstrip(":")) for p in problems if p.startswith(".env line ")]
+    assert lines == [20, 21, 23], problems
+    assert '"export EXPORTED=ignored by dotenv"' in problems[0], problems
+
+
+def test_the_workers_own_environment_stays(twilio_run_runtime, twirl_runtime):
+    theirs, ours = both(twilio_run_runtime, twirl_runtime, "GET", "/env")
+    assert theirs.json()["processPath"] is None
+    assert ours.json()["processPath"] == "set"
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "[::1]"])
+def test_domain_name_is_localhost(twilio_run_runtime, twirl_runtime, host):
+    answers = {}
+    for name, server in (("twilio-run", twilio_run_runtime), ("twirl", twirl_runtime)):
+        port = server.url.rsplit(":", 1)[1]
+        response = requests.get(f"http://{host}:{port}/domain", timeout=30)
+        assert_status(response, 200)
+        answers[name] = response.json()
+        assert answers[name] == {"DOMAIN_NAME": f"localhost:{port}", "local": True}, (name, answers)
+
+
+@pytest.mark.parametrize("path, expected", [
+    ("/late", (200, "text/plain", "late")),
+    ("/callback-after-resolve", (200, "application/json", {"from": "callback"})),
+    ("/rejected-after", (200, "text/plain", "answered first")),
+])
+def test_the_callback_answers(twilio_run_runtime, twirl_runtime, path, expected):
+    theirs, ours = both(twilio_run_runtime, twirl_runtime, "GET", path)
+    assert summary(ours) == summary(theirs) == expected
+
+
+def test_a_rejection_before_the_callback_is_the_error(twilio_run_runtime, twirl_runtime):
+    theirs, ours = both(twilio_run_runtime, twirl_runtime, "GET", "/rejected")
+    assert (ours.status_code, media_type(ours)) == (theirs.status_code, media_type(theirs)) \
+        == (500, "application/json")
+    expected = {"name": "Error", "message": "rejected before the callback"}
+    assert {key: ours.json()[key] for key in expected} == {key: theirs.json()[key] for key in expected} == expected
+
+
+def test_a_promise_resolved_without_the_callback(twilio_run_runtime, twirl_runtime):
+    """twirl ends it at the execution limit, as production does; twilio-run never answers (it has no
+    limit), so its request is given up on some time after twirl's limit."""
+    results = {}
+
+    def call(name, base_url, timeout):
+        try:
+            results[name] = send(base_url, "GET", "/resolved", timeout=timeout)
+        except requests.exceptions.ReadTimeout as gave_up:
+            results[name] = gave_up
+
+    threads = [threading.Thread(target=call, args=("twilio-run", twilio_run_runtime.url, EXECUTION_LIMIT + 3)),
+               threading.Thread(target=call, args=("twirl", twirl_runtime.url, 60))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert isinstance(results["twilio-run"], requests.exceptions.ReadTimeout), results["twilio-run"]
+    assert_status(results["twirl"], 504)
+    assert results["twirl"].json()["code"] == 82002
+
+
+def test_a_json_array_body_is_spread_into_the_event(twilio_run_runtime, twirl_runtime):
+    body = [{"event": "delivered", "email": "ada@example.com"}, "two", 3]
+    theirs, ours = both(twilio_run_runtime, twirl_runtime, "POST", "/echo?x=query&0=query", json=body)
+    assert summary(ours) == summary(theirs) == (200, "application/json", {
+        "0": body[0], "1": "two", "2": 3, "x": "query"})

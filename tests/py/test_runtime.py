@@ -169,10 +169,44 @@ def test_empty_callback_is_an_empty_200(site):
     assert response.content == b""
 
 
-def test_returned_promise_resolves_like_the_callback(site):
-    response = site.ok("/promise")
-    assert content_type(response).startswith("application/json")
-    assert response.json() == {"via": "promise"}
+def test_an_async_handler_is_answered_by_its_later_callback(site):
+    """The invocation ends at the callback, not when the handler's promise resolves."""
+    assert site.echo("/late-callback") == {"via": "late callback"}
+
+
+def test_a_promise_resolved_without_the_callback_runs_to_the_limit(api, site, deployed):
+    """Production: "If your Function does not call the callback() method … your Function will
+    continue executing until it reaches the time limit" (Functions FAQ); a warning says why."""
+    response = site.get("/promise", timeout=60)
+    assert_status(response, 504)
+    assert response.json()["code"] == 82002
+    warnings = wait_for_logs(api, f"{deployed.environment_path}/Logs", "/promise: the handler's promise resolved", 1)
+    assert warnings and warnings[0]["level"] == "warn", warnings
+    assert_healthy(site)
+
+
+def test_a_rejection_after_the_callback_is_logged_and_the_answer_stands(api, site, deployed):
+    tag = secrets.token_hex(4)
+    response = site.ok(f"/rejects-after-callback?tag={tag}")
+    assert response.text == "answered first"
+    errors = wait_for_logs(api, f"{deployed.environment_path}/Logs", f"rejected after the callback {tag}", 1)
+    assert errors and errors[0]["level"] == "error", errors
+    assert errors[0]["message"].startswith("after the callback: Error: rejected after the callback"), errors
+    assert_healthy(site)
+
+
+@pytest.mark.parametrize("query, shown", [("", "undefined"), ("?code=abc", "'abc'"), ("?code=99", "'99'")])
+def test_an_invalid_status_code_is_named(site, query, shown):
+    response = site.get(f"/bad-status{query}")
+    assert_status(response, 500)
+    error = response.json()
+    assert error["name"] == "RangeError"
+    assert error["message"].startswith(f"Invalid status code: {shown} (Twilio.Response's statusCode")
+    assert_healthy(site)
+
+
+def test_a_numeric_string_status_code_is_taken_as_node_takes_it(site):
+    assert_status(site.get("/bad-status?code=418"), 418)
 
 
 @pytest.mark.parametrize("path, element", [
@@ -292,6 +326,50 @@ def test_variable_changes_apply_to_the_next_invocation(api, site, deployed):
     assert "MOOD" not in site.echo()["context"]
 
 
+# --- process.env ------------------------------------------------------------------------------------
+
+def test_process_env_holds_the_variables_and_the_workers_own_environment(site, twirl):
+    answer = site.echo("/env")
+    assert answer["env"] == {"GREETING": "hello", "FAVOURITE_NUMBER": "42", "MOOD": None,
+                             "ACCOUNT_SID": twirl.account_sid, "NODE_ENV": "production",
+                             "HOME": answer["env"]["HOME"]}
+    assert answer["env"]["HOME"], answer
+    assert answer["hasPath"] and answer["authTokenMatches"], answer
+    assert answer["atLoad"] == "hello"
+
+
+def test_variable_changes_reach_process_env_and_module_load(api, site, deployed):
+    variables = f"{deployed.environment_path}/Variables"
+    greeting = next(v for v in api.list_all(variables) if v["key"] == "GREETING")
+    mood = api.create(variables, {"Key": "MOOD", "Value": "calm"})
+    try:
+        assert_status(api.post(f"{variables}/{greeting['sid']}", data={"Value": "bonjour"}), 200)
+        answer = site.echo("/env")
+        assert (answer["env"]["GREETING"], answer["env"]["MOOD"], answer["atLoad"]) == ("bonjour", "calm", "bonjour")
+    finally:
+        assert_status(api.post(f"{variables}/{greeting['sid']}", data={"Value": "hello"}), 200)
+        assert_status(api.delete(f"{variables}/{mood['sid']}"), 204)
+    answer = site.echo("/env")
+    assert (answer["env"]["GREETING"], answer["env"]["MOOD"], answer["atLoad"]) == ("hello", None, "hello")
+
+
+def test_each_environment_has_its_own_workers_and_values(api, site, deployed):
+    """A build promoted to a second environment runs in workers of its own, with that
+    environment's variables; neither environment sees the other's."""
+    stage = api.create(f"/v1/Services/{deployed.service_sid}/Environments",
+                       {"UniqueName": f"stage-{secrets.token_hex(3)}", "DomainSuffix": f"s{secrets.token_hex(3)}"})
+    stage_path = f"/v1/Services/{deployed.service_sid}/Environments/{stage['sid']}"
+    api.create(f"{stage_path}/Variables", {"Key": "GREETING", "Value": "from stage"})
+    api.create(f"{stage_path}/Deployments", {"BuildSid": deployed.build_sid})
+    stage_site = Site(deployed.site_url.replace(deployed.domain_name, stage["domain_name"]))
+    for _ in range(3):
+        ours, theirs = site.echo("/env"), stage_site.echo("/env")
+        assert (ours["env"]["GREETING"], ours["atLoad"]) == ("hello", "hello")
+        assert (theirs["env"]["GREETING"], theirs["atLoad"]) == ("from stage", "from stage")
+        assert theirs["env"]["FAVOURITE_NUMBER"] is None
+        assert ours["pid"] != theirs["pid"]
+
+
 # --- event ------------------------------------------------------------------------------------------
 
 def test_event_holds_the_query(site):
@@ -310,6 +388,14 @@ def test_event_json_body_wins_over_the_query(site):
                       json={"shared": "json", "count": 5, "nested": {"list": [1, 2]}})["event"]
     assert (event["source"], event["shared"]) == ("query", "json")
     assert (event["count"], event["nested"]) == (5, {"list": [1, 2]})
+
+
+def test_event_json_array_body_is_spread_by_index(site):
+    """As the Toolkit spreads `req.body`: webhooks such as e-mail event feeds post arrays."""
+    event = site.echo("/echo?x=query&0=query", method="POST",
+                      json=[{"event": "delivered"}, "two", 3])["event"]
+    assert {key: event[key] for key in ("0", "1", "2", "x")} == {
+        "0": {"event": "delivered"}, "1": "two", "2": 3, "x": "query"}
 
 
 def test_event_repeated_form_keys_become_arrays(site):

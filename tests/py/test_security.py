@@ -402,14 +402,19 @@ def test_token_never_appears_in_twirl_output_or_function_logs(twirl, api, deploy
 
 # --- the worker environment ----------------------------------------------------------------------
 
-def test_process_env_holds_only_the_allowed_keys(twirl, deployed):
-    answer = requests.get(f"{deployed.site_url}/env", timeout=30).json()
-    env = answer["env"]
-    assert set(env) <= ALLOWED_WORKER_ENV, sorted(env)
-    text = json.dumps(env)
-    for secret in (twirl.auth_token, twirl.account_sid, twirl.api_key_secret, "env-api-secret", "should-not-leak"):
-        assert secret not in text
-    assert not [key for key in env if key.startswith(("TWILIO", "TWIRL"))]
+def test_process_env_holds_only_the_allowed_keys(twirl, deployed, deployed_without_credentials):
+    """The worker's own keys, the environment's variables (this project has none) and, when the
+    service includes them, the account's credentials, as `context` has them; nothing of twirl's own
+    environment, where secrets were put on purpose."""
+    for site, credentials in ((deployed, {"ACCOUNT_SID": twirl.account_sid, "AUTH_TOKEN": twirl.auth_token}),
+                              (deployed_without_credentials, {})):
+        env = requests.get(f"{site.site_url}/env", timeout=30).json()["env"]
+        assert set(env) <= ALLOWED_WORKER_ENV | set(credentials), sorted(env)
+        assert {key: env.get(key) for key in credentials} == credentials
+        text = json.dumps({key: value for key, value in env.items() if key not in credentials})
+        for secret in (twirl.auth_token, twirl.account_sid, twirl.api_key_secret, "env-api-secret", "should-not-leak"):
+            assert secret not in text
+        assert not [key for key in env if key.startswith(("TWILIO", "TWIRL"))]
 
 
 def test_worker_process_environment_and_command_line_are_clean(twirl, deployed):

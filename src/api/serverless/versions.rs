@@ -127,7 +127,11 @@ pub async fn upload(
     form: Multipart,
 ) -> Result<HttpResponse, ApiError> {
     let upload = read_upload(form).await?;
-    let path_value = upload.path.ok_or_else(|| crate::api::wire::missing("Path"))?;
+    let path_value = upload
+        .path
+        .filter(|p| !p.is_empty())
+        .map(with_leading_slash)
+        .ok_or_else(|| crate::api::wire::missing("Path"))?;
     check_path(&path_value)?;
     let visibility = check_visibility(
         upload
@@ -205,6 +209,16 @@ async fn read_field(mut field: Field, limit: usize) -> Result<Vec<u8>, ApiError>
         bytes.extend_from_slice(&chunk);
     }
     Ok(bytes)
+}
+
+/// "If a … Version creation request is submitted with a path not containing a leading slash, the
+/// path will automatically be prepended with one" (the spec's `path` field).
+fn with_leading_slash(path: String) -> String {
+    if path.starts_with('/') {
+        path
+    } else {
+        format!("/{path}")
+    }
 }
 
 /// Paths are URL paths: a leading `/`, at most 255 characters, no `.`/`..` segments, no empty
