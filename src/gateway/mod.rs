@@ -12,13 +12,14 @@ use crate::events::Event;
 use crate::runtime::{Done, Invocation, InvokeError, LogTag};
 use crate::sid;
 use crate::state::AppState;
-use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use base64::Engine;
 use serde_json::{json, Map, Value};
 use site::{Site, Target};
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
@@ -77,6 +78,40 @@ impl Gateway {
 }
 
 /// Where a request is going: an environment's domain and the path within it.
+/// A request the gateway serves: one that came over HTTP, or one of twirl's own webhooks, which
+/// reach an environment's domain or the live project without a trip through the network. Both go
+/// through the same checks and the same invocation.
+pub struct Request<'a> {
+    pub method: &'a Method,
+    /// The scheme and host the client addressed (`https`, `thanos-1234-dev.twil.io`).
+    pub scheme: String,
+    pub host: String,
+    /// The path and query, as sent.
+    pub uri: &'a str,
+    pub headers: &'a HeaderMap,
+}
+
+impl<'a> Request<'a> {
+    pub fn from_http(req: &'a HttpRequest) -> Request<'a> {
+        let info = req.connection_info();
+        Request {
+            method: req.method(),
+            scheme: info.scheme().to_string(),
+            host: info.host().to_string(),
+            uri: req.uri().path_and_query().map_or(req.path(), |p| p.as_str()),
+            headers: req.headers(),
+        }
+    }
+
+    fn path(&self) -> &str {
+        self.uri.split_once('?').map_or(self.uri, |(path, _)| path)
+    }
+
+    fn query(&self) -> &str {
+        self.uri.split_once('?').map_or("", |(_, query)| query)
+    }
+}
+
 struct Destination {
     domain: String,
     path: String,
@@ -84,8 +119,8 @@ struct Destination {
     reachable_at: String,
 }
 
-fn destination(req: &HttpRequest, state: &AppState) -> Option<Destination> {
-    let host = req.connection_info().host().to_string();
+fn destination(req: &Request, state: &AppState) -> Option<Destination> {
+    let host = req.host.clone();
     let hostname = host.rsplit_once(':').map_or(host.as_str(), |(h, p)| {
         if p.bytes().all(|b| b.is_ascii_digit()) {
             h
@@ -165,39 +200,101 @@ async fn read_body(mut payload: web::Payload) -> Result<web::BytesMut, ApiError>
     Ok(body)
 }
 
-/// Serves one request to an environment's domain, and prints its request line.
+/// What a request is answered with: a response, or an asset's file, which the HTTP server
+/// answers with ranges and validators and a webhook gets whole.
+enum Served {
+    Response(HttpResponse),
+    Asset { path: PathBuf, mime: mime_guess::Mime },
+}
+
+/// A response as one of twirl's own webhooks receives it.
+pub struct WebhookAnswer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// Serves one request that came over HTTP.
 pub async fn handle(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
     let started = Instant::now();
+    let request = Request::from_http(&req);
     let response = match read_body(payload).await {
-        Ok(body) => serve(&req, &body, &state).await,
-        Err(e) => Err(e),
-    }
-    .unwrap_or_else(|e| e.error_response());
-    let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-    log::info!(target: "twirl::requests", "{} {} {} {duration_ms:.1}ms", req.method(), req.uri(), response.status().as_u16());
-    if !state.events.listened() {
-        return response;
-    }
-    state.events.send(Event::Request {
-        method: req.method().to_string(),
-        path: req.uri().to_string(),
-        domain: destination(&req, &state).map(|d| d.domain).unwrap_or_default(),
-        status: response.status().as_u16(),
-        duration_ms,
-        date: crate::clock::format_timestamp(state.clock.now()),
-    });
+        Ok(body) => match serve(&request, &body, &state).await {
+            Ok(Served::Response(response)) => response,
+            Ok(Served::Asset { path, mime }) => asset_over_http(&req, &path, mime),
+            Err(e) => e.error_response(),
+        },
+        Err(e) => e.error_response(),
+    };
+    record(&state, &request, response.status().as_u16(), started);
     response
 }
 
-async fn serve(req: &HttpRequest, body: &[u8], state: &AppState) -> Result<HttpResponse, ApiError> {
+/// Serves one of twirl's own webhooks (to an environment's domain or the live project) without a
+/// trip through the network: `target` is the scheme, host and path-and-query it is meant for.
+pub async fn handle_webhook(
+    state: &AppState,
+    method: &Method,
+    (scheme, host, uri): (&str, &str, &str),
+    headers: &HeaderMap,
+    body: &[u8],
+) -> WebhookAnswer {
+    let started = Instant::now();
+    let request = Request {
+        method,
+        scheme: scheme.to_string(),
+        host: host.to_string(),
+        uri,
+        headers,
+    };
+    let response = match serve(&request, body, state).await {
+        Ok(Served::Response(response)) => response,
+        Ok(Served::Asset { path, mime }) => match std::fs::read(&path) {
+            Ok(bytes) => HttpResponse::Ok().content_type(mime).body(bytes),
+            Err(e) => missing_asset(&path, e).error_response(),
+        },
+        Err(e) => e.error_response(),
+    };
+    let status = response.status().as_u16();
+    record(state, &request, status, started);
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .collect();
+    // Every response but an asset's file is in memory already.
+    let body = actix_web::body::MessageBody::try_into_bytes(response.into_body())
+        .map(|b| b.to_vec())
+        .unwrap_or_default();
+    WebhookAnswer { status, headers, body }
+}
+
+/// Prints the request line, and tells the console, however the request came.
+fn record(state: &AppState, req: &Request, status: u16, started: Instant) {
+    let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    log::info!(target: "twirl::requests", "{} {} {status} {duration_ms:.1}ms", req.method, req.uri);
+    if !state.events.listened() {
+        return;
+    }
+    state.events.send(Event::Request {
+        method: req.method.to_string(),
+        path: req.uri.to_string(),
+        domain: destination(req, state).map(|d| d.domain).unwrap_or_default(),
+        status,
+        duration_ms,
+        date: crate::clock::format_timestamp(state.clock.now()),
+    });
+}
+
+async fn serve(req: &Request<'_>, body: &[u8], state: &AppState) -> Result<Served, ApiError> {
     let dest = destination(req, state).ok_or_else(|| ApiError::not_found(req.path()))?;
     check_header_limits(req)?;
     let not_found = || ApiError::not_found(&dest.path);
     let site = state.gateway.site(state, &dest.domain).await?.ok_or_else(not_found)?;
     let target = site.resolve(&dest.path);
-    let method = req.method();
+    let method = req.method;
     if method == Method::OPTIONS {
-        return target.map(|_| preflight()).ok_or_else(not_found);
+        return target.map(|_| Served::Response(preflight())).ok_or_else(not_found);
     }
     if ![Method::GET, Method::HEAD, Method::POST].contains(method) {
         return Err(ApiError::new(
@@ -210,7 +307,13 @@ async fn serve(req: &HttpRequest, body: &[u8], state: &AppState) -> Result<HttpR
         check_signature(req, body, state)?;
     }
     match target {
-        Target::Asset(route) => serve_asset(req, &site, route),
+        Target::Asset(route) => Ok(Served::Asset {
+            path: site.dir.join(&route.file),
+            mime: route
+                .content_type
+                .parse()
+                .unwrap_or(mime_guess::mime::APPLICATION_OCTET_STREAM),
+        }),
         Target::Function(route) => {
             if method != Method::POST && !body.is_empty() {
                 return Err(ApiError::new(
@@ -218,13 +321,13 @@ async fn serve(req: &HttpRequest, body: &[u8], state: &AppState) -> Result<HttpR
                     "A GET request must not have a body",
                 ));
             }
-            invoke(req, body, state, &site, &dest, route).await
+            invoke(req, body, state, &site, &dest, route).await.map(Served::Response)
         }
     }
 }
 
-fn check_header_limits(req: &HttpRequest) -> Result<(), ApiError> {
-    if over_header_limits(req.headers().iter().map(|(k, v)| (k.as_str(), v.as_bytes()))) {
+fn check_header_limits(req: &Request) -> Result<(), ApiError> {
+    if over_header_limits(req.headers.iter().map(|(k, v)| (k.as_str(), v.as_bytes()))) {
         return Err(ApiError::new(
             ErrorKind::HeadersTooLarge,
             "Request headers or cookies too long",
@@ -243,16 +346,15 @@ fn preflight() -> HttpResponse {
         .finish()
 }
 
-fn check_signature(req: &HttpRequest, body: &[u8], state: &AppState) -> Result<(), ApiError> {
+fn check_signature(req: &Request, body: &[u8], state: &AppState) -> Result<(), ApiError> {
     let invalid = || ApiError::bad_request("The X-Twilio-Signature header is missing or invalid");
     let signature = req
-        .headers()
+        .headers
         .get("x-twilio-signature")
         .and_then(|v| v.to_str().ok())
         .ok_or_else(invalid)?;
-    let info = req.connection_info();
-    let url = format!("{}://{}{}", info.scheme(), info.host(), req.uri());
-    let params = event::form_params(req.headers(), body);
+    let url = format!("{}://{}{}", req.scheme, req.host, req.uri);
+    let params = event::form_params(req.headers, body);
     if signature::is_valid(&state.credentials.auth_token, &url, &params, body, signature) {
         Ok(())
     } else {
@@ -260,42 +362,34 @@ fn check_signature(req: &HttpRequest, body: &[u8], state: &AppState) -> Result<(
     }
 }
 
-fn serve_asset(
-    req: &HttpRequest,
-    site: &Site,
-    route: &crate::build::materialize::Route,
-) -> Result<HttpResponse, ApiError> {
+fn missing_asset(path: &std::path::Path, e: std::io::Error) -> ApiError {
+    log::error!("asset file {} is missing: {e}", path.display());
+    ApiError::internal()
+}
+
+fn asset_over_http(req: &HttpRequest, path: &std::path::Path, mime: mime_guess::Mime) -> HttpResponse {
     // Opened and read on the request's own thread, not handed to the blocking pool: build files
     // sit on a local disk, mostly in the page cache, where an open or a 64 KiB read takes
     // microseconds, less than the hop to another thread and back.
-    let file = actix_files::NamedFile::open(site.dir.join(&route.file)).map_err(|e| {
-        log::error!(
-            "asset {} of build {} is missing on disk: {e}",
-            route.path,
-            site.build_sid
-        );
-        ApiError::internal()
-    })?;
-    let mime = route
-        .content_type
-        .parse()
-        .unwrap_or(mime_guess::mime::APPLICATION_OCTET_STREAM);
-    Ok(file
-        .set_content_type(mime)
-        .disable_content_disposition()
-        .read_mode_threshold(u64::MAX)
-        .into_response(req))
+    match actix_files::NamedFile::open(path) {
+        Ok(file) => file
+            .set_content_type(mime)
+            .disable_content_disposition()
+            .read_mode_threshold(u64::MAX)
+            .into_response(req),
+        Err(e) => missing_asset(path, e).error_response(),
+    }
 }
 
 async fn invoke(
-    req: &HttpRequest,
+    req: &Request<'_>,
     body: &[u8],
     state: &AppState,
     site: &Site,
     dest: &Destination,
     route: &crate::build::materialize::Route,
 ) -> Result<HttpResponse, ApiError> {
-    let event = event::build(req.query_string(), req.headers(), body)?;
+    let event = event::build(req.query(), req.headers, body)?;
     // The live project's workers change when its dependencies do: until they are installed the
     // first time, its functions wait (within a bound) rather than run without them.
     let (pool, dependencies) = match &site.live {
@@ -368,8 +462,8 @@ fn context(state: &AppState, site: &Site, dest: &Destination) -> Value {
 }
 
 /// Browsers get an error page rather than the error's JSON.
-fn wants_html(req: &HttpRequest) -> bool {
-    req.headers()
+fn wants_html(req: &Request) -> bool {
+    req.headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("text/html"))

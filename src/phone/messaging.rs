@@ -104,12 +104,13 @@ async fn send_with(
 
 /// Moves `message` through every status left to it, at once; returns it at its final status.
 fn complete(conn: &rusqlite::Connection, message: &Message, outcome: Outcome, now: i64) -> Result<Message, StoreError> {
+    let mut steps = Vec::new();
     let mut status = message.status.as_str();
     while let Some((next, error)) = next_status(status, outcome) {
-        messages::set_status(conn, &message.sid, next, error.map(|(c, t)| (c as i64, t)), now)?;
+        steps.push((next, error.map(|(c, t)| (c as i64, t))));
         status = next;
     }
-    messages::get(conn, &message.sid)
+    messages::advance(conn, message, &steps, now)
 }
 
 /// Moves a stored outbound message through its remaining statuses, in the background (unless
@@ -214,7 +215,7 @@ async fn advance(
         method: updated.status_callback_method.clone(),
         params: status_params(state, &updated),
     };
-    let delivery = state.phone.webhooks.send(&webhook).await;
+    let delivery = state.phone.webhooks.send(state, &webhook).await;
     let failure = delivery.failure.clone();
     let (url, code) = (delivery.url.clone(), delivery.status());
     state
@@ -404,7 +405,7 @@ async fn fetch(
         method: config.sms_method.clone(),
         params: params.to_vec(),
     };
-    let delivery = state.phone.webhooks.send(&primary).await;
+    let delivery = state.phone.webhooks.send(state, &primary).await;
     turn.webhook = Some(WebhookSummary {
         url: delivery.url.clone(),
         method: delivery.method.clone(),
@@ -436,7 +437,7 @@ async fn fetch(
         method: config.sms_fallback_method.clone(),
         params: fallback_params,
     };
-    let delivery = state.phone.webhooks.send(&fallback).await;
+    let delivery = state.phone.webhooks.send(state, &fallback).await;
     match delivery.failure.clone() {
         None => Ok(Some((delivery, fallback.url))),
         Some(failure) => {
@@ -563,7 +564,7 @@ impl Interpreter<'_> {
                         method,
                         params: self.params.to_vec(),
                     };
-                    delivery = self.state.phone.webhooks.send(&redirect).await;
+                    delivery = self.state.phone.webhooks.send(self.state, &redirect).await;
                     if let Some(failure) = delivery.failure.clone() {
                         let function = self.state.phone.webhooks.is_function_url(&next);
                         let text = format!("{next}: {}", failure.describe());

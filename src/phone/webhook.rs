@@ -1,13 +1,16 @@
 //! The webhook deliverer: the HTTP requests twirl makes as Twilio (an incoming text or call, a
 //! status callback, a TwiML `action`), with Twilio's parameters, headers and `X-Twilio-Signature`.
 //!
-//! A webhook URL names an environment's domain (`https://thanos-1234-dev.twil.io/sms`, served by
-//! twirl itself under that Host), the live project (`/sms`, a path on twirl's own address), or a
-//! loopback address (a local web app). Nothing else is reachable offline, and nothing reaches the
+//! A webhook URL names an environment's domain (`https://thanos-1234-dev.twil.io/sms`), the live
+//! project (`/sms`, a path on twirl's own address) — both served by twirl itself, handed to the
+//! gateway as the request it would receive — or a loopback address (a local web app, over HTTP). Nothing else is reachable offline, and nothing reaches the
 //! network: other hosts fail as an unreachable server would. The signature is over the URL as
 //! Twilio would have called it, so protected functions and official validators accept it.
 
-use crate::gateway::signature;
+use crate::gateway::{self, signature};
+use crate::state::AppState;
+use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use actix_web::http::Method;
 use std::time::{Duration, Instant};
 
 /// Twilio waits 15 s in all for a webhook's answer (error 11205), and follows redirects.
@@ -103,12 +106,14 @@ impl Delivery {
     }
 }
 
-/// Where a logical webhook URL is really sent.
-struct Route {
-    /// The URL to connect to.
-    connect: String,
-    /// The Host (and scheme) the request is meant for, when twirl itself serves it.
-    host: Option<(String, String)>,
+/// Where a webhook URL is really sent.
+#[derive(Debug, PartialEq, Eq)]
+enum Route {
+    /// Served by twirl itself (an environment's domain, the live project): handed to the gateway
+    /// as the request Twilio would make, with no trip through the network.
+    Local { scheme: String, host: String, uri: String },
+    /// A local web app, reached over HTTP.
+    Remote(String),
 }
 
 /// Makes webhooks for one twirl: knows its address, the account's auth token, and an HTTP client.
@@ -151,11 +156,15 @@ impl Deliverer {
     fn route(&self, url: &str) -> Result<Route, Failure> {
         let parsed = reqwest::Url::parse(url).map_err(|e| Failure::Connection(format!("invalid URL {url:?}: {e}")))?;
         let host = parsed.host_str().unwrap_or("").to_ascii_lowercase();
+        let uri = match parsed.query() {
+            Some(query) => format!("{}?{query}", parsed.path()),
+            None => parsed.path().to_string(),
+        };
         if host.ends_with(".twil.io") {
-            let query = parsed.query().map(|q| format!("?{q}")).unwrap_or_default();
-            return Ok(Route {
-                connect: format!("{}{}{query}", self.twirl_url, parsed.path()),
-                host: Some((host, parsed.scheme().to_string())),
+            return Ok(Route::Local {
+                scheme: parsed.scheme().to_string(),
+                host,
+                uri,
             });
         }
         let loopback = host == "localhost"
@@ -169,7 +178,8 @@ impl Deliverer {
                 "{host} is not reachable offline: webhooks go to environments' domains (*.twil.io), the live project (/path) or loopback addresses"
             )));
         }
-        if url.starts_with(&self.twirl_url) && parsed.path().starts_with("/_twirl") {
+        let own = url.starts_with(&self.twirl_url);
+        if own && parsed.path().starts_with("/_twirl") {
             return Err(Failure::Connection(format!(
                 "{url} is one of twirl's own control endpoints, not a webhook"
             )));
@@ -179,14 +189,19 @@ impl Deliverer {
                 "{url}: only http is served on loopback addresses"
             )));
         }
-        Ok(Route {
-            connect: url.to_string(),
-            host: None,
-        })
+        if own {
+            let host = self.twirl_url.trim_start_matches("http://").to_string();
+            return Ok(Route::Local {
+                scheme: "http".into(),
+                host,
+                uri,
+            });
+        }
+        Ok(Route::Remote(url.to_string()))
     }
 
     /// Makes the webhook request, following redirects, within Twilio's 15 s.
-    pub async fn send(&self, webhook: &Webhook) -> Delivery {
+    pub async fn send(&self, state: &AppState, webhook: &Webhook) -> Delivery {
         let started = Instant::now();
         let get = webhook.method.eq_ignore_ascii_case("GET");
         let method = if get { "GET" } else { "POST" };
@@ -196,7 +211,7 @@ impl Deliverer {
             let (target, headers) = self.signed(&url, get, &webhook.params);
             let outcome = match tokio::time::timeout(
                 TIMEOUT.saturating_sub(started.elapsed()),
-                self.request(&target, get, &webhook.params, &headers),
+                self.request(state, &target, get, &webhook.params, &headers),
             )
             .await
             {
@@ -281,30 +296,35 @@ impl Deliverer {
 
     async fn request(
         &self,
+        state: &AppState,
         url: &str,
         get: bool,
         params: &[(String, String)],
         headers: &[(String, String)],
     ) -> Result<Answer, Failure> {
-        let route = self.route(url)?;
-        let mut request = if get {
-            self.client.get(&route.connect)
+        let body = if get {
+            String::new()
         } else {
-            let body = form_urlencoded::Serializer::new(String::new())
+            form_urlencoded::Serializer::new(String::new())
                 .extend_pairs(params)
-                .finish();
-            self.client.post(&route.connect).body(body)
+                .finish()
+        };
+        match self.route(url)? {
+            Route::Local { scheme, host, uri } => Ok(local(state, get, (&scheme, &host, &uri), headers, body).await),
+            Route::Remote(url) => self.remote(&url, get, headers, body).await,
+        }
+    }
+
+    async fn remote(&self, url: &str, get: bool, headers: &[(String, String)], body: String) -> Result<Answer, Failure> {
+        let mut request = if get {
+            self.client.get(url)
+        } else {
+            self.client.post(url).body(body)
         };
         for (name, value) in headers {
             request = request.header(name, value);
         }
-        if let Some((host, scheme)) = &route.host {
-            request = request
-                .header("Host", host)
-                .header("X-Forwarded-Host", host)
-                .header("X-Forwarded-Proto", scheme);
-        }
-        let response = request
+        let mut response = request
             .send()
             .await
             .map_err(|e| Failure::Connection(connection_error(&e)))?;
@@ -315,7 +335,6 @@ impl Deliverer {
             .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
             .collect();
         let mut body = Vec::new();
-        let mut response = response;
         while let Some(chunk) = response
             .chunk()
             .await
@@ -330,6 +349,34 @@ impl Deliverer {
             headers: answer_headers,
             body,
         })
+    }
+}
+
+/// A webhook twirl serves itself, through the gateway, as an HTTP server would receive it.
+async fn local(
+    state: &AppState,
+    get: bool,
+    target: (&str, &str, &str),
+    headers: &[(String, String)],
+    body: String,
+) -> Answer {
+    let mut map = HeaderMap::new();
+    for (name, value) in headers {
+        if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value)) {
+            map.append(name, value);
+        }
+    }
+    if !get {
+        map.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    }
+    let method = if get { Method::GET } else { Method::POST };
+    let answer = gateway::handle_webhook(state, &method, target, &map, body.as_bytes()).await;
+    let mut body = answer.body;
+    body.truncate(MAX_BODY);
+    Answer {
+        status: answer.status,
+        headers: answer.headers,
+        body,
     }
 }
 
@@ -383,21 +430,27 @@ mod tests {
     #[test]
     fn domains_and_paths_are_served_by_twirl_loopback_directly_others_not_at_all() {
         let d = deliverer();
-        let site = d.route("https://x-1234-dev.twil.io/sms?a=1").expect("site");
-        assert_eq!(site.connect, "http://127.0.0.1:3000/sms?a=1");
-        assert_eq!(site.host, Some(("x-1234-dev.twil.io".into(), "https".into())));
-        assert_eq!(d.absolute("/sms"), "http://127.0.0.1:3000/sms");
-        let local = d.route("http://localhost:8080/hook").expect("loopback");
+        let local = |scheme: &str, host: &str, uri: &str| Route::Local {
+            scheme: scheme.into(),
+            host: host.into(),
+            uri: uri.into(),
+        };
         assert_eq!(
-            (local.connect.as_str(), local.host),
-            ("http://localhost:8080/hook", None)
+            d.route("https://x-1234-dev.twil.io/sms?a=1").expect("site"),
+            local("https", "x-1234-dev.twil.io", "/sms?a=1")
+        );
+        assert_eq!(d.absolute("/sms"), "http://127.0.0.1:3000/sms");
+        assert_eq!(
+            d.route(&d.absolute("/sms")).expect("live"),
+            local("http", "127.0.0.1:3000", "/sms")
+        );
+        assert_eq!(
+            d.route("http://localhost:8080/hook").expect("loopback"),
+            Route::Remote("http://localhost:8080/hook".into())
         );
         assert!(d.route("http://[::1]:8080/hook").is_ok());
         assert!(d.route("http://127.0.0.1:3000/_twirl/phone/messages").is_err());
-        assert!(matches!(
-            d.route("https://example.com/sms"),
-            Err(Failure::Connection(_))
-        ));
+        assert!(matches!(d.route("https://example.com/sms"), Err(Failure::Connection(_))));
         assert!(d.is_function_url("/sms") && d.is_function_url("https://a-1234.twil.io/x"));
         assert!(!d.is_function_url("http://localhost:8080/hook"));
     }

@@ -108,43 +108,58 @@ pub fn create(conn: &Connection, new: &NewMessage, now: i64) -> Result<Message, 
     };
     let sid = sid::generate(prefix);
     let date_sent = (new.status == "received").then_some(now);
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO messages (sid, direction, from_address, to_address, body, status, messaging_service_sid,
              num_segments, status_callback, status_callback_method, send_at, date_created, date_updated, date_sent)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13)",
-        rusqlite::params![
-            sid,
-            new.direction,
-            new.from,
-            new.to,
-            new.body,
-            new.status,
-            new.messaging_service_sid,
-            new.num_segments,
-            new.status_callback,
-            new.status_callback_method,
-            new.send_at,
-            now,
-            date_sent
-        ],
-    )?;
+    )?
+    .execute(rusqlite::params![
+        sid,
+        new.direction,
+        new.from,
+        new.to,
+        new.body,
+        new.status,
+        new.messaging_service_sid,
+        new.num_segments,
+        new.status_callback,
+        new.status_callback_method,
+        new.send_at,
+        now,
+        date_sent
+    ])?;
     for (content_type, url) in &new.media {
-        conn.execute(
+        conn.prepare_cached(
             "INSERT INTO message_media (sid, message_sid, content_type, url, date_created) VALUES (?1, ?2, ?3, ?4, ?5)",
-            (sid::generate(sid::prefix::MEDIA), &sid, content_type, url, now),
-        )?;
+        )?
+        .execute((sid::generate(sid::prefix::MEDIA), &sid, content_type, url, now))?;
     }
     record_status(conn, &sid, &new.status, now)?;
-    get(conn, &sid)
+    Ok(Message {
+        sid,
+        direction: new.direction.clone(),
+        from: new.from.clone(),
+        to: new.to.clone(),
+        body: new.body.clone(),
+        status: new.status.clone(),
+        messaging_service_sid: new.messaging_service_sid.clone(),
+        num_segments: new.num_segments,
+        num_media: new.media.len() as i64,
+        error_code: None,
+        error_message: None,
+        status_callback: new.status_callback.clone(),
+        status_callback_method: new.status_callback_method.clone(),
+        send_at: new.send_at,
+        date_created: now,
+        date_updated: now,
+        date_sent,
+    })
 }
 
 pub fn get(conn: &Connection, sid: &str) -> Result<Message, StoreError> {
     found(
-        conn.query_row(
-            &format!("SELECT {COLUMNS} FROM messages WHERE sid = ?1"),
-            [sid],
-            from_row,
-        ),
+        conn.prepare_cached(&format!("SELECT {COLUMNS} FROM messages WHERE sid = ?1"))?
+            .query_row([sid], from_row),
         || format!("/Messages/{sid}.json"),
     )
 }
@@ -237,22 +252,51 @@ pub fn set_status(
     error: Option<(i64, &str)>,
     now: i64,
 ) -> Result<i64, StoreError> {
-    get(conn, sid)?;
     let sent = matches!(status, "sent" | "delivered" | "undelivered" | "received");
-    conn.execute(
-        "UPDATE messages SET status = ?2, error_code = ?3, error_message = ?4, date_updated = ?5,
-             date_sent = CASE WHEN ?6 AND date_sent IS NULL THEN ?5 ELSE date_sent END
-         WHERE sid = ?1",
-        rusqlite::params![sid, status, error.map(|e| e.0), error.map(|e| e.1), now, sent],
-    )?;
+    let changed = conn
+        .prepare_cached(
+            "UPDATE messages SET status = ?2, error_code = ?3, error_message = ?4, date_updated = ?5,
+                 date_sent = CASE WHEN ?6 AND date_sent IS NULL THEN ?5 ELSE date_sent END
+             WHERE sid = ?1",
+        )?
+        .execute(rusqlite::params![sid, status, error.map(|e| e.0), error.map(|e| e.1), now, sent])?;
+    if changed == 0 {
+        return Err(StoreError::NotFound(format!("/Messages/{sid}.json")));
+    }
     record_status(conn, sid, status, now)
 }
 
+/// Moves `message` through `steps` in one go — each recorded, the last one kept — and returns it
+/// as it now is.
+pub fn advance(
+    conn: &Connection,
+    message: &Message,
+    steps: &[(&str, Option<(i64, &str)>)],
+    now: i64,
+) -> Result<Message, StoreError> {
+    let Some((status, error)) = steps.last() else {
+        return Ok(message.clone());
+    };
+    for (step, _) in &steps[..steps.len() - 1] {
+        record_status(conn, &message.sid, step, now)?;
+    }
+    set_status(conn, &message.sid, status, *error, now)?;
+    let sent = steps
+        .iter()
+        .any(|(s, _)| matches!(*s, "sent" | "delivered" | "undelivered" | "received"));
+    Ok(Message {
+        status: status.to_string(),
+        error_code: error.map(|e| e.0),
+        error_message: error.map(|e| e.1.to_string()),
+        date_updated: now,
+        date_sent: message.date_sent.or(sent.then_some(now)),
+        ..message.clone()
+    })
+}
+
 fn record_status(conn: &Connection, sid: &str, status: &str, now: i64) -> Result<i64, StoreError> {
-    conn.execute(
-        "INSERT INTO message_events (message_sid, status, at) VALUES (?1, ?2, ?3)",
-        (sid, status, now),
-    )?;
+    conn.prepare_cached("INSERT INTO message_events (message_sid, status, at) VALUES (?1, ?2, ?3)")?
+        .execute((sid, status, now))?;
     Ok(conn.last_insert_rowid())
 }
 

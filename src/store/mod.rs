@@ -156,6 +156,9 @@ fn in_savepoint<T>(
 /// acknowledged write must survive a crash of the machine too, not just of twirl.
 fn configure(conn: &Connection) -> Result<(), StoreError> {
     conn.busy_timeout(Duration::from_secs(5))?;
+    // The hot statements (a message's insert and status changes, a number's lookup) are parsed
+    // once, not on every request.
+    conn.set_prepared_statement_cache_capacity(64);
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;

@@ -126,11 +126,8 @@ pub fn get(conn: &Connection, sid: &str) -> Result<Number, StoreError> {
 /// The owned number `phone_number`, if the account has it.
 pub fn by_number(conn: &Connection, phone_number: &str) -> Result<Option<Number>, StoreError> {
     Ok(conn
-        .query_row(
-            &format!("SELECT {COLUMNS} FROM phone_numbers WHERE phone_number = ?1"),
-            [phone_number],
-            from_row,
-        )
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM phone_numbers WHERE phone_number = ?1"))?
+        .query_row([phone_number], from_row)
         .optional()?)
 }
 

@@ -46,7 +46,7 @@ def test_the_demo_page_works_wherever_it_is_shown(demo):
     assets = eventually(demo.stdout, lambda out: re.search(r"^    public +(\S+/assets/index\.html)$", out, re.M),
                         timeout=10)
     banner_url = re.search(r"^    public +(\S+/assets/index\.html)$", assets, re.M).group(1)
-    assert banner_url == f"{demo.url}/assets/index.html"
+    assert banner_url == f"{demo.local_url}/assets/index.html"
     domain = re.search(r"^  Environment  \S+/(\S+\.twil\.io)/$", demo.stdout(), re.M).group(1)
     port = urlsplit(demo.url).port
     local_host = f"http://{domain.removesuffix('.twil.io')}.localhost:{port}"

@@ -287,7 +287,7 @@ impl Session {
             method: call.status_callback_method.clone(),
             params,
         };
-        let delivery = self.state.phone.webhooks.send(&webhook).await;
+        let delivery = self.state.phone.webhooks.send(&self.state, &webhook).await;
         let (url, code, failure) = (delivery.url.clone(), delivery.status(), delivery.failure.clone());
         self.state
             .store
@@ -352,7 +352,7 @@ impl Session {
             method: method.to_string(),
             params,
         };
-        let delivery = self.state.phone.webhooks.send(&webhook).await;
+        let delivery = self.state.phone.webhooks.send(&self.state, &webhook).await;
         self.note(call, webhook_line(&delivery, "callback")).await?;
         if let Some(failure) = &delivery.failure {
             let function = self.state.phone.webhooks.is_function_url(url);
@@ -381,7 +381,7 @@ impl Session {
             method: method.clone(),
             params: params.clone(),
         };
-        let mut delivery = self.state.phone.webhooks.send(&webhook).await;
+        let mut delivery = self.state.phone.webhooks.send(&self.state, &webhook).await;
         self.note(&leg.call, webhook_line(&delivery, "twiml")).await?;
         let mut fetched = webhook.url.clone();
         if let Some(failure) = delivery.failure.clone() {
@@ -399,7 +399,7 @@ impl Session {
                 method: fallback_method,
                 params,
             };
-            delivery = self.state.phone.webhooks.send(&webhook).await;
+            delivery = self.state.phone.webhooks.send(&self.state, &webhook).await;
             self.note(&leg.call, webhook_line(&delivery, "fallback")).await?;
             if let Some(failure) = delivery.failure.clone() {
                 let function = self.state.phone.webhooks.is_function_url(&fallback_url);
