@@ -1,9 +1,11 @@
-"""Checks twirl's responses against Twilio's OpenAPI documents (Serverless, Verify, Lookups, Sync).
+"""Checks twirl's responses against Twilio's OpenAPI documents (Serverless, Sync, Verify, Lookups, the 2010
+API).
 
 Beyond the schema itself (exact key sets, types, nullability, formats, patterns, enums) every resource's
 `url` must be its canonical absolute URL on the server that answered, and its `links` must be the ones
-Twilio returns, built from that `url`. `Run` calls a document's operations by operationId and checks
-every answer."""
+Twilio returns, built from that `url`. The 2010 API's family differs: a resource's `uri`, its
+`subresource_uris` and the page URIs are relative to the API's host, under the account, and dates are RFC 2822
+with a literal `+0000`. `Run` calls a document's operations by operationId and checks every answer."""
 
 import json
 import re
@@ -53,6 +55,20 @@ CANONICAL_PATHS = {
     "sync.v1.service.sync_map.sync_map_permission": "/Services/{service_sid}/Maps/{map_sid}/Permissions/{identity}",
 }
 
+# The 2010 API's resources, under `/2010-04-01/Accounts/{account_sid}`.
+CANONICAL_URIS_2010 = {
+    "api.v2010.account.message": "/Messages/{sid}.json",
+    "api.v2010.account.message.media": "/Messages/{parent_sid}/Media/{sid}.json",
+    "api.v2010.account.incoming_phone_number": "/IncomingPhoneNumbers/{sid}.json",
+    "api.v2010.account.call": "/Calls/{sid}.json",
+}
+RFC_2822_RE = re.compile(r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
+                         r"\d{4} \d\d:\d\d:\d\d \+0000$")
+# URL fields whose value the client chose: empty when unset, an absolute http(s) URL, or (twirl's own
+# extension) a path of the live project.
+CLIENT_URL_FIELDS = {"sms_url", "sms_fallback_url", "voice_url", "voice_fallback_url", "status_callback",
+                     "webhook_url"}
+
 # The `links` of each resource: name -> suffix appended to the resource's own url.
 LINKS = {
     "serverless.v1.service": {"environments": "/Environments", "functions": "/Functions",
@@ -81,9 +97,6 @@ NULL_AS_IN_EXAMPLES = {"CallerNameInfo", "SimSwapInfo", "LastSimSwapInfo", "Call
                        "SmsPumpingRiskInfo"}
 # The same for the packages the document describes inline.
 NULL_FIELDS_AS_IN_EXAMPLES = {"LookupResponse": {"phone_number_quality_score", "pre_fill"}}
-
-# URL fields whose value the client chose, so they point anywhere (absolute http or https).
-CLIENT_URL_FIELDS = {"webhook_url"}
 
 PYTHON_TYPES = {"string": str, "boolean": bool, "integer": int, "array": list, "object": dict}
 
@@ -146,12 +159,18 @@ class Spec:
 
 
 class ResponseChecker:
-    """Validates decoded JSON bodies against spec schemas for one server and account."""
+    """Validates decoded JSON bodies against spec schemas for one server and account. `origin` is where
+    the product's absolute URLs start; for the 2010 API, whose URIs are relative, it is unused."""
 
     def __init__(self, spec, origin, account_sid):
         self.spec = spec
         self.origin = origin
         self.account_sid = account_sid
+        self.account_uri = f"/2010-04-01/Accounts/{account_sid}"
+
+    def check_named(self, name, value, where=None):
+        """Checks `value` against the schema called `name`."""
+        self.check({"$ref": SCHEMA_REF_PREFIX + name}, value, where or name)
 
     def check(self, schema, value, where, null_allowed=False):
         name = None
@@ -175,6 +194,8 @@ class ResponseChecker:
             self._check_object(schema, value, where, name)
             if name in CANONICAL_PATHS:
                 self._check_resource(name, value, where)
+            elif name in CANONICAL_URIS_2010:
+                self._check_resource_2010(name, value, where)
 
     def _check_type(self, kind, value, where):
         if kind is None:
@@ -196,15 +217,24 @@ class ResponseChecker:
                 assert re.fullmatch(sid.group(1) + "[0-9a-f]{32}", value), f"{where}: {value!r} is not lowercase hex"
         if schema.get("format") == "date-time":
             assert DATE_TIME_RE.match(value), f"{where}: {value!r} is not YYYY-MM-DDTHH:MM:SSZ"
+        if schema.get("format") == "date-time-rfc-2822":
+            assert RFC_2822_RE.match(value), f"{where}: {value!r} is not RFC 2822 with +0000"
+        if schema.get("format") == "phone-number":
+            assert re.fullmatch(r"([a-z]+:)?\+[1-9]\d{1,14}|[A-Za-z0-9 ]{1,11}", value), f"{where}: {value!r}"
         if schema.get("format") == "uri":
-            if where.rsplit(".", 1)[-1] in CLIENT_URL_FIELDS:
-                assert re.match(r"^https?://[^/]+", value), f"{where}: {value!r} is not an absolute URL"
+            field = where.rsplit(".", 1)[-1]
+            if field in CLIENT_URL_FIELDS:
+                assert value == "" or value.startswith("/") or re.match(r"^https?://[^/]+", value), (
+                    f"{where}: {value!r} is not a webhook URL")
             else:
                 self.check_url(value, where)
 
     def check_url(self, value, where):
-        assert isinstance(value, str) and value.startswith(self.origin + "/"), (
-            f"{where}: {value!r} is not an absolute URL on {self.origin}")
+        assert isinstance(value, str), f"{where}: {value!r} is not a URL"
+        if value.startswith("/2010-04-01/"):
+            assert value.startswith(self.account_uri + "/"), f"{where}: {value!r} is not under {self.account_uri}"
+            return
+        assert value.startswith(self.origin + "/"), f"{where}: {value!r} is not an absolute URL on {self.origin}"
 
     def _check_object(self, schema, value, where, name=None):
         if schema.get("format") == "uri-map":
@@ -222,6 +252,11 @@ class ResponseChecker:
         if "meta" in properties:
             (list_key,) = set(properties) - {"meta"}
             assert value["meta"]["key"] == list_key, f"{where}.meta.key: {value['meta']['key']!r} != {list_key!r}"
+
+    def _check_resource_2010(self, name, value, where):
+        expected = self.account_uri + CANONICAL_URIS_2010[name].format(**value)
+        assert value["uri"] == expected, f"{where}.uri: {value['uri']!r} != {expected!r}"
+        assert value["account_sid"] == self.account_sid, f"{where}.account_sid: {value['account_sid']!r}"
 
     def _check_resource(self, name, value, where):
         version = "/" + name.split(".")[1]

@@ -6,7 +6,6 @@ transcript and checked with twilio-python's RequestValidator; status callbacks g
 server here and are checked the same way. Calls and Recordings are checked against the spec."""
 
 import json
-import re
 import shutil
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,14 +16,13 @@ import requests
 from twilio.request_validator import RequestValidator
 
 from conftest import REPO_ROOT, running_project_server
+from spec_check import ResponseChecker, Spec
 from support import assert_twilio_error
 
 PROJECT = REPO_ROOT / "fixtures" / "voice-project"
 SPEC = REPO_ROOT.parent / "shared" / "spec" / "twilio_api_v2010_subset.json"
 MENU, SUPPORT = "+12065550150", "+12065550151"
 CALLER, AGENT = "+14155550123", "+14155550199"
-RFC_2822 = re.compile(r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
-                      r"\d{4} \d\d:\d\d:\d\d \+0000$")
 
 
 class Recorder(ThreadingHTTPServer):
@@ -93,8 +91,8 @@ def numbers(client, domain):
 
 
 @pytest.fixture(scope="module")
-def spec():
-    return json.loads(SPEC.read_text())
+def spec(voice):
+    return ResponseChecker(Spec(SPEC), voice.url, voice.account_sid)
 
 
 class Phone:
@@ -152,22 +150,8 @@ def assert_signed(voice, url, received):
 
 
 def check_schema(spec, name, value, where="call"):
-    """The exact key set, types, nullability, enums and RFC 2822 dates of a spec schema."""
-    schema = spec["components"]["schemas"][name]
-    properties = schema["properties"]
-    assert set(value) == set(properties), (where, set(value) ^ set(properties))
-    for key, prop in properties.items():
-        item = value[key]
-        if "$ref" in prop:
-            enum = spec["components"]["schemas"][prop["$ref"].rsplit("/", 1)[1]]["enum"]
-            assert item in enum, (where, key, item)
-            continue
-        if item is None:
-            assert prop.get("nullable"), (where, key)
-            continue
-        assert isinstance(item, {"string": str, "object": dict, "integer": int}[prop["type"]]), (where, key, item)
-        if prop.get("format") == "date-time-rfc-2822":
-            assert RFC_2822.match(item), (where, key, item)
+    """Checks a 2010 resource against the spec: exact keys, types, formats, enums, its `uri`."""
+    spec.check_named(name, value, where)
 
 
 # --- a handset calls the IVR ---------------------------------------------------------------------
