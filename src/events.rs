@@ -61,6 +61,15 @@ pub enum Event {
     },
     /// Stored state changed (an API write, a live reload): lists may be stale.
     Changed,
+    /// A Sync service's objects or items changed: views of that service may be stale.
+    SyncChanged { service_sid: String },
+    /// A message published to a Sync message stream (Twilio keeps none, so this is where it shows).
+    SyncStreamMessage {
+        service_sid: String,
+        stream_sid: String,
+        sid: String,
+        data: serde_json::Value,
+    },
 }
 
 /// A cheap-clone handle on the fan-out.

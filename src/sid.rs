@@ -34,6 +34,12 @@ pub mod prefix {
     pub const VERIFICATION: &str = "VE";
     /// A code sent for a verification (Verify's send attempts).
     pub const VERIFICATION_ATTEMPT: &str = "VL";
+    pub const SYNC_SERVICE: &str = "IS";
+    pub const SYNC_DOCUMENT: &str = "ET";
+    pub const SYNC_LIST: &str = "ES";
+    pub const SYNC_MAP: &str = "MP";
+    pub const SYNC_STREAM: &str = "TO";
+    pub const SYNC_STREAM_MESSAGE: &str = "TZ";
 }
 
 /// While a fixture loads, SIDs (and the digits of domain bases) come from its content rather

@@ -34,9 +34,10 @@ function authHeader() {
 }
 
 /** Calls `url` (a path on this server) as the account; `form` (an object or array of pairs) is
- *  sent form-encoded. Answers the JSON body, or throws an ApiError with Twilio's message. */
-export async function request(url, { method = 'GET', form } = {}) {
-  const headers = { Authorization: authHeader(), Accept: 'application/json' };
+ *  sent form-encoded, `headers` (such as `If-Match`) with it. Answers the JSON body, or throws an
+ *  ApiError with Twilio's message. */
+export async function request(url, { method = 'GET', form, headers: extra } = {}) {
+  const headers = { Authorization: authHeader(), Accept: 'application/json', ...extra };
   let body;
   if (form) {
     body = new URLSearchParams(Array.isArray(form) ? form : Object.entries(form)).toString();
@@ -68,13 +69,14 @@ export function core(path, options) {
   return request(`/2010-04-01/Accounts/${session.account_sid}${path}`, options);
 }
 
-/** Every item of a list, following `meta.next_page_url`. */
+/** Every item of a list, following `meta.next_page_url`; `path` is the Serverless API's, or a
+ *  whole path under another product's mount (`/sync/v1/…`). */
 export async function list(path, query) {
   const items = [];
   const sep = path.includes('?') ? '&' : '?';
   let next = `${path}${sep}PageSize=100${query ? '&' + query : ''}`;
   for (let pages = 0; next && pages < 50; pages++) {
-    const page = await api(next);
+    const page = await (/^\/[^/]+\/v\d+\//.test(next) ? request(next) : api(next));
     items.push(...(page[page.meta.key] || []));
     const n = page.meta.next_page_url;
     next = n ? new URL(n, location.href).pathname + new URL(n, location.href).search : null;

@@ -8,6 +8,7 @@ import { callsView } from './calls.js';
 import { verifyView } from './verify.js';
 import { startLive, preloadLogs, refreshFilters, showProblems, showInstalling, filterLogs } from './live.js';
 import { phoneView, startPhone } from './phone.js';
+import { syncRoute, syncView, startSync } from './sync.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -20,6 +21,8 @@ function route() {
   if (parts[0] === 'phone') return { view: 'phone', section: parts[1], id: parts[2] };
   if (parts[0] === 'calls') return { view: 'calls' };
   if (parts[0] === 'verify') return { view: 'verify' };
+  const sync = syncRoute(parts);
+  if (sync) return sync;
   if (parts[0] !== 'services' || !parts[1]) return { view: 'overview' };
   const [, service, kind, id, sub, subId] = parts;
   if (!kind) return { view: 'service', service, tab: 'environments' };
@@ -167,6 +170,7 @@ function drawNav(r) {
     item('#/phone', [h('span', null, 'Phone')], { testid: 'nav-phone', class: r.view === 'phone' ? 'active' : '' }),
     item('#/calls', [h('span', null, 'Phone calls')], { testid: 'nav-calls' }),
     item('#/verify', [h('span', null, 'Verify')], { testid: 'nav-verify' }),
+    item('#/sync', [h('span', null, 'Sync')], { testid: 'nav-sync' }),
     h('div', { class: 'nav-label' }, 'Services', h('span', { class: 'count' }, String(index.services.length))),
     index.services.length === 0
       ? h('div', { class: 'nav-empty', testid: 'nav-empty' }, 'No services yet')
@@ -228,6 +232,7 @@ const VIEWS = {
   phone: phoneView,
   calls: callsView,
   verify: verifyView,
+  sync: syncView,
 
   async overview() {
     const rows = index.services.map((s) =>
@@ -837,6 +842,7 @@ async function start() {
     },
   });
   showLiveState();
+  startSync(() => render({ soft: true }));
   window.addEventListener('hashchange', () => render());
   await render();
   preloadLogs();

@@ -1,7 +1,9 @@
-"""Crash safety: kill -9 twirl at random moments while deploys run through the API, restart it on
-the same data directory, and check that
+"""Crash safety: kill -9 twirl at random moments while deploys and Sync writes run through the API,
+restart it on the same data directory, and check that
 
-  * every acknowledged write (a 2xx response was received) is still there, with its value;
+  * every acknowledged write (a 2xx response was received) is still there, with its value: among
+    them conditional updates of a Sync document counting its writes, and Sync list and map items
+    written by several clients at once (so the store commits them together);
   * PRAGMA integrity_check is `ok` (the database opened read-only while twirl is stopped);
   * no half-built build is on disk or served: every build directory is complete, and the
     environment's deployed build serves exactly the files of that build;
@@ -29,6 +31,9 @@ from common import (DEPENDENCIES, Twirl, find_binary, integrity_check, processes
 ROUND_SECONDS_MAX = 30       # a round's workload never runs longer than this
 KILL_AFTER = (0.05, 4.0)     # seconds after the workload starts
 ASSET_BYTES = 256 * 1024
+SYNC = "/sync/v1/Services/default"
+SYNC_WRITERS = 4             # concurrent Sync writers, so their writes share commits
+SYNC_WRITES_PER_ROUND = 800  # bounds what each restart checks
 
 
 def asset_content(marker):
@@ -53,6 +58,10 @@ class Ledger:
         self.versions = {}         # version sid -> (kind, bytes)
         self.builds = {}           # build sid -> {path: version sid}
         self.variable = {}         # key -> (sid, acknowledged value, in-flight value or None)
+        # The Sync counter document: (acknowledged count, its revision, in-flight count or None).
+        self.counter = (0, "0", None)
+        self.list_items = {}       # Sync list item index -> data
+        self.map_items = {}        # Sync map item key -> data
         self.writes = 0
 
     def ack(self, path, fields):
@@ -158,6 +167,51 @@ class Workload:
                 return  # the server died under us: expected
             cycle += 1
 
+    def sync_cycle(self, session, writer, n):
+        """The first writer updates the counter conditionally; every writer adds a list item and a
+        map item; each write is recorded once acknowledged."""
+        ledger = self.ledger
+        if writer == 0:
+            count, revision, _ = ledger.counter
+            with ledger.lock:
+                ledger.counter = (count, revision, count + 1)
+            response = session.post(f"{self.twirl.url}{SYNC}/Documents/counter", headers={"If-Match": revision},
+                                    data={"Data": json.dumps({"count": count + 1})}, timeout=15)
+            if response.status_code != 200:
+                raise RuntimeError(f"counter update {response.status_code} {response.text[:200]}")
+            with ledger.lock:
+                ledger.counter = (count + 1, response.json()["revision"], None)
+                ledger.writes += 1
+        data = {"round": self.round, "writer": writer, "n": n}
+        response = session.post(f"{self.twirl.url}{SYNC}/Lists/log/Items", data={"Data": json.dumps(data)},
+                                timeout=15)
+        if response.status_code != 201:
+            raise RuntimeError(f"list item {response.status_code} {response.text[:200]}")
+        with ledger.lock:
+            ledger.list_items[response.json()["index"]] = data
+            ledger.writes += 1
+        key = f"r{self.round}-w{writer}-{n}"
+        response = session.post(f"{self.twirl.url}{SYNC}/Maps/state/Items",
+                                data={"Key": key, "Data": json.dumps(data)}, timeout=15)
+        if response.status_code != 201:
+            raise RuntimeError(f"map item {response.status_code} {response.text[:200]}")
+        with ledger.lock:
+            ledger.map_items[key] = data
+            ledger.writes += 1
+
+    def run_sync_writes(self, writer):
+        session = requests.Session()
+        session.auth = self.twirl.session.auth
+        deadline = time.monotonic() + ROUND_SECONDS_MAX
+        n = 0
+        limit = SYNC_WRITES_PER_ROUND // (2 * SYNC_WRITERS)
+        while not self.stop.is_set() and time.monotonic() < deadline and n < limit:
+            try:
+                self.sync_cycle(session, writer, n)
+            except (requests.RequestException, ValueError):
+                return
+            n += 1
+
     def run_site_traffic(self, domain):
         deadline = time.monotonic() + ROUND_SECONDS_MAX
         session = requests.Session()
@@ -203,6 +257,9 @@ def setup(twirl, ledger):
     ledger.ack(f"{base}/Assets/{asset['sid']}", {"sid": asset["sid"]})
     variable = create(f"{base}/Environments/{environment['sid']}/Variables", {"Key": "MARKER", "Value": "none"})
     ledger.variable["MARKER"] = (variable["sid"], "none", None)
+    create(f"{SYNC}/Documents", {"UniqueName": "counter", "Data": json.dumps({"count": 0})})
+    create(f"{SYNC}/Lists", {"UniqueName": "log"})
+    create(f"{SYNC}/Maps", {"UniqueName": "state"})
     return {"service": service["sid"], "environment": environment["sid"], "functions": functions,
             "asset": asset["sid"], "domain": environment["domain_name"]}
 
@@ -228,6 +285,8 @@ def verify(twirl, ledger, ids, problems, round_number):
         problems.append(f"round {round_number}: variable MARKER is {value!r}, acknowledged {acked!r}")
     else:
         ledger.variable["MARKER"] = (sid, value, None)
+
+    checked += verify_sync(twirl, ledger, problems, round_number)
 
     environment = twirl.request(
         "GET", f"/v1/Services/{ids['service']}/Environments/{ids['environment']}").json()
@@ -255,6 +314,40 @@ def verify(twirl, ledger, ids, problems, round_number):
             problems.append(f"round {round_number}: deployed build {build} /data.bin answered "
                             f"{data.status_code} with {len(data.content)} bytes (expected {len(want_data)})")
     return checked, served
+
+
+def every_item(twirl, path):
+    """Every item of a Sync list or map, by index or key."""
+    found, url = {}, f"{twirl.url}{path}?PageSize=100"
+    while url:
+        page = twirl.request("GET", url[len(twirl.url):]).json()
+        for item in page["items"]:
+            found[item.get("key", item.get("index"))] = item["data"]
+        url = page["meta"]["next_page_url"]
+    return found
+
+
+def verify_sync(twirl, ledger, problems, round_number):
+    """The counter holds the acknowledged count (or the one in flight at the kill) and counts its own
+    revisions; every acknowledged list and map item is there with its data. Returns checks made."""
+    count, _, in_flight = ledger.counter
+    document = twirl.request("GET", f"{SYNC}/Documents/counter").json()
+    found = document.get("data", {}).get("count")
+    if found not in (count, in_flight):
+        problems.append(f"round {round_number}: acknowledged Sync counter {count}, found {found!r}")
+    elif int(document["revision"], 16) != found:
+        problems.append(f"round {round_number}: Sync counter {found} at revision {document['revision']}")
+    else:
+        ledger.counter = (found, document["revision"], None)
+    checks = 1
+    for path, acknowledged in ((f"{SYNC}/Lists/log/Items", ledger.list_items),
+                               (f"{SYNC}/Maps/state/Items", ledger.map_items)):
+        stored = every_item(twirl, path)
+        for key, data in acknowledged.items():
+            checks += 1
+            if stored.get(key) != data:
+                problems.append(f"round {round_number}: acknowledged Sync item {path}/{key} is {stored.get(key)!r}")
+    return checks
 
 
 def check_build_dirs(data_dir, problems, round_number):
@@ -306,7 +399,9 @@ def main():
             twirl.request("POST", "/_twirl/clock", json={"advance_seconds": 3601})
             workload = Workload(twirl, ledger, ids, round_number, rng)
             threads = [threading.Thread(target=workload.run_deploys, daemon=True),
-                       threading.Thread(target=workload.run_site_traffic, args=(ids["domain"],), daemon=True)]
+                       threading.Thread(target=workload.run_site_traffic, args=(ids["domain"],), daemon=True),
+                       *[threading.Thread(target=workload.run_sync_writes, args=(writer,), daemon=True)
+                         for writer in range(SYNC_WRITERS)]]
             for thread in threads:
                 thread.start()
             time.sleep(rng.uniform(*KILL_AFTER))
@@ -345,10 +440,12 @@ def main():
     if processes_mentioning(data_dir):
         problems.append("processes remain after the last stop")
 
-    lost = [p for p in problems if "acknowledged" in p or "variable" in p]
+    lost = [p for p in problems if "acknowledged" in p or "variable" in p or "Sync" in p]
     print(f"rounds: {args.rounds}, kill -9: {stats['kills']}, seconds: {time.monotonic() - started:.0f}")
     print(f"acknowledged writes: {ledger.writes}, checks of acknowledged resources after restarts: "
           f"{stats['verified']}")
+    print(f"Sync: counter at {ledger.counter[0]} conditional writes, list items {len(ledger.list_items)}, "
+          f"map items {len(ledger.map_items)}")
     print(f"builds acknowledged: {len(ledger.builds)}, build directories inspected: {stats['build_dirs']}, "
           f"deployed-site checks: {stats['served']}, site calls during rounds: {stats['site_calls']}")
     print(f"integrity_check ok: {stats['integrity_ok']}/{stats['kills']} (+ final {final})")

@@ -1,8 +1,8 @@
 //! The Twilio REST APIs functions and clients call, one folder per product, each mounted under
 //! `/{product}` and reached through product routing (`products`): the Serverless API
 //! (`serverless`), the 2010 API's messaging and numbers (`core`), Monitor's alerts
-//! (`monitor`), Verify (`verify`) and Lookup (`lookups`). `wire` holds the conventions they share, per wire family; `auth` the
-//! credentials every product takes.
+//! (`monitor`), Verify (`verify`), Lookup (`lookups`) and Sync (`sync`). `wire` holds the
+//! conventions they share, per wire family; `auth` the credentials every product takes.
 
 mod auth;
 pub mod core;
@@ -10,6 +10,7 @@ pub mod lookups;
 pub mod monitor;
 pub mod products;
 pub mod serverless;
+pub mod sync;
 pub mod verify;
 pub mod wire;
 
@@ -24,12 +25,13 @@ use actix_web::{web, HttpRequest, Resource};
 /// product routing sent there reach them.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     type Configure = fn(&mut web::ServiceConfig);
-    let products: [(&'static str, Configure); 5] = [
+    let products: [(&'static str, Configure); 6] = [
         ("/serverless", serverless::configure),
         ("/api", core::configure),
         ("/monitor", monitor::configure),
         ("/verify", verify::configure),
         ("/lookups", lookups::configure),
+        ("/sync", sync::configure),
     ];
     for (mount, configure) in products {
         cfg.service(

@@ -23,6 +23,7 @@ const PRODUCTS: &[(&str, &str)] = &[
     ("monitor", "/monitor"),
     ("verify", "/verify"),
     ("lookups", "/lookups"),
+    ("sync", "/sync"),
 ];
 
 /// Path prefixes that stand for a product's whole host: `/2010-04-01/…` is `api.twilio.com`'s,

@@ -120,6 +120,10 @@ async fn advance_clock(state: web::Data<AppState>, body: web::Bytes) -> Result<H
     let offset = state.clock.advance(seconds);
     state.store.call(move |c| meta::set_clock_offset(c, offset)).await?;
     let swept = crate::build::apply_retention(&state).await?;
+    if swept != crate::store::retention::Swept::default() {
+        // Expired Sync data (or retired builds) went: open consoles show the store as it is now.
+        state.events.send(crate::events::Event::Changed);
+    }
     let mut body = clock_body(&state);
     body["swept"] = json!(swept);
     Ok(HttpResponse::Ok().json(body))
@@ -142,6 +146,7 @@ async fn reset(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
                 "recordings",
                 "verify_services",
                 "lookup_numbers",
+                "sync_services",
             ] {
                 tx.execute(&format!("DELETE FROM {table}"), [])?;
             }

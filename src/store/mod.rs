@@ -17,6 +17,10 @@ pub mod numbers;
 pub mod resources;
 pub mod retention;
 pub mod services;
+pub mod sync_items;
+pub mod sync_objects;
+pub mod sync_permissions;
+pub mod sync_services;
 pub mod variables;
 pub mod verify;
 pub mod versions;
@@ -49,6 +53,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_calls.sql"),
     include_str!("migrations/0005_verify.sql"),
     include_str!("migrations/0006_live_dotenv.sql"),
+    include_str!("migrations/0007_sync.sql"),
 ];
 
 impl Store {
@@ -205,6 +210,15 @@ pub(crate) fn found<T>(result: rusqlite::Result<T>, path: impl FnOnce() -> Strin
         Err(rusqlite::Error::QueryReturnedNoRows) => Err(StoreError::NotFound(path())),
         Err(e) => Err(e.into()),
     }
+}
+
+/// A migrated in-memory database with the store's settings, for the tables' unit tests.
+#[cfg(test)]
+pub(crate) fn test_connection() -> Connection {
+    let mut conn = Connection::open_in_memory().expect("memory db");
+    configure(&conn).expect("configure");
+    migrate(&mut conn).expect("migrate");
+    conn
 }
 
 #[cfg(test)]

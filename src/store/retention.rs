@@ -1,6 +1,6 @@
 //! Retention (DESIGN §7): after 7 days, builds no environment serves, versions in no build, and
 //! functions/assets with no versions are deleted; logs after 30 days. Nothing an environment
-//! serves is ever deleted.
+//! serves is ever deleted. Sync objects and items go once their TTL has run out.
 
 use crate::error::StoreError;
 use rusqlite::Connection;
@@ -19,6 +19,8 @@ pub struct Swept {
     pub resources: usize,
     pub logs: usize,
     pub blobs: usize,
+    /// Expired Sync objects and items.
+    pub sync: usize,
 }
 
 /// Runs one retention pass at emulator time `now`. Order matters: builds first, so versions that
@@ -44,11 +46,13 @@ pub fn sweep(conn: &Connection, now: i64) -> Result<Swept, StoreError> {
     )?;
     let logs = conn.execute("DELETE FROM logs WHERE date_created <= ?1", [now - LOGS_AFTER])?;
     let blobs = super::blobs::collect_garbage(conn)?;
+    let sync = super::sync_objects::purge_expired(conn, now)?;
     Ok(Swept {
         builds,
         versions,
         resources,
         logs,
         blobs,
+        sync,
     })
 }

@@ -24,7 +24,9 @@ from twilio.rest import Client
 from support import TwirlApi
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SPEC_PATH = REPO_ROOT.parent / "shared" / "spec" / "twilio_serverless_v1.json"
+SPEC_DIR = REPO_ROOT.parent / "shared" / "spec"
+SPEC_PATH = SPEC_DIR / "twilio_serverless_v1.json"
+SYNC_SPEC_PATH = SPEC_DIR / "twilio_sync_v1.json"
 READY_RE = re.compile(r"^twirl listening on (http://127\.0\.0\.1:\d+)$")
 STARTUP_TIMEOUT = 30
 SHUTDOWN_TIMEOUT = 10
@@ -121,13 +123,14 @@ class TwirlServer:
         return self.stderr_path.read_text(encoding="utf-8", errors="replace")
 
     def client(self, username=None, password=None, account_sid=None):
-        """A twilio-python Client whose Serverless domain points at this server.
+        """A twilio-python Client whose Serverless and Sync domains point at this server.
 
         With an API key: client(api_key_sid, api_key_secret, account_sid)."""
         client = Client(username or self.account_sid, password or self.auth_token, account_sid,
                         http_client=RecordingHttpClient(), environment={})
         client.serverless.base_url = self.url
         client.api.base_url = self.url
+        client.sync.base_url = self.url + "/sync"
         return client
 
     def upload_version(self, *args, **kwargs):

@@ -5,7 +5,7 @@ Beyond the schema itself (exact key sets, types, nullability, formats, patterns,
 `url` must be its canonical absolute URL on the server that answered, and its `links` must be the ones
 Twilio returns, built from that `url`. The 2010 API's family differs: a resource's `uri`, its
 `subresource_uris` and the page URIs are relative to the API's host, under the account, and dates are RFC 2822
-with a literal `+0000`."""
+with a literal `+0000`. `Run` calls a document's operations by operationId and checks every answer."""
 
 import json
 import re
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Optional
 from urllib.parse import urlsplit
 
-from support import DATE_TIME_RE
+from support import DATE_TIME_RE, assert_status, assert_twilio_error
 
 SCHEMA_REF_PREFIX = "#/components/schemas/"
 SID_PATTERN_RE = re.compile(r"^\^([A-Z]{2})\[0-9a-fA-F\]\{32\}\$$")
@@ -41,6 +41,18 @@ CANONICAL_PATHS = {
     "serverless.v1.service.environment.log": "/Services/{service_sid}/Environments/{environment_sid}/Logs/{sid}",
     "verify.v2.service": "/Services/{sid}",
     "verify.v2.service.verification": "/Services/{service_sid}/Verifications/{sid}",
+    "sync.v1.service": "/Services/{sid}",
+    "sync.v1.service.document": "/Services/{service_sid}/Documents/{sid}",
+    "sync.v1.service.sync_list": "/Services/{service_sid}/Lists/{sid}",
+    "sync.v1.service.sync_map": "/Services/{service_sid}/Maps/{sid}",
+    "sync.v1.service.sync_stream": "/Services/{service_sid}/Streams/{sid}",
+    "sync.v1.service.sync_list.sync_list_item": "/Services/{service_sid}/Lists/{list_sid}/Items/{index}",
+    "sync.v1.service.sync_map.sync_map_item": "/Services/{service_sid}/Maps/{map_sid}/Items/{key}",
+    "sync.v1.service.document.document_permission":
+        "/Services/{service_sid}/Documents/{document_sid}/Permissions/{identity}",
+    "sync.v1.service.sync_list.sync_list_permission":
+        "/Services/{service_sid}/Lists/{list_sid}/Permissions/{identity}",
+    "sync.v1.service.sync_map.sync_map_permission": "/Services/{service_sid}/Maps/{map_sid}/Permissions/{identity}",
 }
 
 # The 2010 API's resources, under `/2010-04-01/Accounts/{account_sid}`.
@@ -70,6 +82,11 @@ LINKS = {
     "verify.v2.service": {"verification_checks": "/VerificationCheck", "verifications": "/Verifications",
                           "rate_limits": "/RateLimits", "messaging_configurations": "/MessagingConfigurations",
                           "entities": "/Entities", "webhooks": "/Webhooks", "access_tokens": "/AccessTokens"},
+    "sync.v1.service": {"documents": "/Documents", "lists": "/Lists", "maps": "/Maps", "streams": "/Streams"},
+    "sync.v1.service.document": {"permissions": "/Permissions"},
+    "sync.v1.service.sync_list": {"items": "/Items", "permissions": "/Permissions"},
+    "sync.v1.service.sync_map": {"items": "/Items", "permissions": "/Permissions"},
+    "sync.v1.service.sync_stream": {"messages": "/Messages"},
 }
 
 # Lookup's data packages are null unless `Fields` asks for them, and any of their fields may be null:
@@ -249,3 +266,65 @@ class ResponseChecker:
             expected_links = {key: value["url"] + suffix for key, suffix in LINKS[name].items()}
             assert value["links"] == expected_links, f"{where}.links: {value['links']!r} != {expected_links!r}"
         assert value["account_sid"] == self.account_sid, f"{where}.account_sid: {value['account_sid']!r}"
+
+
+class Run:
+    """Calls a document's operations by operationId against one server, checks each response, and
+    records what was covered. `prefix` is where the product is mounted on twirl's address (`/sync`),
+    so paths are `{prefix}/v1/…` and resource URLs start with `server.url + prefix`."""
+
+    def __init__(self, spec, server, prefix=""):
+        self.spec = spec
+        self.server = server
+        self.prefix = prefix
+        self.api = server.api
+        self.checker = ResponseChecker(spec, server.url + prefix, server.account_sid)
+        self.exercised = set()
+        self.schema_checked = set()
+        self.last_response = None
+
+    def call(self, operation_id, params=None, data=None, expect_error=None, headers=None, **path_params):
+        operation = self.spec.operations[operation_id]
+        response = self.api.request(operation.method, self.prefix + operation.path.format(**path_params),
+                                    params=params, data=data, headers=headers)
+        return self.check(operation, response, expect_error)
+
+    def follow(self, operation_id, url):
+        """GET an absolute URL the server handed out (paging links) as `operation_id`."""
+        return self.check(self.spec.operations[operation_id], self.api.get(url), None)
+
+    def check(self, operation, response, expect_error):
+        self.exercised.add(operation.id)
+        self.last_response = response
+        if expect_error:
+            return assert_twilio_error(response, *expect_error)
+        assert_status(response, operation.status)
+        self.schema_checked.add(operation.id)
+        if operation.schema is None:
+            assert response.content == b"", f"{operation.id}: body {response.text!r} on {operation.status}"
+            return None
+        assert response.headers.get("Content-Type", "").startswith("application/json"), response.headers
+        body = response.json()
+        self.checker.check(operation.schema, body, f"{operation.id} {response.request.url}")
+        return body
+
+    def walk(self, operation_id, page_size, **path_params):
+        """All pages of a list, following next_page_url from the first page."""
+        pages = [self.call(operation_id, params={"PageSize": page_size}, **path_params)]
+        while pages[-1]["meta"]["next_page_url"]:
+            pages.append(self.follow(operation_id, pages[-1]["meta"]["next_page_url"]))
+        return pages
+
+    def assert_covered(self):
+        """Every operation of the document was called, and answered successfully at least once."""
+        every = set(self.spec.operations)
+        assert self.exercised == every, f"not exercised: {sorted(every - self.exercised)}"
+        assert self.schema_checked == every, f"no successful response checked: {sorted(every - self.schema_checked)}"
+
+
+def items(page):
+    return page[page["meta"]["key"]]
+
+
+def sids(page):
+    return [item["sid"] for item in items(page)]

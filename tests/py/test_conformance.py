@@ -10,7 +10,7 @@ import requests
 from twilio.request_validator import RequestValidator
 
 from conftest import SPEC_PATH
-from spec_check import ResponseChecker, Spec
+from spec_check import Run, Spec, items, sids
 from support import (
     DEPENDENCIES,
     Project,
@@ -36,67 +36,20 @@ def spec():
 
 @pytest.fixture
 def run(spec, twirl):
-    return Run(spec, twirl)
+    return ServerlessRun(spec, twirl)
 
 
-class Run:
-    """Calls operations by operationId, checks each response, and records what was covered."""
-
-    def __init__(self, spec, server):
-        self.spec = spec
-        self.server = server
-        self.api = server.api
-        self.checker = ResponseChecker(spec, server.url, server.account_sid)
-        self.exercised = set()
-        self.schema_checked = set()
-
-    def call(self, operation_id, params=None, data=None, expect_error=None, **path_params):
-        operation = self.spec.operations[operation_id]
-        response = self.api.request(operation.method, operation.path.format(**path_params),
-                                    params=params, data=data)
-        return self._check(operation, response, expect_error)
-
-    def follow(self, operation_id, url):
-        """GET an absolute URL the server handed out (paging links) as `operation_id`."""
-        return self._check(self.spec.operations[operation_id], self.api.get(url), None)
+class ServerlessRun(Run):
+    """`Run` with the Serverless API's version uploads, which are not spec operations."""
 
     def upload(self, kind, resource, path, visibility, content, filename, content_type):
-        """Create a version (not a spec operation) and check it against the version's fetch schema."""
+        """Create a version and check it against the version's fetch schema."""
         response = self.api.upload_version(resource["service_sid"], kind, resource["sid"], path, visibility,
                                            content, filename, content_type)
         assert_status(response, 201)
         body = response.json()
         self.checker.check(self.spec.operations[VERSION_SCHEMAS[kind]].schema, body, f"upload {kind} {path}")
         return body
-
-    def _check(self, operation, response, expect_error):
-        self.exercised.add(operation.id)
-        if expect_error:
-            return assert_twilio_error(response, *expect_error)
-        assert_status(response, operation.status)
-        self.schema_checked.add(operation.id)
-        if operation.schema is None:
-            assert response.content == b"", f"{operation.id}: body {response.text!r} on {operation.status}"
-            return None
-        assert response.headers.get("Content-Type", "").startswith("application/json"), response.headers
-        body = response.json()
-        self.checker.check(operation.schema, body, f"{operation.id} {response.request.url}")
-        return body
-
-    def walk(self, operation_id, page_size, **path_params):
-        """All pages of a list, following next_page_url from the first page."""
-        pages = [self.call(operation_id, params={"PageSize": page_size}, **path_params)]
-        while pages[-1]["meta"]["next_page_url"]:
-            pages.append(self.follow(operation_id, pages[-1]["meta"]["next_page_url"]))
-        return pages
-
-
-def items(page):
-    return page[page["meta"]["key"]]
-
-
-def sids(page):
-    return [item["sid"] for item in items(page)]
 
 
 def test_every_spec_operation_conforms(run, spec):
@@ -111,9 +64,7 @@ def test_every_spec_operation_conforms(run, spec):
     exercise_logs(run, sid, environment, function_version["function_sid"])
     exercise_deletes(run, service, spare_environment, function_version)
 
-    assert run.exercised == set(spec.operations), f"not exercised: {sorted(set(spec.operations) - run.exercised)}"
-    assert run.schema_checked == set(spec.operations), (
-        f"no successful response checked: {sorted(set(spec.operations) - run.schema_checked)}")
+    run.assert_covered()
 
 
 def exercise_services(run):

@@ -253,15 +253,18 @@ pub struct Paging {
 impl Paging {
     /// Reads paging parameters from the query; `filters` are the list's own query parameters.
     pub fn from_query(query: &Params, filters: &[&str]) -> Result<Paging, ApiError> {
+        Self::at_most(query, filters, MAX_PAGE_SIZE)
+    }
+
+    /// [`Paging::from_query`] for products whose pages hold at most `max` rows (Sync's hold 100).
+    pub fn at_most(query: &Params, filters: &[&str], max: i64) -> Result<Paging, ApiError> {
         let page_size = match query.get("PageSize") {
-            None => DEFAULT_PAGE_SIZE,
+            None => DEFAULT_PAGE_SIZE.min(max),
             Some(v) => v
                 .parse::<i64>()
                 .ok()
-                .filter(|n| (1..=MAX_PAGE_SIZE).contains(n))
-                .ok_or_else(|| {
-                    ApiError::bad_request(format!("PageSize must be an integer from 1 to {MAX_PAGE_SIZE}"))
-                })?,
+                .filter(|n| (1..=max).contains(n))
+                .ok_or_else(|| ApiError::bad_request(format!("PageSize must be an integer from 1 to {max}")))?,
         };
         let page = match query.get("Page") {
             None => 0,
@@ -435,5 +438,9 @@ mod tests {
             let q = Params::from_body(bad).expect("parse");
             assert!(Paging::from_query(&q, &[]).is_err(), "{bad:?}");
         }
+        let q = Params::from_body(b"PageSize=101").expect("parse");
+        assert!(Paging::at_most(&q, &[], 100).is_err());
+        let q = Params::from_body(b"PageSize=100").expect("parse");
+        assert_eq!(Paging::at_most(&q, &[], 100).expect("paging").page_size, 100);
     }
 }
