@@ -312,6 +312,21 @@ def npm_cache(directory, spec, marker):
     return directory / "node_modules"
 
 
+# twilio-node, each major version the suite checks, installed once into a cache under target/.
+TWILIO_NODE_CACHES = {5: REPO_ROOT / "target" / "exec-node", 6: REPO_ROOT / "target" / "exec-node-6"}
+
+
+def twilio_node_modules(major):
+    """node_modules holding twilio@{major}, for NODE_PATH."""
+    return npm_cache(TWILIO_NODE_CACHES[major], f"twilio@{major}", "node_modules/twilio/package.json")
+
+
+@pytest.fixture(scope="module")
+def twilio_node():
+    """node_modules with twilio-node 5, as most projects have it."""
+    return twilio_node_modules(5)
+
+
 @pytest.fixture(scope="module")
 def twilio_run():
     """The twilio-run command, as `npm install twilio-run` puts it in node_modules/.bin."""

@@ -489,3 +489,33 @@ def worker_pids(parent_pid):
                 any(part.endswith(b"harness.js") for part in proc_cmdline(int(entry))):
             found.append(int(entry))
     return found
+
+
+# --- The official clients, recorded ----------------------------------------------------------------
+
+from twilio.base.exceptions import TwilioRestException  # noqa: E402
+from twilio.http.http_client import TwilioHttpClient  # noqa: E402
+
+
+class ExchangeRecorder(TwilioHttpClient):
+    """twilio-python's own HTTP client, keeping every exchange as (method, URL, status, JSON body or
+    None), for spec_check.Spec.check_exchanges."""
+
+    def __init__(self):
+        super().__init__()
+        self.exchanges = []
+
+    def request(self, method, url, *args, **kwargs):
+        response = super().request(method, url, *args, **kwargs)
+        body = json.loads(response.text) if response.text else None
+        self.exchanges.append((method, url, response.status_code, body))
+        return response
+
+
+def refused(call):
+    """(status, code) of the Twilio error `call()` raises."""
+    import pytest
+
+    with pytest.raises(TwilioRestException) as caught:
+        call()
+    return caught.value.status, caught.value.code

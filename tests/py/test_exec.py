@@ -32,8 +32,6 @@ FIXTURE_AUTH_TOKEN = "f1xtur3f1xtur3f1xtur3f1xtur3f1x"
 DEV_SITE = "thanos-1234-dev.twil.io"
 RUNTIME_PROJECT = REPO_ROOT / "fixtures" / "runtime-project"
 EXAMPLE_SUITE = REPO_ROOT / "fixtures" / "example-suite"
-NODE_CACHE = REPO_ROOT / "target" / "exec-node"
-TWILIO_NODE_SPEC = "twilio@5"
 EXEC_TIMEOUT = 240  # a first deploy installs its dependency set with npm
 BANNER_DATA_RE = re.compile(r"^\s*Data\s+(\S+)\s*$", re.M)
 
@@ -47,11 +45,6 @@ def run_exec(*args, cwd=None, env=None, timeout=EXEC_TIMEOUT):
 
 def describe(result):
     return f"exit {result.returncode}\nstdout:\n{result.stdout[-4000:]}\nstderr:\n{result.stderr[-4000:]}"
-
-
-@pytest.fixture(scope="module")
-def twilio_node():
-    return npm_cache(NODE_CACHE, TWILIO_NODE_SPEC, "node_modules/twilio/package.json")
 
 
 @pytest.fixture

@@ -6,13 +6,11 @@ domain pointed at twirl."""
 import json
 
 import pytest
-from twilio.base.exceptions import TwilioRestException
-from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from conftest import REPO_ROOT, SYNC_SPEC_PATH, run_twirl
 from spec_check import Spec
-from test_exec import twilio_node  # noqa: F401  (the fixture: twilio-node, installed once)
+from support import ExchangeRecorder, refused
 
 NODE_SCRIPT = REPO_ROOT / "tests" / "py" / "clients" / "sync_every_operation.js"
 
@@ -56,28 +54,8 @@ def test_twilio_node_drives_every_sync_operation(spec, twilio_node, tmp_path):
     assert covered == set(spec.operations), f"not covered: {sorted(set(spec.operations) - covered)}"
 
 
-class Recorder(TwilioHttpClient):
-    """twilio-python's own HTTP client, keeping every exchange."""
-
-    def __init__(self):
-        super().__init__()
-        self.exchanges = []
-
-    def request(self, method, url, *args, **kwargs):
-        response = super().request(method, url, *args, **kwargs)
-        body = json.loads(response.text) if response.text else None
-        self.exchanges.append((method, url, response.status_code, body))
-        return response
-
-
-def refused(call):
-    with pytest.raises(TwilioRestException) as caught:
-        call()
-    return caught.value.status, caught.value.code
-
-
 def test_twilio_python_drives_every_sync_operation(spec, twirl):
-    recorder = Recorder()
+    recorder = ExchangeRecorder()
     client = Client(twirl.account_sid, twirl.auth_token, http_client=recorder, environment={})
     client.sync.base_url = twirl.url + "/sync"
     sync = client.sync.v1

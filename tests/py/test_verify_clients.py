@@ -8,15 +8,12 @@ import json
 import re
 
 import pytest
-from twilio.base.exceptions import TwilioRestException
-from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from conftest import REPO_ROOT, run_twirl
 from phone_support import Phone
 from spec_check import Spec
-from support import assert_twilio_error
-from test_exec import NODE_CACHE, TWILIO_NODE_SPEC, npm_cache
+from support import ExchangeRecorder, assert_twilio_error, refused
 
 SPEC_DIR = REPO_ROOT.parent / "shared" / "spec"
 NODE_SCRIPT = REPO_ROOT / "tests" / "py" / "clients" / "verify_every_operation.js"
@@ -40,11 +37,6 @@ def verify_spec():
 @pytest.fixture(scope="module")
 def lookups_spec():
     return document("twilio_lookups_v2.json")
-
-
-@pytest.fixture(scope="module")
-def twilio_node():
-    return npm_cache(NODE_CACHE, TWILIO_NODE_SPEC, "node_modules/twilio/package.json")
 
 
 def split(exchanges, host):
@@ -80,28 +72,8 @@ def test_twilio_node_drives_every_verify_and_lookup_operation(verify_spec, looku
     assert covered == LOOKUP_OPERATIONS
 
 
-class Recorder(TwilioHttpClient):
-    """twilio-python's own HTTP client, keeping every exchange."""
-
-    def __init__(self):
-        super().__init__()
-        self.exchanges = []
-
-    def request(self, method, url, *args, **kwargs):
-        response = super().request(method, url, *args, **kwargs)
-        body = json.loads(response.text) if response.text else None
-        self.exchanges.append((method, url, response.status_code, body))
-        return response
-
-
-def refused(call):
-    with pytest.raises(TwilioRestException) as caught:
-        call()
-    return caught.value.status, caught.value.code
-
-
 def test_twilio_python_drives_every_verify_and_lookup_operation(verify_spec, lookups_spec, twirl):
-    recorder = Recorder()
+    recorder = ExchangeRecorder()
     client = Client(twirl.account_sid, twirl.auth_token, http_client=recorder, environment={})
     client.verify.base_url = twirl.url + "/verify"
     client.lookups.base_url = twirl.url + "/lookups"

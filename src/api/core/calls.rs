@@ -2,11 +2,10 @@
 //! as Twilio does (its error codes and magic numbers) and hands it to the phone network, which
 //! dials it; updating a live call redirects it to new TwiML or ends it.
 
-use super::messages::date_range;
 use super::numbers::{is_webhook_url, method};
 use super::{render, store, store_transaction};
 use crate::api::wire::v2010::list_response;
-use crate::api::wire::{created, deleted, ok, Ctx, Paging, Params};
+use crate::api::wire::{created, date_range, deleted, ok, Ctx, Paging, Params};
 use crate::error::{ApiError, StoreError};
 use crate::phone::voice::{self, Action, Placed, Source, DEFAULT_RING_SECONDS, MAX_CALL_SECONDS};
 use crate::phone::{address, magic};

@@ -5,7 +5,7 @@
 use super::numbers::is_webhook_url;
 use super::{render, store, store_transaction};
 use crate::api::wire::v2010::list_response;
-use crate::api::wire::{created, deleted, ok, Ctx, Paging, Params};
+use crate::api::wire::{created, date_range, deleted, ok, Ctx, Paging, Params};
 use crate::clock::parse_timestamp;
 use crate::error::{ApiError, StoreError};
 use crate::phone::messaging::{self, MAX_MEDIA};
@@ -186,34 +186,6 @@ pub async fn create(state: web::Data<AppState>, ctx: Ctx, body: web::Bytes) -> R
     Ok(created(render::message(&ctx.account_sid, &message)))
 }
 
-/// A `DateSent`-style filter: a day (`2024-01-31`, all of it) or an instant; `<` and `>` forms
-/// bound one side (on or before, on or after).
-pub(super) fn date_range(query: &Params, name: &str) -> Result<(Option<i64>, Option<i64>), ApiError> {
-    let parse = |value: &str| -> Result<(i64, i64), ApiError> {
-        if let Some(at) = parse_timestamp(value) {
-            return Ok((at, at + 1));
-        }
-        let day =
-            time::Date::parse(value, time::macros::format_description!("[year]-[month]-[day]")).map_err(|_| {
-                ApiError::bad_request(format!("{name} must be YYYY-MM-DD or an ISO 8601 time, not {value:?}"))
-            })?;
-        let start = day.midnight().assume_utc().unix_timestamp();
-        Ok((start, start + 86_400))
-    };
-    let mut range = (None, None);
-    if let Some(v) = query.get(name) {
-        let (start, end) = parse(v)?;
-        range = (Some(start), Some(end));
-    }
-    if let Some(v) = query.get(&format!("{name}<")) {
-        range.1 = Some(parse(v)?.1);
-    }
-    if let Some(v) = query.get(&format!("{name}>")) {
-        range.0 = Some(parse(v)?.0);
-    }
-    Ok(range)
-}
-
 pub async fn list(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let query = Params::from_query(&req)?;
     let paging = Paging::from_query(&query, &["To", "From", "DateSent", "DateSent<", "DateSent>"])?;
@@ -388,17 +360,5 @@ mod tests {
         assert_eq!(code(&format!("{base}&{service}&SendAt=1970-01-01T00:01:00Z")), 35115);
         assert_eq!(code(&format!("{base}&{service}&SendAt=1970-03-01T00:00:00Z")), 35115);
         assert_eq!(code(&format!("{base}&{service}&SendAt=1970-01-01T01:00:00Z")), 0);
-    }
-
-    #[test]
-    fn date_filters_cover_days_or_instants() {
-        let q = params("DateSent=1970-01-02");
-        assert_eq!(date_range(&q, "DateSent").expect("day"), (Some(86_400), Some(172_800)));
-        let q = params("DateSent%3E=1970-01-02&DateSent%3C=1970-01-03");
-        assert_eq!(
-            date_range(&q, "DateSent").expect("bounds"),
-            (Some(86_400), Some(259_200))
-        );
-        assert!(date_range(&params("DateSent=soon"), "DateSent").is_err());
     }
 }

@@ -2,8 +2,8 @@
 //! `<Record>` (and `Record=true`) made. They are silent: the audio (`…/Recordings/{RE}` or
 //! `.wav`) is a WAV file of silence as long as the recording.
 
-use super::messages::date_range;
 use super::{render, store, store_transaction};
+use crate::api::wire::date_range;
 use crate::api::wire::v2010::list_response;
 use crate::api::wire::{deleted, ok, Ctx, Paging, Params};
 use crate::error::{ApiError, StoreError};

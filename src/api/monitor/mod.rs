@@ -2,8 +2,8 @@
 //! A list shows each alert's summary; fetching one adds the request and response behind it.
 
 use super::resource;
-use crate::api::wire::{list_response, ok, Ctx, Paging, Params};
-use crate::clock::{format_timestamp, parse_timestamp};
+use crate::api::wire::{date_bound, list_response, ok, Ctx, Paging, Params};
+use crate::clock::format_timestamp;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::alerts::{self, Alert, Filter};
@@ -43,27 +43,13 @@ pub fn render(base: &str, account_sid: &str, a: &Alert, full: bool) -> Value {
     value
 }
 
-/// `StartDate`/`EndDate`: a day (`2024-01-31`) or an ISO 8601 time.
-fn date_param(query: &Params, name: &str, end: bool) -> Result<Option<i64>, ApiError> {
-    let Some(value) = query.get(name).filter(|v| !v.is_empty()) else {
-        return Ok(None);
-    };
-    if let Some(at) = parse_timestamp(value) {
-        return Ok(Some(at));
-    }
-    let day = time::Date::parse(value, time::macros::format_description!("[year]-[month]-[day]"))
-        .map_err(|_| ApiError::bad_request(format!("{name} must be YYYY-MM-DD or an ISO 8601 time, not {value:?}")))?;
-    let start = day.midnight().assume_utc().unix_timestamp();
-    Ok(Some(if end { start + 86_400 } else { start }))
-}
-
 async fn list(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let query = Params::from_query(&req)?;
     let paging = Paging::from_query(&query, &["LogLevel", "StartDate", "EndDate"])?;
     let filter = Filter {
         log_level: query.get("LogLevel").map(str::to_string),
-        from: date_param(&query, "StartDate", false)?,
-        until: date_param(&query, "EndDate", true)?,
+        from: date_bound(&query, "StartDate", false)?,
+        until: date_bound(&query, "EndDate", true)?,
     };
     let window = paging.window();
     let page = state.store.call(move |c| alerts::list(c, &filter, window)).await?;

@@ -159,6 +159,70 @@ impl Params {
     }
 }
 
+/// A date a list is filtered by: a day (`2024-01-31`) or an instant (`2024-01-31T10:00:00Z`, which the
+/// helper libraries send even for a day).
+struct DateFilter {
+    day_start: i64,
+    instant: Option<i64>,
+}
+
+impl DateFilter {
+    fn parse(name: &str, value: &str) -> Result<DateFilter, ApiError> {
+        let invalid = || ApiError::bad_request(format!("{name} must be YYYY-MM-DD or an ISO 8601 time, not {value:?}"));
+        let (day, instant) = match crate::clock::parse_timestamp(value) {
+            Some(at) => (at - at.rem_euclid(86_400), Some(at)),
+            None => {
+                let day = time::Date::parse(value, time::macros::format_description!("[year]-[month]-[day]"))
+                    .map_err(|_| invalid())?;
+                (day.midnight().assume_utc().unix_timestamp(), None)
+            }
+        };
+        Ok(DateFilter {
+            day_start: day,
+            instant,
+        })
+    }
+
+    /// From: the instant, or the day's start.
+    fn lower(&self) -> i64 {
+        self.instant.unwrap_or(self.day_start)
+    }
+
+    /// Up to and including: the instant, or the whole day.
+    fn upper(&self) -> i64 {
+        self.instant.map_or(self.day_start + 86_400, |at| at + 1)
+    }
+}
+
+/// The `[from, until)` a date filter asks for: `Name` is a whole (UTC) day, `Name>` and `Name<` bound
+/// it on or after and on or before.
+pub fn date_range(query: &Params, name: &str) -> Result<(Option<i64>, Option<i64>), ApiError> {
+    let mut range = (None, None);
+    if let Some(v) = query.get(name) {
+        let day = DateFilter::parse(name, v)?.day_start;
+        range = (Some(day), Some(day + 86_400));
+    }
+    if let Some(v) = query.get(&format!("{name}<")) {
+        range.1 = Some(DateFilter::parse(name, v)?.upper());
+    }
+    if let Some(v) = query.get(&format!("{name}>")) {
+        range.0 = Some(DateFilter::parse(name, v)?.lower());
+    }
+    Ok(range)
+}
+
+/// A date bound given by its own parameter (Monitor's `StartDate`, `EndDate`): from it, or up to and
+/// including it.
+pub fn date_bound(query: &Params, name: &str, upper: bool) -> Result<Option<i64>, ApiError> {
+    match query.get(name).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => {
+            let date = DateFilter::parse(name, v)?;
+            Ok(Some(if upper { date.upper() } else { date.lower() }))
+        }
+    }
+}
+
 /// Twilio's wording for a missing parameter.
 pub fn missing(name: &str) -> ApiError {
     ApiError::bad_request(format!("Missing required parameter {name} in the post body"))
@@ -418,6 +482,22 @@ mod tests {
         for bad in ["-x", "x-", "with space", "under_score", "dot.name", ""] {
             assert!(check_host_label("UniqueName", bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn date_filters_are_days_or_bounds() {
+        let q = Params::from_body(b"DateSent=1970-01-02").expect("day");
+        assert_eq!(date_range(&q, "DateSent").expect("day"), (Some(86_400), Some(172_800)));
+        let q = Params::from_body(b"DateSent=1970-01-02T00:00:00Z").expect("day as an instant");
+        assert_eq!(date_range(&q, "DateSent").expect("day"), (Some(86_400), Some(172_800)));
+        let q = Params::from_body(b"DateSent%3E=1970-01-02&DateSent%3C=1970-01-03").expect("bounds");
+        assert_eq!(
+            date_range(&q, "DateSent").expect("bounds"),
+            (Some(86_400), Some(259_200))
+        );
+        let q = Params::from_body(b"EndDate=1970-01-02T00:00:10Z").expect("instant");
+        assert_eq!(date_bound(&q, "EndDate", true).expect("bound"), Some(86_411));
+        assert!(date_range(&Params::from_body(b"DateSent=soon").expect("q"), "DateSent").is_err());
     }
 
     #[test]
