@@ -110,6 +110,64 @@ function install(twirlUrl) {
   }
 }
 
-module.exports = { install };
+// Form or query text as twilio-node writes it: a list is the key repeated.
+function encode(values) {
+  const pairs = new URLSearchParams();
+  for (const [key, value] of Object.entries(values || {})) {
+    if (value === undefined) continue;
+    for (const item of [].concat(value)) pairs.append(key, String(item));
+  }
+  return pairs.toString();
+}
+
+// A request client (twilio-node's `httpClient` option) for the clients twirl's runtime builds
+// (`getTwilioClient()`, `Runtime.getSync()`): it sends each request straight to twirl over a kept
+// connection, as the redirection would, without twilio-node's own HTTP stack, whose CPU cost is
+// larger than the request's.
+function requestClient(twirlUrl) {
+  const target = new URL(twirlUrl);
+  const agent = new http.Agent({ keepAlive: true });
+  return {
+    request(options) {
+      const url = new URL(options.uri);
+      const query = encode(options.params);
+      const body = options.data ? encode(options.data) : null;
+      const headers = { ...(options.headers || {}) };
+      headers.Host = url.hostname;
+      headers['X-Forwarded-Host'] = url.hostname;
+      headers['X-Forwarded-Proto'] = url.protocol.replace(/:$/, '');
+      if (options.username !== undefined) {
+        headers.Authorization = 'Basic ' + Buffer.from(`${options.username}:${options.password}`).toString('base64');
+      }
+      if (body !== null) {
+        headers['Content-Type'] = 'application/x-www-form-urlencoded';
+        headers['Content-Length'] = Buffer.byteLength(body);
+      }
+      return new Promise((resolve, reject) => {
+        const req = http.request(
+          {
+            hostname: target.hostname,
+            port: target.port,
+            method: String(options.method || 'GET').toUpperCase(),
+            path: url.pathname + (query ? `${url.search ? `${url.search}&` : '?'}${query}` : url.search),
+            headers,
+            agent,
+          },
+          (res) => {
+            const chunks = [];
+            res.on('data', (chunk) => chunks.push(chunk));
+            res.on('end', () => resolve({ statusCode: res.statusCode, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));
+            res.on('error', reject);
+          },
+        );
+        req.on('error', reject);
+        if (body !== null) req.write(body);
+        req.end();
+      });
+    },
+  };
+}
+
+module.exports = { install, requestClient };
 
 if (process.env.TWIRL_URL && require.main !== module) install(process.env.TWIRL_URL);

@@ -25,7 +25,10 @@ const preloadTwilio = process.argv.includes('--preload-twilio');
 // `--twirl=URL`: where twirl listens. Every request for Twilio (any client, any region) or for an
 // environment's domain goes there instead of the network.
 const twirlUrl = (process.argv.find((a) => a.startsWith('--twirl=')) || '').slice('--twirl='.length);
-if (twirlUrl) require(path.join(__dirname, 'twirl-redirect.js')).install(twirlUrl);
+const redirect = twirlUrl ? require(path.join(__dirname, 'twirl-redirect.js')) : null;
+if (redirect) redirect.install(twirlUrl);
+// The clients the runtime builds talk to twirl through a lean request client of their own.
+const httpClient = redirect ? redirect.requestClient(twirlUrl) : undefined;
 const buildDir = path.resolve(positional[0] || '.');
 const manifestPath = positional[1] || path.join(buildDir, 'manifest.json');
 const readManifest = () => JSON.parse(fs.readFileSync(manifestPath, 'utf8'));
@@ -173,7 +176,7 @@ function makeTwilioClient(context, options = {}) {
   }
   const twilio = twilioModule();
   if (twilioMissing !== null) missingTwilio();
-  return twilio(context.ACCOUNT_SID, context.AUTH_TOKEN, { lazyLoading: true, ...options });
+  return twilio(context.ACCOUNT_SID, context.AUTH_TOKEN, { lazyLoading: true, httpClient, ...options });
 }
 
 let functionsByName = {};
