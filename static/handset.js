@@ -39,7 +39,7 @@ const phone = {
 
 let root = null;
 const built = new Map(); // panel id → what create() returned
-let head, tabs, body;
+let head, fromInput, toSlot, warningSlot, tabs, body;
 
 function remember() {
   try {
@@ -75,40 +75,48 @@ function show(id) {
 /** Whether a number's friendly name says more than the number (the default is the number, formatted). */
 const named = (n) => /[a-z]/i.test(n.friendly_name);
 
-function drawHead() {
-  const owned = phone.numbers.map((n) => n.phone_number);
+/** The head is built once: redrawing the field being typed in would drop what was typed
+ *  before its change event (a message arriving redraws the page at any moment). */
+function buildHead() {
+  const from = h('input', {
+    id: 'handset-from',
+    testid: 'handset-from',
+    value: phone.from,
+    inputmode: 'tel',
+    autocomplete: 'off',
+    spellcheck: 'false',
+    title: 'Any number the account does not own is a simulated handset',
+    onchange: (e) => {
+      phone.from = e.target.value.trim();
+      changed();
+    },
+  });
+  fromInput = from;
+  toSlot = h('span', { class: 'handset-to-slot' });
+  warningSlot = h('div', { class: 'handset-warning-slot' });
   fill(
     head,
-    h(
-      'label',
-      { class: 'handset-field' },
-      h('span', null, 'This phone'),
-      h('input', {
-        id: 'handset-from',
-        testid: 'handset-from',
-        value: phone.from,
-        inputmode: 'tel',
-        autocomplete: 'off',
-        spellcheck: 'false',
-        title: 'Any number the account does not own is a simulated handset',
-        onchange: (e) => {
-          phone.from = e.target.value.trim();
-          changed();
-        },
-      }),
-    ),
-    h(
-      'label',
-      { class: 'handset-field' },
-      h('span', null, 'Talking to'),
-      owned.length
-        ? h(
-            'select',
-            { id: 'handset-to', testid: 'handset-to', value: phone.to, onchange: (e) => talkTo(e.target.value) },
-            phone.numbers.map((n) => h('option', { value: n.phone_number, title: n.friendly_name }, named(n) ? `${n.friendly_name} · ${n.phone_number}` : n.phone_number)),
-          )
-        : h('span', { class: 'muted small', testid: 'handset-no-numbers' }, 'no numbers yet'),
-    ),
+    h('label', { class: 'handset-field' }, h('span', null, 'This phone'), from),
+    h('label', { class: 'handset-field' }, h('span', null, 'Talking to'), toSlot),
+    warningSlot,
+  );
+}
+
+function drawHead() {
+  const owned = phone.numbers.map((n) => n.phone_number);
+  if (document.activeElement !== fromInput) fromInput.value = phone.from;
+  fill(
+    toSlot,
+    owned.length
+      ? h(
+          'select',
+          { id: 'handset-to', testid: 'handset-to', value: phone.to, onchange: (e) => talkTo(e.target.value) },
+          phone.numbers.map((n) => h('option', { value: n.phone_number, title: n.friendly_name }, named(n) ? `${n.friendly_name} · ${n.phone_number}` : n.phone_number)),
+        )
+      : h('span', { class: 'muted small', testid: 'handset-no-numbers' }, 'no numbers yet'),
+  );
+  fill(
+    warningSlot,
     owned.includes(phone.from)
       ? h('div', { class: 'handset-warning', testid: 'handset-owned', role: 'alert' }, `${phone.from} is one of the account’s numbers; a handset is any other number.`)
       : null,
@@ -147,6 +155,7 @@ export function handset(numbers) {
   const to = owned.includes(phone.to) ? phone.to : owned[0] || '';
   if (!root) {
     head = h('div', { class: 'handset-head' });
+    buildHead();
     tabs = h('div', { class: 'handset-tabs tabs' });
     body = h('div', { class: 'handset-body' });
     root = h('aside', { class: 'handset', testid: 'handset', 'aria-label': 'Simulated phone' }, h('div', { class: 'handset-notch', 'aria-hidden': 'true' }), head, tabs, body);
