@@ -16,6 +16,9 @@ use rusqlite::Connection;
 pub struct Bundle<'a> {
     pub files: &'a [ProjectFile],
     pub contents: &'a [Vec<u8>],
+    /// The contents' hashes, when the caller knows them already (the live project keeps them
+    /// between saves); computed here otherwise.
+    pub hashes: Option<&'a [String]>,
     pub dependencies: Vec<Dependency>,
     pub runtime: String,
     pub origin: Origin,
@@ -42,12 +45,12 @@ pub fn deploy(
     now: i64,
 ) -> Result<Deployed, StoreError> {
     let mut versions_in_build = Vec::with_capacity(bundle.files.len());
-    for (file, content) in bundle.files.iter().zip(bundle.contents) {
+    for (i, (file, content)) in bundle.files.iter().zip(bundle.contents).enumerate() {
         let resource = match resources::find_by_name(conn, file.kind, service_sid, &file.path)? {
             Some(r) => r,
             None => resources::create(conn, file.kind, service_sid, &file.path, now)?,
         };
-        let hash = blobs::hash(content);
+        let hash = bundle.hashes.map_or_else(|| blobs::hash(content), |h| h[i].clone());
         let version = match versions::latest_if_same(conn, &resource.sid, &file.path, file.visibility, &hash)? {
             Some(v) => v,
             None => versions::create(

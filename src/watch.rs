@@ -1,5 +1,6 @@
 //! Hot reload: file events from `notify` → filtered (dependencies, VCS, twirl's own data, editor
-//! temporaries) → debounced → one sync of the live project.
+//! temporaries) → noticed by the live project, which the next request or the end of the burst
+//! (debounced) syncs.
 
 use crate::live::{Change, Live};
 use crate::project::is_ignored_name;
@@ -53,17 +54,22 @@ async fn run(
     mut rx: mpsc::Receiver<PathBuf>,
 ) {
     let data_dir = data_dir.canonicalize().unwrap_or(data_dir);
+    let notice = |path: &PathBuf| {
+        if let Some(change) = classify(&live.dir, &data_dir, std::slice::from_ref(path)) {
+            live.noticed(change);
+        }
+    };
     while let Some(first) = rx.recv().await {
-        let mut paths = vec![first];
+        // Each change is noticed as it arrives, so a request made meanwhile syncs it at once;
+        // the end of the burst syncs whatever no request did.
+        notice(&first);
         let deadline = tokio::time::Instant::now() + MAX_WAIT;
         while let Ok(Some(path)) =
             tokio::time::timeout_at(deadline.min(tokio::time::Instant::now() + QUIET), rx.recv()).await
         {
-            paths.push(path);
+            notice(&path);
         }
-        if let Some(change) = classify(&live.dir, &data_dir, &paths) {
-            live.sync(&state, change).await;
-        }
+        live.catch_up(&state).await;
     }
 }
 

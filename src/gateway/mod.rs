@@ -1,8 +1,9 @@
 //! The gateway: serves each environment's active build at its domain, mirrored locally as
 //! `/{domain_name}/…` or reached through the Host header (`{domain_name}` or
 //! `{domain_base}[-{suffix}].localhost`). It enforces visibility, signatures, methods and header
-//! limits, serves assets from disk, and hands function requests to the runtime.
+//! limits, serves assets (a build's from memory), and hands function requests to the runtime.
 
+mod asset;
 mod event;
 pub mod signature;
 mod site;
@@ -200,11 +201,12 @@ async fn read_body(mut payload: web::Payload) -> Result<web::BytesMut, ApiError>
     Ok(body)
 }
 
-/// What a request is answered with: a response, or an asset's file, which the HTTP server
-/// answers with ranges and validators and a webhook gets whole.
+/// What a request is answered with: a response, or an asset (kept in memory, or its file),
+/// which the HTTP server answers with ranges and validators and a webhook gets whole.
 enum Served {
     Response(HttpResponse),
     Asset { path: PathBuf, mime: mime_guess::Mime },
+    Kept(Arc<asset::Asset>),
 }
 
 /// A response as one of twirl's own webhooks receives it.
@@ -222,6 +224,7 @@ pub async fn handle(req: HttpRequest, payload: web::Payload, state: web::Data<Ap
         Ok(body) => match serve(&request, &body, &state).await {
             Ok(Served::Response(response)) => response,
             Ok(Served::Asset { path, mime }) => asset_over_http(&req, &path, mime),
+            Ok(Served::Kept(asset)) => asset::respond(&req, &asset),
             Err(e) => e.error_response(),
         },
         Err(e) => e.error_response(),
@@ -253,6 +256,9 @@ pub async fn handle_webhook(
             Ok(bytes) => HttpResponse::Ok().content_type(mime).body(bytes),
             Err(e) => missing_asset(&path, e).error_response(),
         },
+        Ok(Served::Kept(asset)) => HttpResponse::Ok()
+            .content_type(asset.mime.clone())
+            .body(asset.bytes.clone()),
         Err(e) => e.error_response(),
     };
     let status = response.status().as_u16();
@@ -289,6 +295,14 @@ fn record(state: &AppState, req: &Request, status: u16, started: Instant) {
 async fn serve(req: &Request<'_>, body: &[u8], state: &AppState) -> Result<Served, ApiError> {
     let dest = destination(req, state).ok_or_else(|| ApiError::not_found(req.path()))?;
     check_header_limits(req)?;
+    if let Some(live) = state
+        .live
+        .as_ref()
+        .filter(|l| l.snapshot().recorded.domain_name == dest.domain)
+    {
+        // An edit already saved is served now, not after the watcher's quiet time.
+        live.catch_up(state).await;
+    }
     let not_found = || ApiError::not_found(&dest.path);
     let site = state.gateway.site(state, &dest.domain).await?.ok_or_else(not_found)?;
     let target = site.resolve(&dest.path);
@@ -307,13 +321,18 @@ async fn serve(req: &Request<'_>, body: &[u8], state: &AppState) -> Result<Serve
         check_signature(req, body, state)?;
     }
     match target {
-        Target::Asset(route) => Ok(Served::Asset {
-            path: site.dir.join(&route.file),
-            mime: route
+        Target::Asset(route) => {
+            let path = site.dir.join(&route.file);
+            let mime = route
                 .content_type
                 .parse()
-                .unwrap_or(mime_guess::mime::APPLICATION_OCTET_STREAM),
-        }),
+                .unwrap_or(mime_guess::mime::APPLICATION_OCTET_STREAM);
+            let kept = match &site.kept {
+                Some(kept) => kept.get(&path, &mime).map_err(|e| missing_asset(&path, e))?,
+                None => None,
+            };
+            Ok(kept.map_or(Served::Asset { path, mime }, Served::Kept))
+        }
         Target::Function(route) => {
             if method != Method::POST && !body.is_empty() {
                 return Err(ApiError::new(

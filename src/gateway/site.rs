@@ -29,6 +29,8 @@ pub struct Site {
     pub live: Option<Arc<Live>>,
     functions: HashMap<String, Route>,
     assets: HashMap<String, Route>,
+    /// A build's assets, kept in memory once read (a live project's files change: never kept).
+    pub kept: Option<super::asset::Kept>,
 }
 
 /// What a request path resolves to.
@@ -121,6 +123,7 @@ pub async fn load(state: &AppState, domain_name: &str) -> Result<Option<Site>, A
             live: Some(live.clone()),
             functions: by_path(snapshot.manifest.functions.clone()),
             assets: by_path(snapshot.manifest.assets.clone()),
+            kept: None,
         }));
     }
     let dir = crate::build::materialized(state, &build).await.map_err(|e| {
@@ -145,5 +148,6 @@ pub async fn load(state: &AppState, domain_name: &str) -> Result<Option<Site>, A
         dir,
         functions: by_path(manifest.functions),
         assets: by_path(manifest.assets),
+        kept: Some(Default::default()),
     }))
 }

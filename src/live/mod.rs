@@ -7,6 +7,7 @@
 //! restarted unless the dependencies change.
 
 pub mod deps;
+mod hashes;
 pub mod record;
 
 use crate::build::materialize::{Manifest, Route};
@@ -16,6 +17,7 @@ use crate::project::{self, Project};
 use crate::runtime::{LiveOptions, Pool};
 use crate::state::AppState;
 use crate::store::resources::Kind;
+use hashes::Hashes;
 use record::Recorded;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -47,8 +49,22 @@ pub struct Live {
     checked: Mutex<HashMap<String, (String, Option<String>)>>,
     /// Variables kept over `.env` that the terminal has been told about.
     told_edited: Mutex<HashSet<(String, Option<String>)>>,
+    /// Changes seen on disk and not served yet: the next request syncs them before it is served,
+    /// so an edit already saved never waits for the watcher's quiet time.
+    pending: Mutex<Pending>,
     /// One sync at a time.
     syncing: tokio::sync::Mutex<()>,
+    hashes: Hashes,
+}
+
+/// How long after a sync its syntax check starts.
+const CHECK_AFTER: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// A change noticed on disk, and whether one is being synced: either way a request waits.
+#[derive(Debug, Default)]
+struct Pending {
+    change: Option<Change>,
+    syncing: bool,
 }
 
 /// The live project's problems, by where they come from.
@@ -111,7 +127,8 @@ impl Live {
         let project = project::scan(&dir);
         let status = installed_status(state, &dir, &project);
         let outcome = build_outcome(&status);
-        let snapshot = capture(state, &project, &manifest_path, 1, outcome).await?;
+        let hashes = Hashes::default();
+        let snapshot = capture(state, &hashes, &project, &manifest_path, 1, outcome).await?;
         let options = LiveOptions {
             dir: dir.clone(),
             manifest: manifest_path.clone(),
@@ -129,7 +146,9 @@ impl Live {
             problems: RwLock::new(Problems::default()),
             checked: Mutex::new(HashMap::new()),
             told_edited: Mutex::new(HashSet::new()),
+            pending: Mutex::new(Pending::default()),
             syncing: tokio::sync::Mutex::new(()),
+            hashes,
         });
         live.tell_edited_variables();
         live.update_problems(&state.events, |p| p.scan = project.problems.clone());
@@ -181,22 +200,61 @@ impl Live {
         self.deps.borrow().note()
     }
 
+    /// Notes a change on disk, to be synced by `catch_up`; a dependency change outweighs others.
+    pub fn noticed(&self, change: Change) {
+        let mut pending = locked(&self.pending);
+        if pending.change != Some(Change::Dependencies) {
+            pending.change = Some(change);
+        }
+    }
+
+    /// Syncs the changes noticed on disk, if any, or waits for the sync under way: what a request
+    /// is served after this includes every change noticed before it.
+    pub async fn catch_up(self: &Arc<Self>, state: &AppState) {
+        {
+            let pending = locked(&self.pending);
+            if pending.change.is_none() && !pending.syncing {
+                return;
+            }
+        }
+        let _one_at_a_time = self.syncing.lock().await;
+        let change = {
+            let mut pending = locked(&self.pending);
+            pending.syncing = pending.change.is_some();
+            pending.change.take()
+        };
+        if let Some(change) = change {
+            self.sync_now(state, change).await;
+            locked(&self.pending).syncing = false;
+        }
+    }
+
     /// Re-reads the project after a change and serves the result from the next request on.
     pub async fn sync(self: &Arc<Self>, state: &AppState, change: Change) {
         let _one_at_a_time = self.syncing.lock().await;
+        self.sync_now(state, change).await;
+    }
+
+    /// `sync`, with the sync lock held.
+    async fn sync_now(self: &Arc<Self>, state: &AppState, change: Change) {
+        let started = Instant::now();
         let project = project::scan(&self.dir);
         let generation = self.generation.load(Ordering::SeqCst) + 1;
         let outcome = match change {
             Change::Dependencies => build_outcome(&installed_status(state, &self.dir, &project)),
             Change::Files => build_outcome(&self.deps.borrow()),
         };
-        match capture(state, &project, &self.manifest_path, generation, outcome).await {
+        match capture(state, &self.hashes, &project, &self.manifest_path, generation, outcome).await {
             Ok(snapshot) => {
                 self.generation.store(generation, Ordering::SeqCst);
                 let (functions, assets) = (snapshot.manifest.functions.len(), snapshot.manifest.assets.len());
                 *lock_mut(&self.snapshot) = Arc::new(snapshot);
                 state.gateway.invalidate();
-                log::info!(target: "twirl::live", "reloaded: {functions} functions, {assets} assets");
+                log::info!(
+                    target: "twirl::live",
+                    "reloaded: {functions} functions, {assets} assets ({:.1} ms)",
+                    started.elapsed().as_secs_f64() * 1000.0
+                );
                 self.tell_edited_variables();
             }
             Err(e) => log::error!(target: "twirl::live", "cannot reload the project: {e}"),
@@ -365,12 +423,14 @@ impl Live {
     /// not, say, a broken package.json beside it).
     fn check_syntax(self: Arc<Self>, state: AppState, project: Project, generation: u64) {
         tokio::spawn(async move {
+            // Starting Node.js takes a CPU for tens of milliseconds: the request that made (or
+            // follows) the sync is served first.
+            tokio::time::sleep(CHECK_AFTER).await;
             let mut errors = Vec::new();
             for file in project.files.iter().filter(|f| f.kind == Kind::Function) {
-                let Ok(bytes) = std::fs::read(self.dir.join(&file.rel)) else {
+                let Some((bytes, hash)) = self.hashes.read(&self.dir.join(&file.rel)) else {
                     continue;
                 };
-                let hash = crate::store::blobs::hash(&bytes);
                 let cached = locked(&self.checked).get(&file.rel).cloned();
                 let result = match cached {
                     Some((h, result)) if h == hash => result,
@@ -468,17 +528,20 @@ fn build_outcome(status: &deps::Status) -> Option<Result<(), String>> {
 /// Scans, stores and writes the manifest of `project` as generation `generation`.
 async fn capture(
     state: &AppState,
+    hashes: &Hashes,
     project: &Project,
     manifest_path: &Path,
     generation: u64,
     outcome: Option<Result<(), String>>,
 ) -> Result<Snapshot, String> {
     let mut contents = Vec::with_capacity(project.files.len());
+    let mut digests = Vec::with_capacity(project.files.len());
     let mut files = Vec::with_capacity(project.files.len());
     for file in &project.files {
         // A file deleted between the scan and now is simply not part of this generation.
-        if let Ok(bytes) = std::fs::read(project.root.join(&file.rel)) {
+        if let Some((bytes, hash)) = hashes.read(&project.root.join(&file.rel)) {
             contents.push(bytes);
+            digests.push(hash);
             files.push(file.clone());
         }
     }
@@ -491,7 +554,7 @@ async fn capture(
         let project = project.clone();
         state
             .store
-            .transaction(move |tx| record::record(tx, &project, &contents, outcome, now))
+            .transaction(move |tx| record::record(tx, &project, &contents, &digests, outcome, now))
             .await
             .map_err(|e| e.to_string())?
     };

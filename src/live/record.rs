@@ -91,13 +91,14 @@ fn service_and_environment(
     Ok((service, environment))
 }
 
-/// Records `project` (whose file contents are `contents`, in the order of `project.files`) as a
-/// new build, ended with `outcome` (`None`: still `building`, its dependencies being installed),
+/// Records `project` (whose file contents are `contents`, in the order of `project.files`, with
+/// their `hashes`) as a new build, ended with `outcome` (`None`: still `building`, its dependencies being installed),
 /// deploys it to the live environment, and applies `.env` to its variables.
 pub fn record(
     conn: &Connection,
     project: &Project,
     contents: &[Vec<u8>],
+    hashes: &[String],
     outcome: Option<Result<(), String>>,
     now: i64,
 ) -> Result<Recorded, StoreError> {
@@ -105,6 +106,7 @@ pub fn record(
     let bundle = Bundle {
         files: &project.files,
         contents,
+        hashes: Some(hashes),
         dependencies: project.dependencies.clone(),
         runtime: DEFAULT_RUNTIME.to_string(),
         origin: Origin::Live,
@@ -145,7 +147,7 @@ mod tests {
     async fn recorded(store: &crate::store::Store, dotenv: &[(&str, &str)]) -> Recorded {
         let project = project(dotenv);
         store
-            .call(move |c| record(c, &project, &[], Some(Ok(())), 0))
+            .call(move |c| record(c, &project, &[], &[], Some(Ok(())), 0))
             .await
             .expect("record")
     }
