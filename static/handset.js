@@ -1,6 +1,6 @@
 // The console's phone: a simulated handset beside the Phone page. The shell holds what every
 // way of using it shares — the handset's own number and the account's number it talks to —
-// and shows its panels (texting now; a dialer can be added with `addHandsetPanel`). It is built
+// and shows its panels (texting and calling, added with `addHandsetPanel`). It is built
 // once and kept, so a re-rendered page gets it back as it was: typed text, thread, scroll.
 
 import { h, fill } from './dom.js';
