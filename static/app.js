@@ -4,7 +4,6 @@
 import { api, list, index, loadIndex, loadLive, loadSession, session, isLive, isLiveEnv, failureReason } from './api.js';
 import { h, fill, when, sid, badge, visibilityBadge, statusBadge, empty, table, card, link, siteLink, breakable, confirmButton } from './dom.js';
 import { invokePanel } from './invoke.js';
-import { callsView } from './calls.js';
 import { verifyView } from './verify.js';
 import { startLive, preloadLogs, refreshFilters, showProblems, showInstalling, filterLogs } from './live.js';
 import { phoneView, startPhone } from './phone.js';
@@ -19,7 +18,6 @@ let live = null; // /_twirl/live
 function route() {
   const parts = location.hash.replace(/^#\/?/, '').split('/').filter(Boolean);
   if (parts[0] === 'phone') return { view: 'phone', section: parts[1], id: parts[2] };
-  if (parts[0] === 'calls') return { view: 'calls' };
   if (parts[0] === 'verify') return { view: 'verify' };
   const sync = syncRoute(parts);
   if (sync) return sync;
@@ -168,7 +166,6 @@ function drawNav(r) {
     nav,
     item('#/', [h('span', null, 'Overview')], { testid: 'nav-overview' }),
     item('#/phone', [h('span', null, 'Phone')], { testid: 'nav-phone', class: r.view === 'phone' ? 'active' : '' }),
-    item('#/calls', [h('span', null, 'Phone calls')], { testid: 'nav-calls' }),
     item('#/verify', [h('span', null, 'Verify')], { testid: 'nav-verify' }),
     item('#/sync', [h('span', null, 'Sync')], { testid: 'nav-sync' }),
     h('div', { class: 'nav-label' }, 'Services', h('span', { class: 'count' }, String(index.services.length))),
@@ -230,7 +227,6 @@ function serviceOf(sidValue) {
 
 const VIEWS = {
   phone: phoneView,
-  calls: callsView,
   verify: verifyView,
   sync: syncView,
 

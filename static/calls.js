@@ -1,159 +1,243 @@
-// The console's phone for calls: a dialer with a keypad that calls one of the account's numbers
-// from a handset, the live transcript of the call (what is said, the webhooks made, what it waits
-// for), and the latest calls with their status history, callbacks and alerts. It drives calls
-// through the same control endpoints tests use (/_twirl/phone/calls…).
+// The handset's calling panel: a keypad that calls the number the handset talks to, then presses
+// keys, says words, stays silent or hangs up, with the live transcript of the call (what is said,
+// the webhooks made, what it waits for, the alerts raised). It drives the call through the phone
+// network's control endpoints, as tests do (/_twirl/phone/calls…). Every call, with its status
+// history and requests, is in the Phone page's Calls section (phone.js), which shows transcripts
+// with `transcriptLine` from here.
 
-import { session } from './api.js';
+import { request } from './api.js';
+import { liveEvents } from './live.js';
 import { h, fill } from './dom.js';
 
-const KEYS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '0', '#'];
-const state = { current: null, calls: [], numbers: [], from: '+14155550100', busy: false, error: '' };
-let root = null;
-let listening = false;
+/** A phone's keys, with the letters printed under them. */
+const KEYS = [['1', ''], ['2', 'ABC'], ['3', 'DEF'], ['4', 'GHI'], ['5', 'JKL'], ['6', 'MNO'], ['7', 'PQRS'], ['8', 'TUV'], ['9', 'WXYZ'], ['*', ''], ['0', '+'], ['#', '']];
+/** The statuses a call ends in. */
+export const ENDED = new Set(['completed', 'busy', 'no-answer', 'failed', 'canceled']);
 
-async function control(path, { method = 'GET', form } = {}) {
-  const init = { method, cache: 'no-store', headers: { Accept: 'application/json' } };
-  if (form) {
-    init.body = new URLSearchParams(form).toString();
-    init.headers['Content-Type'] = 'application/x-www-form-urlencoded';
-  }
-  const r = await fetch(`/_twirl/phone/${path}`, init);
-  const json = await r.json();
-  if (!r.ok) throw new Error(json.message || r.statusText);
-  return json;
+/** What a transcript line says, by verb; a verb not listed shows its name alone. */
+const LINE_TEXT = {
+  say: (l) => l.text,
+  play: (l) => (l.digits ? `tones ${l.digits}` : l.url),
+  pause: (l) => `${l.length} s`,
+  webhook: (l) => `${l.method} ${l.url} → ${l.status ?? l.error}${l.duration_ms != null ? ` · ${Math.round(l.duration_ms)} ms` : ''}`,
+  input: (l) => (l.timeout ? '(silence)' : [l.digits, l.speech && `“${l.speech}”`].filter(Boolean).join(' ')),
+  gather: (l) => `waits for ${(l.input || []).join(' or ')}`,
+  record: (l) => `up to ${l.max_length} s${l.finish_on_key ? `, ${l.finish_on_key} stops` : ''}`,
+  recording: (l) => (l.empty ? 'nothing recorded' : `${l.duration} s saved as ${l.recording_sid}`),
+  dial: (l) => (l.targets || []).map((t) => t.to || t.name).join(', '),
+  'dial-ended': (l) => l.dial_call_status,
+  'send-digits': (l) => l.digits,
+  hangup: (l) => [l.by && `by ${l.by}`, l.reason].filter(Boolean).join(': '),
+  reject: (l) => l.reason,
+  ignored: (l) => l.reason,
+  redirect: (l) => l.url || 'by the API',
+};
+
+/** Who a line comes from: the call speaking (`theirs`), the handset (`mine`), or neither (`note`). */
+const side = (verb) => (['say', 'play', 'pause'].includes(verb) ? 'theirs' : verb === 'input' ? 'mine' : 'note');
+
+/** One line of a call's transcript, as the handset and a call's page show it. */
+export function transcriptLine(l) {
+  const text = LINE_TEXT[l.verb]?.(l) ?? '';
+  const failed = l.verb === 'webhook' && !(l.status && l.status < 400);
+  return h(
+    'li',
+    { class: `call-line ${side(l.verb)} verb-${l.verb} ${failed ? 'bad' : ''}`, testid: 'call-line', 'data-verb': l.verb },
+    h('span', { class: 'call-verb' }, l.verb === 'webhook' && l.purpose !== 'twiml' ? l.purpose : l.verb),
+    ' ',
+    h('span', { class: 'call-text' }, text),
+  );
 }
 
-async function loadNumbers() {
-  const r = await fetch(`/2010-04-01/Accounts/${session.account_sid}/IncomingPhoneNumbers.json?PageSize=100`, {
-    headers: { Authorization: 'Basic ' + btoa(`${session.account_sid}:${session.auth_token}`) },
-    cache: 'no-store',
-  });
-  state.numbers = r.ok ? (await r.json()).incoming_phone_numbers : [];
-}
-
-async function refresh() {
-  state.calls = (await control('calls')).calls;
-  if (state.current) state.current = await control(`calls/${state.current.call.sid}`);
-  draw();
-}
-
-/** Runs a step of the call (dial, keys, words, silence, hang up) and shows where it got to. */
-async function step(run) {
-  state.busy = true;
-  state.error = '';
-  draw();
-  try {
-    state.current = await run();
-    state.calls = (await control('calls')).calls;
-  } catch (e) {
-    state.error = e.message;
-  }
-  state.busy = false;
-  draw();
-}
-
-function dial() {
-  const to = root.querySelector('#call-to').value;
-  state.from = root.querySelector('#call-from').value;
-  step(() => control('calls', { method: 'POST', form: { From: state.from, To: to } }));
-}
-
-function input(form) {
-  const sid = state.current.call.sid;
-  step(() => control(`calls/${sid}/input`, { method: 'POST', form }));
-}
-
-function line(l) {
-  const text = {
-    say: () => l.text,
-    play: () => l.digits ? `tones ${l.digits}` : l.url,
-    pause: () => `${l.length} s`,
-    webhook: () => `${l.method} ${l.url} → ${l.status ?? l.error}`,
-    input: () => l.timeout ? '(silence)' : [l.digits, l.speech && `“${l.speech}”`].filter(Boolean).join(' '),
-    gather: () => `waits for ${(l.input || []).join(' or ')}`,
-    recording: () => l.empty ? 'nothing recorded' : `${l.duration} s saved as ${l.recording_sid}`,
-    dial: () => (l.targets || []).map((t) => t.to || t.name).join(', '),
-    'dial-ended': () => l.dial_call_status,
-    hangup: () => l.by ? `by ${l.by}` : '',
-    redirect: () => l.url || 'by the API',
-  }[l.verb];
-  return h('li', { class: `call-line verb-${l.verb}`, testid: 'call-line' },
-    h('span', { class: 'call-verb' }, l.verb), ' ', h('span', { class: 'call-text' }, text ? text() : ''));
-}
-
-function awaitingText(a) {
+/** What a call waits for (`awaiting` of its state), in words. */
+export function awaitingText(a) {
   if (!a) return 'The call has ended.';
   if (a.verb === 'gather') return `Waiting for ${a.input.join(' or ')}${a.num_digits ? ` (${a.num_digits} key${a.num_digits > 1 ? 's' : ''})` : ''}`;
   if (a.verb === 'record') return 'Recording: say something, or press a key to stop';
   if (a.verb === 'dial') return `Connected to ${a.to || a.conference || a.queue || ''}${a.ringing ? ' (ringing)' : ''}`;
+  if (a.verb === 'ringing') return 'Ringing';
   return `Waiting (${a.verb})`;
 }
 
-function dialer() {
-  const live = state.current && state.current.awaiting;
-  const options = state.numbers.map((n) => h('option', { value: n.phone_number }, `${n.phone_number} ${n.friendly_name !== n.phone_number ? '' : ''}`));
-  return h('div', { class: 'card dialer', testid: 'dialer' },
-    h('h3', null, 'Handset'),
-    h('label', null, 'From ', h('input', { id: 'call-from', value: state.from, size: 16 })),
-    h('label', null, 'To ', state.numbers.length
-      ? h('select', { id: 'call-to', testid: 'call-to' }, options)
-      : h('input', { id: 'call-to', placeholder: '+1…', size: 16 })),
-    h('button', { class: 'btn primary', testid: 'call-dial', disabled: state.busy || live, onclick: dial }, 'Call'),
-    h('div', { class: 'keypad', testid: 'keypad' }, KEYS.map((k) =>
-      h('button', { class: 'btn key', testid: `key-${k}`, disabled: !live || state.busy, onclick: () => input({ Digits: k }) }, k))),
-    h('div', { class: 'say-row' },
-      h('input', { id: 'call-say', placeholder: 'Say something…', disabled: !live }),
-      h('button', { class: 'btn', testid: 'call-say', disabled: !live || state.busy, onclick: () => input({ SpeechResult: root.querySelector('#call-say').value }) }, 'Say')),
-    h('div', { class: 'say-row' },
-      h('button', { class: 'btn', testid: 'call-silence', disabled: !live || state.busy, onclick: () => input({}) }, 'Stay silent'),
-      h('button', { class: 'btn danger', testid: 'call-hangup', disabled: !live || state.busy,
-        onclick: () => step(() => control(`calls/${state.current.call.sid}/hangup`, { method: 'POST' })) }, 'Hang up')),
-    state.error ? h('p', { class: 'error', testid: 'call-error' }, state.error) : null);
-}
+function create(phone) {
+  let current = null; // the call shown: its state as the control endpoints answer it
+  let busy = false; // a step of the call is under way
+  let error = '';
+  let seq = 0; // the latest load of the call's state: older answers are dropped
+  let refreshTimer = null;
+  let stickToBottom = true;
+  let scrollTop = 0;
 
-function currentCall() {
-  const c = state.current;
-  if (!c) return h('div', { class: 'card', testid: 'call-current' }, h('p', { class: 'muted' }, 'Call one of the account\'s numbers, or pick a call below.'));
-  return h('div', { class: 'card', testid: 'call-current' },
-    h('h3', null, `${c.call.from} → ${c.call.to} `, h('span', { class: 'badge', testid: 'call-status' }, c.call.status)),
-    h('p', { class: 'awaiting', testid: 'call-awaiting' }, awaitingText(c.awaiting)),
-    h('ol', { class: 'transcript', testid: 'transcript' }, c.transcript.map(line)),
-    h('h4', null, 'Status history'),
-    h('ul', { testid: 'call-events' }, c.events.map((e) => h('li', null, `${e.status} at ${e.at}${e.callback_url ? ` → ${e.callback_url} (${e.callback_status ?? e.callback_error})` : ''}`))),
-    c.alerts.length ? h('div', null, h('h4', null, 'Alerts'),
-      h('ul', { testid: 'call-alerts' }, c.alerts.map((a) => h('li', { class: 'error' }, `${a.error_code} ${a.alert_text}`)))) : null);
-}
+  const live = () => !!(current && current.awaiting);
+  const path = (what = '') => `/_twirl/phone/calls/${current.call.sid}${what}`;
 
-function callList() {
-  return h('div', { class: 'card', testid: 'calls-list' },
-    h('h3', null, 'Calls'),
-    state.calls.length === 0 ? h('p', { class: 'muted' }, 'No calls yet') :
-      h('table', { class: 'table' },
-        h('thead', null, h('tr', null, ['Call', 'From', 'To', 'Direction', 'Status', 'Duration'].map((t) => h('th', null, t)))),
-        h('tbody', null, state.calls.map((c) => h('tr', {
-          class: 'clickable', testid: 'call-row',
-          onclick: async () => { state.current = await control(`calls/${c.sid}`); draw(); },
-        }, [c.sid, c.from, c.to, c.direction, c.status, c.duration ?? ''].map((t) => h('td', null, t)))))));
-}
+  const summary = h('div', { class: 'call-summary', testid: 'call-current' });
+  const lines = h('ol', {
+    class: 'transcript',
+    testid: 'transcript',
+    role: 'log',
+    'aria-live': 'polite',
+    onscroll: () => {
+      stickToBottom = lines.scrollHeight - lines.scrollTop - lines.clientHeight < 24;
+      scrollTop = lines.scrollTop;
+    },
+  });
+  const keys = KEYS.map(([key, letters]) =>
+    h('button', { type: 'button', class: 'key', testid: `key-${key}`, 'aria-label': `Key ${key}`, onclick: () => input({ Digits: key }) }, key, h('small', null, letters)),
+  );
+  const words = h('input', { id: 'call-words', testid: 'call-words', placeholder: 'Say something', 'aria-label': 'Words to say', autocomplete: 'off' });
+  const sayButton = h('button', { type: 'submit', testid: 'call-say' }, 'Say');
+  const silence = h('button', { type: 'button', testid: 'call-silence', title: 'Give no answer: what waits times out', onclick: () => input({}) }, 'Stay silent');
+  const dialButton = h('button', { type: 'button', class: 'primary call-button', testid: 'call-dial', onclick: dial }, 'Call');
+  const hangupButton = h('button', { type: 'button', class: 'danger call-button', testid: 'call-hangup', onclick: () => step(() => request(path('/hangup'), { method: 'POST' })) }, 'Hang up');
+  const element = h(
+    'div',
+    { class: 'call-panel' },
+    summary,
+    lines,
+    h(
+      'div',
+      { class: 'dialer', testid: 'dialer' },
+      h('div', { class: 'keypad', testid: 'keypad' }, keys),
+      h('form', { class: 'say-line', onsubmit: (e) => { e.preventDefault(); say(); } }, words, sayButton),
+      h('div', { class: 'call-actions' }, silence, dialButton, hangupButton),
+    ),
+  );
 
-function draw() {
-  if (!root) return;
-  fill(root, h('div', { class: 'calls-grid' }, dialer(), currentCall()), callList());
-}
-
-/** The phone page for calls; it follows call events from the console's event stream. */
-export async function callsView() {
-  root = h('div', { class: 'page', testid: 'calls-view' });
-  await Promise.all([loadNumbers(), refresh()]);
-  if (!listening) {
-    listening = true;
-    const source = new EventSource('/_twirl/events');
-    let pending = null;
-    source.onmessage = (msg) => {
-      if (!msg.data.includes('"type":"call"') || state.busy || pending) return;
-      pending = setTimeout(() => { pending = null; if (document.body.contains(root)) refresh(); }, 150);
-    };
+  /** Keeps the call state `fetch()` answers (or why it failed), unless a later load started meanwhile. */
+  async function load(fetch) {
+    const mine = ++seq;
+    try {
+      const state = await fetch();
+      if (mine === seq) current = state;
+    } catch (e) {
+      if (mine === seq) error = `${e.message}${e.code ? ` (${e.code})` : ''}`;
+    }
   }
+
+  /** Runs a step of the call (dial, keys, words, silence, hang up); its answer is where the call got to. */
+  async function step(run) {
+    busy = true;
+    stickToBottom = true;
+    error = '';
+    draw();
+    await load(run);
+    busy = false;
+    draw();
+  }
+
+  function dial() {
+    if (!phone.to) {
+      error = 'The account has no number to call: add one on the left.';
+      draw();
+      return;
+    }
+    current = null; // the last call's transcript gives way to this one's
+    step(() => request('/_twirl/phone/calls', { method: 'POST', form: { From: phone.from, To: phone.to } }));
+  }
+
+  function input(form) {
+    if (live()) step(() => request(path('/input'), { method: 'POST', form }));
+  }
+
+  function say() {
+    const text = words.value.trim();
+    if (!text || !live()) return words.focus();
+    words.value = '';
+    input({ SpeechResult: text });
+  }
+
+  /** The call changed elsewhere (a status callback's answer, the API, a timeout on the clock). */
+  function refreshSoon() {
+    if (refreshTimer) return;
+    refreshTimer = setTimeout(() => {
+      refreshTimer = null;
+      // A step under way answers with a newer state than this would.
+      if (current && !busy) load(() => request(path())).then(draw);
+    }, 150);
+  }
+
+  function drawSummary() {
+    if (!current) {
+      const text = busy ? `Calling ${phone.to}…` : phone.to ? `Call ${phone.to}: its voice webhook answers here.` : 'The account has no phone numbers yet.';
+      fill(summary, h('span', { class: 'muted' }, text));
+      return;
+    }
+    const c = current.call;
+    const state = ENDED.has(c.status) ? 'ended' : 'live';
+    fill(
+      summary,
+      h(
+        'div',
+        { class: 'call-line-head' },
+        // The other end, with the way the call went.
+        h('span', { class: 'mono' }, c.from === phone.from ? `→ ${c.to}` : `← ${c.from}`),
+        h('span', { class: `call-status ${state}`, testid: 'call-status' }, c.status),
+        h('a', { href: `#/phone/calls/${c.sid}`, class: 'bubble-link', testid: 'call-details' }, 'details'),
+      ),
+      h('div', { class: 'awaiting', testid: 'call-awaiting' }, busy ? '…' : awaitingText(current.awaiting)),
+    );
+  }
+
+  function drawTranscript() {
+    const items = current ? current.transcript.map(transcriptLine) : [];
+    if (current) items.push(current.alerts.map(alertLine));
+    if (error) items.push(h('li', { class: 'bubble-note bad refused', testid: 'call-error' }, error));
+    fill(lines, items);
+    restoreScroll();
+  }
+
+  function alertLine(a) {
+    return h(
+      'li',
+      { class: 'call-line note' },
+      h('a', { class: `bubble-note alert ${a.log_level}`, testid: 'call-alert', href: `#/phone/alerts/${a.sid}`, title: 'Open the alert' }, `${a.log_level === 'warning' ? 'Warning' : 'Alert'} ${a.error_code}: ${a.alert_text}`),
+    );
+  }
+
+  function draw() {
+    drawSummary();
+    drawTranscript();
+    // Only properties change: the words being typed, and the focus, stay.
+    const canAct = live() && !busy;
+    for (const b of [...keys, sayButton, silence, hangupButton]) b.disabled = !canAct;
+    dialButton.disabled = busy;
+    dialButton.hidden = live();
+    hangupButton.hidden = !live();
+  }
+
+  function restoreScroll() {
+    // After a move in the page the list was off screen and lost its scroll position.
+    requestAnimationFrame(() => {
+      lines.scrollTop = stickToBottom ? lines.scrollHeight : scrollTop;
+    });
+  }
+
+  liveEvents.addEventListener('call', (e) => {
+    const c = e.detail.call;
+    if (current && (c.sid === current.call.sid || c.parent_call_sid === current.call.sid)) refreshSoon();
+    // A call placed to this handset (by a function, say) rings here, unless another is under way.
+    else if (!live() && !busy && c.to === phone.from && !c.parent_call_sid && !ENDED.has(c.status)) {
+      current = { call: c, transcript: [], awaiting: null, alerts: [] };
+      stickToBottom = true;
+      refreshSoon();
+    }
+  });
+  liveEvents.addEventListener('reconnect', () => {
+    if (current) refreshSoon();
+  });
+
   draw();
-  return root;
+  return {
+    element,
+    changed: () => {
+      // An ended call gives way to the new numbers (it stays on the Calls page); a live one is kept.
+      if (!live()) current = null;
+      draw();
+    },
+    shown: restoreScroll,
+  };
 }
+
+/** The calling panel, for `addHandsetPanel`. */
+export const callPanel = { id: 'call', label: 'Call', create };

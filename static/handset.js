@@ -1,6 +1,6 @@
 // The console's phone: a simulated handset beside the Phone page. The shell holds what every
 // way of using it shares — the handset's own number and the account's number it talks to —
-// and shows its panels (texting now; a dialer can be added with `addHandsetPanel`). It is built
+// and shows its panels (texting and calling, added with `addHandsetPanel`). It is built
 // once and kept, so a re-rendered page gets it back as it was: typed text, thread, scroll.
 
 import { h, fill } from './dom.js';
@@ -135,16 +135,23 @@ function drawTabs() {
 
 /** The page is redrawn around the handset, which takes it out of the document for a moment and
  *  so out of focus: a field being typed in gets the focus back, with its selection, once the
- *  handset is back (without scrolling to it: the page may have scrolled elsewhere). */
+ *  handset is back (without scrolling to it: the page may have scrolled elsewhere). The insertion
+ *  is observed, so the focus is back before the next key press is handled (a frame later, keys
+ *  typed meanwhile were lost); the page is put in place within the task that built it, so
+ *  observing stops after a frame, whether or not the handset is shown again. */
 function keepFocus() {
   const el = document.activeElement;
   if (!root || !root.contains(el) || !el.matches('input, textarea, select')) return;
   const selection = el.matches('input[type="text"], input:not([type]), textarea') ? [el.selectionStart, el.selectionEnd] : null;
-  requestAnimationFrame(() => {
-    if (!root.isConnected || root.contains(document.activeElement)) return;
+  const back = new MutationObserver(() => {
+    if (!root.isConnected) return;
+    back.disconnect();
+    if (root.contains(document.activeElement)) return;
     el.focus({ preventScroll: true });
     if (selection) el.setSelectionRange(...selection);
   });
+  back.observe(document.body, { childList: true, subtree: true });
+  requestAnimationFrame(() => back.disconnect());
 }
 
 /** The handset, up to date with the account's `numbers`; the same element every time. */

@@ -1,16 +1,19 @@
 // The Phone page: the account's numbers with their webhooks (editable, with the deployed
-// functions to pick from), every message with its status history and callbacks, the alerts the
-// phone network raised with the request and answer behind each, and the handset beside them.
-// Its sections are listed in SECTIONS (more can be added with `addPhoneSection`, a calls list
-// say), the handset's panels in handset.js (`addHandsetPanel`, a dialer say).
+// functions to pick from), every message and every call with its status history and callbacks
+// (a call with its transcript and the requests it made), the alerts the phone network raised
+// with the request and answer behind each, and the handset beside them, which texts (sms.js) and
+// calls (calls.js). Its sections are listed in SECTIONS (more can be added with
+// `addPhoneSection`), the handset's panels in handset.js (`addHandsetPanel`).
 
 import { api, core, request, index, isLiveEnv } from './api.js';
 import { h, when, sid, badge, empty, table, card, link, confirmButton } from './dom.js';
 import { handset, addHandsetPanel, talkTo } from './handset.js';
 import { liveEvents } from './live.js';
 import { smsPanel } from './sms.js';
+import { callPanel, transcriptLine, awaitingText, ENDED } from './calls.js';
 
 addHandsetPanel(smsPanel);
+addHandsetPanel(callPanel);
 
 /** A number's webhooks, as the number's configuration page groups them. */
 const WEBHOOKS = [
@@ -44,7 +47,11 @@ export function startPhone(options) {
     }, 150);
   };
   liveEvents.addEventListener('message', (e) => {
-    if (shows(e.detail.message.sid)) soon();
+    if (shows('messages', e.detail.message.sid)) soon();
+  });
+  liveEvents.addEventListener('call', (e) => {
+    const c = e.detail.call;
+    if (shows('calls', c.sid) || shows('calls', c.parent_call_sid)) soon();
   });
   liveEvents.addEventListener('alert', (e) => {
     const a = e.detail;
@@ -56,11 +63,10 @@ export function startPhone(options) {
 
 const onPhonePage = () => location.hash.startsWith('#/phone');
 
-/** Whether the page shown lists the message `messageSid` or is about it. */
-function shows(messageSid) {
-  const [, , section, id] = location.hash.split('/');
-  if (!onPhonePage()) return false;
-  return section === 'messages' ? !id || id === messageSid : false;
+/** Whether the page shown is the list of `section` (`messages`, `calls`) or about its item `itemSid`. */
+function shows(section, itemSid) {
+  const [, , shown, id] = location.hash.split('/');
+  return onPhonePage() && shown === section && (!id || id === itemSid);
 }
 
 // ---------------------------------------------------------------- loading
@@ -110,10 +116,11 @@ function findTarget(targets, url) {
 const SECTIONS = [
   { id: 'numbers', label: 'Numbers', list: numbersSection },
   { id: 'messages', label: 'Messages', list: messagesSection, detail: messageDetail },
+  { id: 'calls', label: 'Calls', list: callsSection, detail: callDetail },
   { id: 'alerts', label: 'Alerts', list: alertsSection, detail: alertDetail },
 ];
 
-/** Adds a section (`{ id, label, list({ numbers }), detail(sid) }`, each answering a node) after the others. */
+/** Adds a section (`{ id, label, list({ numbers, alerts }), detail(sid) }`, each answering a node) after the others. */
 export function addPhoneSection(section) {
   SECTIONS.push(section);
 }
@@ -131,7 +138,7 @@ export async function phoneView(r) {
   let body;
   if (!section) body = empty('unknown-section', 'Nothing here');
   else if (r.id && section.detail) body = await section.detail(r.id);
-  else body = await section.list({ numbers });
+  else body = await section.list({ numbers, alerts });
   const counts = { numbers: numbers.length, alerts: alerts.length };
   const main = h(
     'div',
@@ -204,6 +211,7 @@ function numberCard(n, targets) {
   const isEditing = editing.has(n.sid);
   const actions = [
     h('button', { class: 'small', type: 'button', testid: 'number-text', onclick: () => { talkTo(n.phone_number, 'sms'); document.getElementById('handset-body')?.focus(); } }, 'Text it'),
+    h('button', { class: 'small', type: 'button', testid: 'number-call', onclick: () => talkTo(n.phone_number, 'call') }, 'Call it'),
     isEditing ? null : h('button', { class: 'small', type: 'button', testid: 'number-edit', onclick: () => { editing.add(n.sid); hooks.rerender(); } }, 'Edit'),
     confirmButton({
       key: n.sid,
@@ -378,7 +386,7 @@ async function run(button, fn, success) {
 
 // ---------------------------------------------------------------- messages
 
-const DIRECTIONS = { inbound: 'in', 'outbound-api': 'api', 'outbound-call': 'call', 'outbound-reply': 'reply' };
+const DIRECTIONS = { inbound: 'in', 'outbound-api': 'api', 'outbound-call': 'call', 'outbound-reply': 'reply', 'outbound-dial': 'dial' };
 
 function directionBadge(direction) {
   return badge(DIRECTIONS[direction] || direction, `dir-${DIRECTIONS[direction] || 'other'}`);
@@ -411,19 +419,24 @@ async function messagesSection() {
   );
 }
 
-async function messageDetail(messageSid) {
-  const { message: m, events, alerts } = await request(`/_twirl/phone/messages/${encodeURIComponent(messageSid)}`);
-  const inbound = m.direction === 'inbound';
-  const history = events.map((e) =>
+/** The statuses a message or call went through (`events`), each with the request it caused. */
+function statusHistory(events, statusBadge, subtitle, requestLabel) {
+  const rows = events.map((e) =>
     h(
       'tr',
       { testid: 'status-event', 'data-status': e.status },
-      h('td', null, messageStatus(e.status)),
+      h('td', null, statusBadge(e.status)),
       h('td', { class: 'muted nowrap' }, when(e.at)),
       h('td', { class: 'mono callback-url' }, e.callback_url || h('span', { class: 'muted' }, '—')),
       h('td', { testid: 'callback-outcome' }, callbackOutcome(e)),
     ),
   );
+  return card('Status history', h('span', { class: 'muted small' }, subtitle), table(['Status', 'At', requestLabel, 'Answer'], rows, { testid: 'status-history' }));
+}
+
+async function messageDetail(messageSid) {
+  const { message: m, events, alerts } = await request(`/_twirl/phone/messages/${encodeURIComponent(messageSid)}`);
+  const inbound = m.direction === 'inbound';
   return h(
     'div',
     { class: 'stack', testid: 'message-detail' },
@@ -443,20 +456,116 @@ async function messageDetail(messageSid) {
         m.error_code ? ['Error', h('span', { class: 'error-text', testid: 'message-error' }, `${m.error_code} ${m.error_message || ''}`)] : null,
       ], { testid: 'message-facts' }),
     ),
-    card(
-      'Status history',
-      h('span', { class: 'muted small' }, inbound ? 'with the webhook the text caused' : 'with the status callback each change caused'),
-      table(['Status', 'At', inbound ? 'Webhook' : 'Callback', 'Answer'], history, { testid: 'status-history' }),
-    ),
+    inbound
+      ? statusHistory(events, messageStatus, 'with the webhook the text caused', 'Webhook')
+      : statusHistory(events, messageStatus, 'with the status callback each change caused', 'Callback'),
     alerts.length ? card('Alerts', null, alertsTable(alerts)) : null,
   );
 }
 
 function callbackOutcome(e) {
-  if (!e.callback_url) return null;
-  if (e.callback_error) return h('span', { class: 'error-text' }, e.callback_status ? `${e.callback_status} · ` : '', e.callback_error);
-  const s = e.callback_status;
-  return h('span', { class: `http-status s${String(s)[0]}` }, String(s));
+  return e.callback_url ? answer(e.callback_status, e.callback_error) : null;
+}
+
+/** How a request the phone network made was answered: its HTTP status, or why there was none. */
+function answer(status, error) {
+  if (error) return h('span', { class: 'error-text' }, status ? `${status} · ` : '', error);
+  return h('span', { class: `http-status s${String(status)[0]}` }, String(status));
+}
+
+// ---------------------------------------------------------------- calls
+
+function callStatus(status) {
+  const kind = status === 'completed' ? 'completed' : ENDED.has(status) ? 'failed' : 'building';
+  return h('span', { class: `badge status-${kind}`, testid: 'call-badge' }, status);
+}
+
+const duration = (c) => `${c.duration} s`;
+
+/** The calls' table; `alerts` (errors) are counted on the calls they are about. */
+function callsTable(calls, alerts = []) {
+  const rows = calls.map((c) => {
+    const raised = alerts.filter((a) => a.resource_sid === c.sid).length;
+    return h(
+      'tr',
+      { class: 'clickable', testid: 'call-row', 'data-sid': c.sid, onclick: (e) => { if (!e.target.closest('a')) location.hash = `#/phone/calls/${c.sid}`; } },
+      h('td', { class: 'muted nowrap' }, when(c.date_created)),
+      h('td', null, directionBadge(c.direction)),
+      h('td', { class: 'mono nowrap' }, link(`#/phone/calls/${c.sid}`, [c.from, h('span', { class: 'muted' }, ' → '), c.to], { testid: 'call-link', title: c.sid })),
+      h(
+        'td',
+        { class: 'nowrap' },
+        callStatus(c.status),
+        c.duration != null ? h('span', { class: 'muted small', testid: 'call-duration' }, ` ${duration(c)}`) : null,
+        raised ? h('span', { class: 'count alerting', testid: 'call-alert-count', title: 'Alerts raised about the call' }, String(raised)) : null,
+      ),
+    );
+  });
+  return table(['Date', '', 'From → To', 'Status'], rows, { testid: 'calls-table', class: 'table calls' });
+}
+
+async function callsSection({ alerts }) {
+  const { calls } = await request('/_twirl/phone/calls');
+  return card(
+    'Calls',
+    h('span', { class: 'muted small' }, 'newest first, every leg'),
+    calls.length
+      ? callsTable(calls, alerts)
+      : empty('empty-calls', 'No calls yet', 'Call a number from the handset’s Call tab, or place one with client.calls.create({ to, from, url }) from a function.'),
+  );
+}
+
+/** What a request a call made was for, by the `purpose` of its transcript line. */
+const PURPOSES = { twiml: 'TwiML', fallback: 'Fallback TwiML', callback: 'Callback' };
+
+/** The webhooks the call made for its TwiML and callbacks (status callbacks are in its history). */
+function callRequests(transcript) {
+  const rows = transcript
+    .filter((l) => l.verb === 'webhook')
+    .map((l) =>
+      h(
+        'tr',
+        { testid: 'call-request', 'data-purpose': l.purpose },
+        h('td', { class: 'muted nowrap' }, when(l.at)),
+        h('td', { class: 'nowrap' }, PURPOSES[l.purpose] || l.purpose),
+        h('td', { class: 'mono callback-url' }, h('span', { class: 'method' }, l.method), ' ', l.url),
+        h('td', { testid: 'request-outcome' }, answer(l.status, l.error)),
+        h('td', { class: 'muted nowrap' }, `${Math.round(l.duration_ms)} ms`),
+      ),
+    );
+  return card(
+    'Requests',
+    h('span', { class: 'muted small' }, 'the webhooks it made, oldest first'),
+    rows.length ? table(['At', 'For', 'Request', 'Answer', 'Took'], rows, { testid: 'call-requests' }) : h('p', { class: 'muted pad' }, 'None: the call’s TwiML was given inline.'),
+  );
+}
+
+async function callDetail(callSid) {
+  const { call: c, transcript, awaiting, events, legs, alerts } = await request(`/_twirl/phone/calls/${encodeURIComponent(callSid)}`);
+  return h(
+    'div',
+    { class: 'stack', testid: 'call-detail' },
+    crumbs(['Calls', '#/phone/calls'], [c.sid]),
+    card(
+      [directionBadge(c.direction), ' ', h('code', null, c.sid)],
+      callStatus(c.status),
+      definitions([
+        ['From', h('code', null, c.from)],
+        ['To', h('code', null, c.to)],
+        ['Created', when(c.date_created)],
+        ['Answered', c.start_time ? when(c.start_time) : h('span', { class: 'muted' }, 'not yet')],
+        c.end_time ? ['Ended', when(c.end_time)] : null,
+        c.duration != null ? ['Duration', duration(c)] : null,
+        c.parent_call_sid ? ['Leg of', link(`#/phone/calls/${c.parent_call_sid}`, h('code', null, c.parent_call_sid))] : null,
+        ['Now', h('span', { testid: 'call-detail-awaiting' }, awaitingText(awaiting))],
+      ], { testid: 'call-facts' }),
+    ),
+    card('Transcript', h('span', { class: 'muted small' }, 'what was said and done, on every leg'), h('ol', { class: 'transcript page-transcript', testid: 'call-transcript' }, transcript.map(transcriptLine))),
+    callRequests(transcript),
+    statusHistory(events, callStatus, 'with the status callback each change caused', 'Callback'),
+    legs.length ? card('Legs', h('span', { class: 'muted small' }, 'the calls its <Dial> placed'), callsTable(legs, alerts)) : null,
+    alerts.length ? card('Alerts', null, alertsTable(alerts)) : null,
+  );
 }
 
 // ---------------------------------------------------------------- alerts
@@ -485,7 +594,8 @@ function alertsTable(alerts) {
 
 function aboutLink(resourceSid) {
   if (!resourceSid) return h('span', { class: 'muted' }, '—');
-  return /^(SM|MM)/.test(resourceSid) ? link(`#/phone/messages/${resourceSid}`, sid(resourceSid)) : sid(resourceSid);
+  if (/^(SM|MM)/.test(resourceSid)) return link(`#/phone/messages/${resourceSid}`, sid(resourceSid));
+  return /^CA/.test(resourceSid) ? link(`#/phone/calls/${resourceSid}`, sid(resourceSid)) : sid(resourceSid);
 }
 
 async function alertsSection() {
