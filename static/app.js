@@ -60,20 +60,25 @@ async function render({ soft = false } = {}) {
   drawNav(r);
 }
 
+/** What was typed on the page: fields with an id (given once typed into). A field built before
+ *  the typing (a render started earlier) has no id yet, and is found by its `data-draft` key. */
 function capture(root) {
-  const values = {};
-  for (const el of root.querySelectorAll('input[id], select[id], textarea[id]')) values[el.id] = el.type === 'checkbox' ? el.checked : el.value;
+  const values = [];
+  for (const el of root.querySelectorAll('input[id], select[id], textarea[id]')) {
+    values.push({ id: el.id, draft: el.dataset.draft, value: el.type === 'checkbox' ? el.checked : el.value });
+  }
   const active = document.activeElement;
   const focus = active && root.contains(active) && active.id ? { id: active.id, start: active.selectionStart, end: active.selectionEnd } : null;
   return { values, focus };
 }
 
 function restore(root, { values, focus }) {
-  for (const [id, v] of Object.entries(values)) {
-    const el = root.querySelector(`#${CSS.escape(id)}`);
+  for (const { id, draft, value } of values) {
+    const el = root.querySelector(`#${CSS.escape(id)}`) || (draft ? root.querySelector(`[data-draft="${CSS.escape(draft)}"]`) : null);
     if (!el) continue;
-    if (el.type === 'checkbox') el.checked = v;
-    else el.value = v;
+    el.id = id;
+    if (el.type === 'checkbox') el.checked = value;
+    else el.value = value;
   }
   if (focus) {
     const el = root.querySelector(`#${CSS.escape(focus.id)}`);
