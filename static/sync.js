@@ -108,8 +108,12 @@ function forget(...controls) {
   }
 }
 
-/** What a control holds now. */
-const typedIn = (el) => el.value.trim();
+/** What a control holds: its draft, if typed into (the page may have been redrawn while the
+ *  typing went to the copy it replaced), else what it shows. */
+const valueOf = (el) => drafts.get(el.dataset.draft)?.text ?? el.value;
+
+/** What a control holds, trimmed. */
+const typedIn = (el) => valueOf(el).trim();
 
 // ---------------------------------------------------------------- JSON
 
@@ -148,7 +152,7 @@ function jsonField(key, text, buttons = [], first = {}) {
 }
 
 /** The JSON a valid field holds, compact. */
-const dataOf = (area) => JSON.stringify(parseData(area.value).value);
+const dataOf = (area) => JSON.stringify(parseData(valueOf(area)).value);
 
 // ---------------------------------------------------------------- views
 
@@ -357,7 +361,7 @@ function newItemForm(url, o, isMap) {
       add,
       async () => {
         const form = { Data: dataOf(data.area) };
-        if (isMap) form.Key = key.value;
+        if (isMap) form.Key = valueOf(key);
         if (typedIn(ttl)) form.ItemTtl = typedIn(ttl);
         await request(`${url}/Items`, { method: 'POST', form });
       },
