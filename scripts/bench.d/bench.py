@@ -1342,8 +1342,8 @@ def sync_report(results):
     if not r or r.get("committed") is None:
         return []
     return ["Sync writes: during the measured load of `/sync-document` the document's revision "
-            "moved by {:,} ({:,.0f} committed writes a second, each one committed to disk with "
-            "the store's log before the function got its answer); wrk counted {:,} "
+            "moved by {:,} ({:,.0f} committed writes a second, each one committed to the "
+            "store's write-ahead log before the function got its answer); wrk counted {:,} "
             "answered requests, and requests still in flight when wrk stopped account for any "
             "excess of writes over answers.".format(
                 r["committed"], r["committed"] * 1000 / (r.get("elapsed_ms") or 1), r["requests"] or 0),
