@@ -552,6 +552,34 @@ def test_asset_range_request(site):
     assert response.headers.get("Content-Range") == f"bytes 0-9/{len(BIG_ASSET)}"
 
 
+def test_asset_validators_give_304_412_and_full_answers(site):
+    first = site.ok("/style.css")
+    etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
+    assert first.headers.get("Accept-Ranges") == "bytes"
+    assert_status(site.get("/style.css", headers={"If-Modified-Since": modified}), 304)
+    assert_status(site.get("/style.css", headers={"If-Modified-Since": "Thu, 01 Jan 1970 00:00:00 GMT"}), 200)
+    assert_status(site.get("/style.css", headers={"If-Match": '"another"'}), 412)
+    assert_status(site.get("/style.css", headers={"If-Match": etag}), 200)
+    assert_status(site.get("/style.css", headers={"If-Unmodified-Since": "Thu, 01 Jan 1970 00:00:00 GMT"}), 412)
+
+
+def test_asset_ranges_beyond_the_end_and_for_another_version(site):
+    beyond = site.get("/big.bin", headers={"Range": f"bytes={len(BIG_ASSET)}-"})
+    assert_status(beyond, 416)
+    assert beyond.headers.get("Content-Range") == f"bytes */{len(BIG_ASSET)}"
+    tail = site.get("/big.bin", headers={"Range": "bytes=-5"})
+    assert_status(tail, 206)
+    assert tail.content == BIG_ASSET[-5:]
+    # A range for another version of the file gets the whole of this one.
+    other = site.get("/big.bin", headers={"Range": "bytes=0-9", "If-Range": '"another"'})
+    assert_status(other, 200)
+    assert other.content == BIG_ASSET
+    etag = site.ok("/big.bin").headers["ETag"]
+    same = site.get("/big.bin", headers={"Range": "bytes=0-9", "If-Range": etag})
+    assert_status(same, 206)
+    assert same.content == BIG_ASSET[:10]
+
+
 def test_asset_head_has_headers_only(site):
     response = site.request("HEAD", "/data.json")
     assert_status(response, 200)
