@@ -6,7 +6,7 @@
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
-const { startTwirl, launchConsole, closeConsole, screenshot, tempDir, eventually } = require('./support');
+const { startTwirl, apiClient, launchConsole, closeConsole, screenshot, tempDir, eventually } = require('./support');
 
 const HANDSET = '+14155550100';
 /** What the handset says to the demo's answering machine: typed while the page is redrawn. */
@@ -16,7 +16,7 @@ let twirl, page, dir, core, number;
 before(async () => {
   dir = tempDir('twirl-calls-');
   twirl = await startTwirl(dir);
-  core = await coreClient(twirl.url);
+  core = await apiClient(twirl.url, (session) => `/2010-04-01/Accounts/${session.account_sid}`);
   [number] = (await core.get('/IncomingPhoneNumbers.json')).incoming_phone_numbers;
   page = await launchConsole(twirl.url);
   await page.getByTestId('nav-phone').click();
@@ -31,22 +31,6 @@ after(async () => {
   }
 });
 
-/** The 2010 API under the account, with the console session's credentials. */
-async function coreClient(base) {
-  const session = await (await fetch(`${base}/_twirl/session`)).json();
-  const auth = 'Basic ' + Buffer.from(`${session.account_sid}:${session.auth_token}`).toString('base64');
-  const call = async (method, p, form) => {
-    const res = await fetch(`${base}/2010-04-01/Accounts/${session.account_sid}${p}`, {
-      method,
-      headers: { Authorization: auth, ...(form ? { 'Content-Type': 'application/x-www-form-urlencoded' } : {}) },
-      body: form ? new URLSearchParams(form).toString() : undefined,
-    });
-    const json = await res.json();
-    if (!res.ok) throw new Error(`${method} ${p} → ${res.status}: ${JSON.stringify(json)}`);
-    return json;
-  };
-  return { get: (p) => call('GET', p), post: (p, form) => call('POST', p, form) };
-}
 
 /** A control endpoint of the phone network. */
 async function control(p, form) {

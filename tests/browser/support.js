@@ -76,29 +76,33 @@ function cleanEnv() {
   return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TWIRL_')));
 }
 
-/** A minimal client of the Serverless API at `base` with the console's session credentials. */
-async function apiClient(base) {
+/** A client of one of twirl's APIs with the console session's credentials: `mount` is the API's
+ *  path (`/v1` for Serverless, `/sync/v1`…), or a function of the session giving it (the 2010
+ *  API's path names the account). Answers are parsed JSON; a failure throws with its body. */
+async function apiClient(base, mount = '/v1') {
   const session = await (await fetch(`${base}/_twirl/session`)).json();
   const auth = 'Basic ' + Buffer.from(`${session.account_sid}:${session.auth_token}`).toString('base64');
-  async function call(method, p, body) {
-    const headers = { Authorization: auth, Accept: 'application/json' };
+  const root = typeof mount === 'function' ? mount(session) : mount;
+  async function request(method, p, body, extra = {}) {
+    const headers = { Authorization: auth, Accept: 'application/json', ...extra };
     let payload;
     if (body instanceof FormData) payload = body;
     else if (body) {
       payload = new URLSearchParams(Array.isArray(body) ? body : Object.entries(body)).toString();
       headers['Content-Type'] = 'application/x-www-form-urlencoded';
     }
-    const res = await fetch(`${base}/v1${p}`, { method, headers, body: payload });
+    const res = await fetch(`${base}${root}${p}`, { method, headers, body: payload });
     const text = await res.text();
     const json = text ? JSON.parse(text) : null;
-    if (!res.ok) throw new Error(`${method} /v1${p} → ${res.status}: ${text}`);
+    if (!res.ok) throw new Error(`${method} ${root}${p} → ${res.status}: ${text}`);
     return json;
   }
   return {
     session,
-    get: (p) => call('GET', p),
-    post: (p, body) => call('POST', p, body),
-    del: (p) => call('DELETE', p),
+    request,
+    get: (p) => request('GET', p),
+    post: (p, body) => request('POST', p, body),
+    del: (p) => request('DELETE', p),
   };
 }
 

@@ -7,16 +7,15 @@ const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { startTwirl, launchConsole, closeConsole, screenshot, tempDir, eventually } = require('./support');
+const { startTwirl, apiClient, launchConsole, closeConsole, screenshot, tempDir, eventually } = require('./support');
 
-let twirl, page, dir, auth;
+let twirl, page, dir, syncApi;
 
 before(async () => {
   dir = tempDir('twirl-sync-');
   fs.cpSync(path.join(__dirname, 'fixtures', 'sync-project'), dir, { recursive: true });
   twirl = await startTwirl(dir);
-  const session = await (await fetch(`${twirl.url}/_twirl/session`)).json();
-  auth = 'Basic ' + Buffer.from(`${session.account_sid}:${session.auth_token}`).toString('base64');
+  syncApi = await apiClient(twirl.url, '/sync/v1');
   page = await launchConsole(twirl.url);
 });
 
@@ -28,16 +27,7 @@ after(async () => {
   }
 });
 
-async function sync(method, p, form, headers = {}) {
-  const res = await fetch(`${twirl.url}/sync/v1${p}`, {
-    method,
-    headers: { Authorization: auth, ...(form ? { 'Content-Type': 'application/x-www-form-urlencoded' } : {}), ...headers },
-    body: form ? new URLSearchParams(form).toString() : undefined,
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${p} → ${res.status}: ${text}`);
-  return text ? JSON.parse(text) : null;
-}
+const sync = (method, p, form, headers) => syncApi.request(method, p, form, headers);
 
 async function bump(who) {
   const res = await fetch(`${twirl.url}/bump?who=${who}`);

@@ -4,30 +4,15 @@
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
-const { startTwirl, launchConsole, closeConsole, screenshot, tempDir } = require('./support');
+const { startTwirl, apiClient, launchConsole, closeConsole, screenshot, tempDir } = require('./support');
 
 let twirl, page, dir, verify;
-
-/** Calls the Verify API at `path` with the console's session credentials. */
-async function verifyClient(base) {
-  const session = await (await fetch(`${base}/_twirl/session`)).json();
-  const auth = 'Basic ' + Buffer.from(`${session.account_sid}:${session.auth_token}`).toString('base64');
-  return async (path, form) => {
-    const res = await fetch(`${base}/verify/v2${path}`, {
-      method: 'POST',
-      headers: { Authorization: auth, 'Content-Type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams(form).toString(),
-    });
-    const json = await res.json();
-    assert.ok(res.ok, `${path} → ${res.status} ${JSON.stringify(json)}`);
-    return json;
-  };
-}
 
 before(async () => {
   dir = tempDir('twirl-verify-');
   twirl = await startTwirl(dir, { args: ['--no-demo'] });
-  verify = await verifyClient(twirl.url);
+  const api = await apiClient(twirl.url, '/verify/v2');
+  verify = (p, form) => api.post(p, form);
   page = await launchConsole(twirl.url);
 });
 

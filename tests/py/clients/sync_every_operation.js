@@ -4,30 +4,8 @@
 // values the test checks, so the test can check each answer against the OpenAPI document.
 'use strict';
 
-const twilio = require('twilio');
-
-const exchanges = [];
-const base = new twilio.RequestClient();
-const recorder = {
-  async request(options) {
-    const response = await base.request(options);
-    const text = typeof response.body === 'string' ? response.body : JSON.stringify(response.body);
-    exchanges.push([options.method.toUpperCase(), options.uri, response.statusCode, text ? JSON.parse(text) : null]);
-    return response;
-  },
-};
-
-const client = twilio(process.env.TWILIO_ACCOUNT_SID, process.env.TWILIO_AUTH_TOKEN, { httpClient: recorder });
+const { client, exchanges, refused } = require('./recorder');
 const sync = client.sync.v1;
-
-async function refused(promise) {
-  try {
-    await promise;
-  } catch (error) {
-    return [error.status, error.code];
-  }
-  throw new Error('expected the call to be refused');
-}
 
 async function permissions(accessor) {
   const set = await accessor('alice').update({ read: true, write: false, manage: false });
