@@ -199,10 +199,6 @@ impl Runtime {
     }
 
     async fn invoke_on(pool: &Arc<Pool>, mut worker: Worker, request: &Invocation<'_>) -> Result<Done, InvokeError> {
-        if !worker.is_alive() {
-            pool.discard(worker);
-            return Err(InvokeError::NotStarted);
-        }
         let frame = |id| ToWorker::Invoke {
             id,
             path: request.path,

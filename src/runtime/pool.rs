@@ -6,10 +6,16 @@ use super::logs::LogSink;
 use super::worker::{InvokeError, Worker, WorkerSpec};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
-type Waiter = oneshot::Sender<Result<Worker, InvokeError>>;
+/// A caller waiting for a worker.
+struct Waiter {
+    tx: oneshot::Sender<Result<Worker, InvokeError>>,
+    thread: ThreadId,
+    since: Instant,
+}
 
 pub struct Pool {
     spec: WorkerSpec,
@@ -32,6 +38,34 @@ struct PoolState {
     waiters: VecDeque<Waiter>,
 }
 
+impl PoolState {
+    /// Who gets a worker freed on this thread: the first caller waiting on this thread, so the
+    /// worker's frames stay where they are read, unless a caller on another thread has waited
+    /// longer than `PATIENCE`. (A thread that never gets a worker this way grows one of its own:
+    /// its callers' waits run out.)
+    fn next_waiter(&mut self) -> Option<Waiter> {
+        let first = self.waiters.front()?;
+        let here = std::thread::current().id();
+        if first.thread != here && first.since.elapsed() < PATIENCE {
+            if let Some(at) = self.waiters.iter().position(|w| w.thread == here) {
+                return self.waiters.remove(at);
+            }
+        }
+        self.waiters.pop_front()
+    }
+
+    /// The idle worker used last, preferring one whose frames this thread reads already.
+    fn take_idle(&mut self) -> Option<Worker> {
+        let here = Some(std::thread::current().id());
+        let at = self
+            .idle
+            .iter()
+            .rposition(|w| w.home() == here)
+            .or(self.idle.len().checked_sub(1))?;
+        Some(self.idle.remove(at))
+    }
+}
+
 /// How long a caller waits for a busy worker before the pool starts another: an invocation
 /// usually ends within milliseconds, far sooner than a new Node.js process is ready, so the pool
 /// only grows for work that really runs in parallel. Up to `WORKERS_PER_CPU` workers per CPU it
@@ -44,6 +78,8 @@ struct PoolState {
 const GROW_AFTER_QUICK: Duration = Duration::from_millis(2);
 const GROW_AFTER_SLOW: Duration = Duration::from_millis(50);
 const WORKERS_PER_CPU: usize = 1;
+/// How long a caller may be passed over for one on the thread where a worker was freed.
+const PATIENCE: Duration = Duration::from_millis(1);
 
 impl Pool {
     pub fn new(spec: WorkerSpec, logs: LogSink, max: usize, limit: Option<Duration>) -> Arc<Pool> {
@@ -79,11 +115,15 @@ impl Pool {
     pub async fn checkout(self: &Arc<Self>) -> Result<Worker, InvokeError> {
         let (mut rx, total) = {
             let mut state = self.state();
-            if let Some(worker) = state.idle.pop() {
+            if let Some(worker) = state.take_idle() {
                 return Ok(worker);
             }
             let (tx, rx) = oneshot::channel();
-            state.waiters.push_back(tx);
+            state.waiters.push_back(Waiter {
+                tx,
+                thread: std::thread::current().id(),
+                since: Instant::now(),
+            });
             (rx, state.total)
         };
         if total > 0 {
@@ -117,14 +157,15 @@ impl Pool {
     pub fn checkin(&self, worker: Worker) {
         let mut worker = worker;
         let mut state = self.state();
-        while let Some(waiter) = state.waiters.pop_front() {
-            match waiter.send(Ok(worker)) {
+        while let Some(waiter) = state.next_waiter() {
+            match waiter.tx.send(Ok(worker)) {
                 Ok(()) => return,
                 // That caller went away; try the next one.
                 Err(Ok(back)) => worker = back,
                 Err(Err(_)) => return,
             }
         }
+        worker.watch();
         state.idle.push(worker);
     }
 
@@ -147,7 +188,7 @@ impl Pool {
                     let mut state = self.state();
                     state.total -= 1;
                     if let Some(waiter) = state.waiters.pop_front() {
-                        let _ = waiter.send(Err(e));
+                        let _ = waiter.tx.send(Err(e));
                     }
                 }
             }
