@@ -1,10 +1,11 @@
-// The benchmark's baseline: Node's own http server calling a Twilio Function handler directly,
-// with nothing in between but a minimal callback adapter, and answering `/{name}` with the bytes
-// of ASSETS_DIR/{name}, read into memory at start. No routing beyond that, no context, no
+// The benchmark's baseline: Node's own http server calling Twilio Function handlers directly,
+// with nothing in between but a minimal callback adapter: `/{name}` runs FUNCTIONS_DIR/{name}.js
+// (with the `Twilio` global, from the project's own `twilio` module, for TwiML), or answers with
+// the bytes of ASSETS_DIR/{name}, read into memory at start. No other routing, no context, no
 // parsing of the request body, no conditional or range requests: the ceiling any Node-based
-// server can reach on this machine for the same handler and the same files.
+// server can reach on this machine for the same handlers and the same files.
 //
-// usage: node bare-node.js PORT HANDLER_FILE [ASSETS_DIR]
+// usage: node bare-node.js PORT FUNCTIONS_DIR [ASSETS_DIR]
 // Prints "listening on http://127.0.0.1:PORT" once it accepts connections.
 'use strict';
 
@@ -13,8 +14,12 @@ const http = require('http');
 const path = require('path');
 
 const port = Number(process.argv[2] || 0);
-const handlerFile = path.resolve(process.argv[3] || 'functions/hello.js');
-const { handler } = require(handlerFile);
+const functionsDir = path.resolve(process.argv[3] || 'functions');
+global.Twilio = require(require.resolve('twilio', { paths: [functionsDir] }));
+const handlers = new Map();
+for (const name of fs.readdirSync(functionsDir).filter((n) => n.endsWith('.js'))) {
+  handlers.set(`/${name.slice(0, -3)}`, require(path.join(functionsDir, name)).handler);
+}
 const assets = new Map();
 if (process.argv[4]) {
   for (const name of fs.readdirSync(process.argv[4])) {
@@ -28,6 +33,10 @@ function send(res, status, body) {
   if (body === undefined || body === null) {
     res.writeHead(status, { 'Content-Length': 0 });
     res.end();
+  } else if (body instanceof Twilio.twiml.MessagingResponse || body instanceof Twilio.twiml.VoiceResponse) {
+    const text = body.toString();
+    res.writeHead(status, { 'Content-Type': 'text/xml', 'Content-Length': Buffer.byteLength(text) });
+    res.end(text);
   } else if (typeof body === 'string') {
     res.writeHead(status, {
       'Content-Type': 'text/plain; charset=utf-8',
@@ -49,6 +58,11 @@ const server = http.createServer((req, res) => {
   if (asset) {
     res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': asset.length });
     res.end(asset);
+    return;
+  }
+  const handler = handlers.get(req.url);
+  if (!handler) {
+    send(res, 404, 'not found');
     return;
   }
   req.resume();
