@@ -249,7 +249,8 @@ async fn start_live_project(state: AppState, config: &Config) -> Result<(AppStat
             })?;
         demo
     };
-    let live = Live::start(&state, &dir, config.inspect.clone())
+    // The demo's worker starts at its first request: most runs never call it.
+    let live = Live::start(&state, &dir, config.inspect.clone(), is_project)
         .await
         .map_err(StartupError::Config)?;
     let state = AppState {

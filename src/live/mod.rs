@@ -38,6 +38,8 @@ pub struct Live {
     pub dir: PathBuf,
     manifest_path: PathBuf,
     inspect: Option<String>,
+    /// Whether a worker starts ahead of the first request (see `LiveOptions::warm`).
+    warm: bool,
     generation: AtomicU64,
     snapshot: RwLock<Arc<Snapshot>>,
     pool: RwLock<Arc<Pool>>,
@@ -110,8 +112,9 @@ fn locked<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl Live {
     /// Records the project at `dir`, starts its workers (and the install of its dependencies if
-    /// they are not in the cache yet), and returns it.
-    pub async fn start(state: &AppState, dir: &Path, inspect: Option<String>) -> Result<Arc<Live>, String> {
+    /// they are not in the cache yet), and returns it. With `warm`, a worker starts at once;
+    /// without, at the first request.
+    pub async fn start(state: &AppState, dir: &Path, inspect: Option<String>, warm: bool) -> Result<Arc<Live>, String> {
         let dir = dir.canonicalize().map_err(|e| format!("{}: {e}", dir.display()))?;
         let manifest_path = state.paths.live.join("manifest.json");
         std::fs::create_dir_all(&state.paths.live).map_err(|e| e.to_string())?;
@@ -134,12 +137,14 @@ impl Live {
             manifest: manifest_path.clone(),
             inspect: inspect.clone(),
             node_path: status.node_path(),
+            warm,
         };
         let live = Arc::new(Live {
             pool: RwLock::new(state.runtime.live_pool(&options)),
             dir,
             manifest_path,
             inspect,
+            warm,
             generation: AtomicU64::new(1),
             snapshot: RwLock::new(Arc::new(snapshot)),
             deps: watch::Sender::new(status),
@@ -274,6 +279,7 @@ impl Live {
             manifest: self.manifest_path.clone(),
             inspect: self.inspect.clone(),
             node_path,
+            warm: self.warm,
         };
         let fresh = state.runtime.live_pool(&options);
         let old = std::mem::replace(&mut *lock_mut(&self.pool), fresh);

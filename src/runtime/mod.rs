@@ -87,6 +87,10 @@ pub struct LiveOptions {
     pub inspect: Option<String>,
     /// Where modules the project has not installed come from.
     pub node_path: Option<PathBuf>,
+    /// Start a worker before the first request: for a project being edited, whose next request
+    /// should not wait for one; not for the embedded demo, which most runs never call and whose
+    /// idle worker would hold 40–55 MiB for nothing.
+    pub warm: bool,
 }
 
 impl Runtime {
@@ -126,8 +130,9 @@ impl Runtime {
         }
     }
 
-    /// A new pool for the live project, with one worker warming up. Not tracked here: the live
-    /// project owns it and replaces it when the project's dependencies change.
+    /// A new pool for the live project, with one worker warming up if `options.warm`. Not
+    /// tracked here: the live project owns it and replaces it when the project's dependencies
+    /// change.
     pub fn live_pool(&self, options: &LiveOptions) -> Arc<Pool> {
         let debugging = options.inspect.is_some();
         let spec = WorkerSpec {
@@ -149,7 +154,9 @@ impl Runtime {
             max,
             (!debugging).then_some(EXECUTION_LIMIT),
         );
-        pool.warm();
+        if options.warm {
+            pool.warm();
+        }
         pool
     }
 

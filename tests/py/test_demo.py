@@ -3,6 +3,7 @@ banner's `/assets/index.html`, the root it falls back to, the live environment's
 and that domain as a `*.localhost` host): the stylesheet and every link resolve to something served."""
 
 import re
+import time
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
@@ -10,7 +11,9 @@ import pytest
 import requests
 
 from conftest import running_project_server
-from support import assert_status, eventually
+from support import assert_status, eventually, worker_pids, write_function_project
+
+HELLO = "exports.handler = (context, event, callback) => callback(null, 'hi');\n"
 
 DEPENDENCY_TIMEOUT = 180.0  # /voice needs `twilio`, which a machine's first run installs
 
@@ -69,3 +72,28 @@ def test_the_demo_page_works_wherever_it_is_shown(demo):
             assert answer.status_code == 200, f"{href} on {page} resolves to {target}: {answer.status_code}"
             if tag == "link":
                 assert answer.headers["Content-Type"].startswith("text/css"), target
+
+
+def test_the_demo_starts_its_worker_at_its_first_request_and_a_project_before_any(tmp_path):
+    """A run that never calls the demo does not pay for an idle worker; a project being edited
+    has one waiting, so the request after a save does not wait for a process to start."""
+    empty, project = tmp_path / "no-project", tmp_path / "project"
+    empty.mkdir()
+    write_function_project(project, {"hello": HELLO})
+    for directory, warm in ((empty, False), (project, True)):
+        server_dir = tmp_path / f"twirl-{directory.name}"
+        server_dir.mkdir()
+        for server in running_project_server(server_dir, directory):
+            if warm:
+                eventually(lambda: worker_pids(server.process.pid), lambda pids: len(pids) == 1,
+                           timeout=DEPENDENCY_TIMEOUT)
+            else:
+                # The banner is out and the console answers: the server has started, workerless.
+                assert_status(requests.get(f"{server.url}/_twirl/", timeout=30), 200)
+                time.sleep(1)
+                assert worker_pids(server.process.pid) == []
+            # The first request waits for the dependencies a machine's first run installs.
+            response = eventually(lambda: requests.get(f"{server.url}/hello", timeout=30),
+                                  lambda r: r.status_code != 503, timeout=DEPENDENCY_TIMEOUT, interval=0.5)
+            assert_status(response, 200)
+            eventually(lambda: worker_pids(server.process.pid), lambda pids: len(pids) == 1, timeout=10)
