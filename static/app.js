@@ -54,6 +54,9 @@ async function render({ soft = false } = {}) {
   if (seq !== renderSeq) return;
   const kept = soft ? capture(main) : null;
   const scroll = main.scrollTop;
+  // Elements kept across renders (the handset) join the page only once it is the one shown: a
+  // render overtaken by a later one would otherwise take them out of the document with it.
+  node.beforeShow?.();
   fill(main, node);
   if (kept) restore(main, kept);
   main.scrollTop = soft ? scroll : 0;

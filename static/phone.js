@@ -161,7 +161,8 @@ export async function phoneView(r) {
   const routeKey = `${r.section || ''}/${r.id || ''}`;
   if (routeKey !== shownRoute && r.section && narrow()) requestAnimationFrame(() => main.scrollIntoView({ block: 'start' }));
   shownRoute = routeKey;
-  return h(
+  const handsetSlot = h('div', { class: 'handset-slot' });
+  const page = h(
     'div',
     { class: 'page phone-page', testid: 'phone-view' },
     h(
@@ -175,8 +176,10 @@ export async function phoneView(r) {
       ),
     ),
     main,
-    handset(numbers),
+    handsetSlot,
   );
+  page.beforeShow = () => handsetSlot.replaceWith(handset(numbers));
+  return page;
 }
 
 function crumbs(...items) {

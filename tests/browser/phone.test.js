@@ -216,6 +216,33 @@ test('a number changed through the API shows at once, and a number is added from
   assert.deepEqual((await core.get('/IncomingPhoneNumbers.json')).incoming_phone_numbers.map((n) => n.sid), [number.sid]);
 });
 
+test('a page overtaken by a later one leaves the handset on the page shown', async () => {
+  // The numbers page is held back, so the alerts page asked for after it is drawn first.
+  let held = true;
+  await page.route('**/IncomingPhoneNumbers.json*', async (r) => {
+    if (held) {
+      held = false;
+      await new Promise((done) => setTimeout(done, 500));
+    }
+    await r.continue();
+  });
+  try {
+    await page.evaluate(async () => {
+      location.hash = '#/phone/numbers';
+      await new Promise((done) => setTimeout(done, 50));
+      location.hash = '#/phone/alerts';
+    });
+    await page.getByTestId('alert-row').first().waitFor();
+    await new Promise((done) => setTimeout(done, 800)); // the numbers page has come back, and was dropped
+    assert.equal(held, false, 'the numbers page was held back');
+    assert.match(await page.getByTestId('phone-tab-alerts').getAttribute('class'), /active/, 'the alerts page is the one shown');
+    assert.equal(await page.getByTestId('handset').count(), 1);
+    assert.ok(await page.getByTestId('handset-body').isVisible(), 'the handset is on the page shown');
+  } finally {
+    await page.unroute('**/IncomingPhoneNumbers.json*');
+  }
+});
+
 test('the handset must be a number the account does not own, and says so', async () => {
   const from = page.getByTestId('handset-from');
   await from.fill(number.phone_number);
