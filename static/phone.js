@@ -157,10 +157,6 @@ export async function phoneView(r) {
     ),
     body,
   );
-  // On a narrow screen the handset comes first: going to a section brings the section to view.
-  const routeKey = `${r.section || ''}/${r.id || ''}`;
-  if (routeKey !== shownRoute && r.section && narrow()) requestAnimationFrame(() => main.scrollIntoView({ block: 'start' }));
-  shownRoute = routeKey;
   const handsetSlot = h('div', { class: 'handset-slot' });
   const page = h(
     'div',
@@ -178,7 +174,14 @@ export async function phoneView(r) {
     main,
     handsetSlot,
   );
-  page.beforeShow = () => handsetSlot.replaceWith(handset(numbers));
+  // What showing the page changes happens only if it is shown (a later render may overtake it).
+  page.beforeShow = () => {
+    handsetSlot.replaceWith(handset(numbers));
+    // On a narrow screen the handset comes first: going to a section brings the section to view.
+    const routeKey = `${r.section || ''}/${r.id || ''}`;
+    if (routeKey !== shownRoute && r.section && narrow()) requestAnimationFrame(() => main.scrollIntoView({ block: 'start' }));
+    shownRoute = routeKey;
+  };
   return page;
 }
 
