@@ -15,6 +15,7 @@ pub mod exec;
 pub mod fixtures;
 pub mod gateway;
 pub mod live;
+pub mod logging;
 pub mod phone;
 pub mod project;
 pub mod redirect;

@@ -4,10 +4,12 @@ use clap::Parser;
 
 #[actix_web::main]
 async fn main() -> std::process::ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::new().default_filter_or("twirl=info")).init();
+    twirl::logging::init();
     let cli = twirl::cli::Cli::parse();
     let is_exec = matches!(cli.command, twirl::cli::Command::Exec(_));
-    match twirl::run(cli).await {
+    let outcome = twirl::run(cli).await;
+    twirl::logging::flush();
+    match outcome {
         Ok(code) => std::process::ExitCode::from(code),
         Err(err) => {
             eprintln!("twirl: {err}");

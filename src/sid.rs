@@ -80,8 +80,8 @@ pub fn pin_next(sid: Option<&str>) {
     });
 }
 
-/// 16 bytes: from the plan when one is active, else random.
-fn next_bytes() -> [u8; 16] {
+/// 16 bytes from the plan when one is active (and `true`), else random (and `false`).
+fn next_bytes() -> ([u8; 16], bool) {
     let planned = PLAN.with(|p| {
         p.borrow_mut().as_mut().map(|plan| {
             plan.counter += 1;
@@ -94,25 +94,41 @@ fn next_bytes() -> [u8; 16] {
             bytes
         })
     });
-    planned.unwrap_or_else(|| rand::rng().random())
+    match planned {
+        Some(bytes) => (bytes, true),
+        None => (rand::rng().random(), false),
+    }
 }
 
-/// A fresh SID with the given prefix: random, or planned while a fixture loads.
+/// A fresh SID with the given prefix: planned while a fixture loads, else in time order — the
+/// milliseconds since 1970 in its first 48 bits (UUIDv7's layout), then 80 random bits. SIDs
+/// made one after another then sort one after another, so each table's index of SIDs grows at
+/// its end: with random SIDs every insert landed on a random page of that index, and a stream
+/// of messages split pages all over it, rewriting several pages per insert.
 pub fn generate(prefix: &str) -> String {
     if let Some(pinned) = PLAN.with(|p| p.borrow_mut().as_mut().and_then(|plan| plan.pinned.take())) {
         return pinned;
     }
+    let (mut bytes, planned) = next_bytes();
+    if !planned {
+        let millis = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        bytes[..6].copy_from_slice(&millis.to_be_bytes()[2..]);
+    }
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut sid = String::with_capacity(34);
     sid.push_str(prefix);
-    for b in next_bytes() {
-        sid.push_str(&format!("{b:02x}"));
+    for b in bytes {
+        sid.push(HEX[usize::from(b >> 4)] as char);
+        sid.push(HEX[usize::from(b & 0xf)] as char);
     }
     sid
 }
 
 /// A number in `1000..=9999` for a domain base: random, or planned while a fixture loads.
 pub fn four_digits() -> u16 {
-    let bytes = next_bytes();
+    let (bytes, _) = next_bytes();
     1000 + u16::from_be_bytes([bytes[0], bytes[1]]) % 9000
 }
 
@@ -139,6 +155,15 @@ mod tests {
             .bytes()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
         assert_ne!(sid, generate(prefix::SERVICE));
+    }
+
+    #[test]
+    fn sids_made_later_sort_later() {
+        let first = generate(prefix::MESSAGE);
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let second = generate(prefix::MESSAGE);
+        assert!(first < second, "{first} then {second}");
+        assert_ne!(first[14..], second[14..], "the last 80 bits are random");
     }
 
     #[test]

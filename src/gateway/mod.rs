@@ -10,14 +10,14 @@ mod site;
 
 use crate::error::{ApiError, ErrorKind};
 use crate::events::Event;
-use crate::runtime::{Done, Invocation, InvokeError, LogTag};
+use crate::runtime::{Done, Invocation, InvokeError};
 use crate::sid;
 use crate::state::AppState;
 use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use base64::Engine;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use site::{Site, Target};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -432,17 +432,12 @@ async fn invoke(
         path: &route.path,
         file: &route.file,
         generation: site.generation,
-        env: site.env.clone(),
-        context: context(state, site, dest),
+        scope: site.scope.clone(),
+        context_path: &dest.path,
+        domain_name: &dest.reachable_at,
         event,
-        tag: LogTag {
-            service_sid: site.service_sid.clone(),
-            environment_sid: site.environment_sid.clone(),
-            build_sid: site.build_sid.clone(),
-            deployment_sid: site.deployment_sid.clone(),
-            function_sid: route.resource_sid.clone(),
-            request_sid: sid::generate(sid::prefix::REQUEST),
-        },
+        function_sid: &route.resource_sid,
+        request_sid: sid::generate(sid::prefix::REQUEST),
         dependencies,
     };
     match state.runtime.invoke(&pool, invocation).await {
@@ -462,24 +457,6 @@ async fn invoke(
         )),
         Err(e) => Err(ApiError::new(ErrorKind::FunctionCrashed, e.to_string())),
     }
-}
-
-/// The function's `context`: built-ins, credentials when the service includes them, then the
-/// environment's variables (which win, as in the Toolkit's runtime).
-fn context(state: &AppState, site: &Site, dest: &Destination) -> Value {
-    let mut ctx = Map::new();
-    ctx.insert("PATH".into(), json!(dest.path));
-    ctx.insert("DOMAIN_NAME".into(), json!(dest.reachable_at));
-    ctx.insert("SERVICE_SID".into(), json!(site.service_sid));
-    ctx.insert("ENVIRONMENT_SID".into(), json!(site.environment_sid));
-    if site.include_credentials {
-        ctx.insert("ACCOUNT_SID".into(), json!(state.credentials.account_sid));
-        ctx.insert("AUTH_TOKEN".into(), json!(state.credentials.auth_token));
-    }
-    for (key, value) in &site.variables {
-        ctx.insert(key.clone(), json!(value));
-    }
-    Value::Object(ctx)
 }
 
 /// Browsers get an error page rather than the error's JSON.

@@ -4,23 +4,18 @@
 use crate::build::materialize::{Manifest, Route};
 use crate::error::ApiError;
 use crate::live::Live;
-use crate::runtime::Pool;
+use crate::runtime::{Pool, Scope, ScopeSids};
 use crate::state::AppState;
+use crate::store::services::Service;
 use crate::store::{builds, deployments, environments, services, variables};
+use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 pub struct Site {
-    pub service_sid: String,
-    pub environment_sid: String,
-    pub build_sid: String,
-    pub deployment_sid: String,
-    pub include_credentials: bool,
-    pub variables: Vec<(String, String)>,
-    /// What `process.env` holds beside the worker's own environment: the variables, and the
-    /// account's credentials when the service includes them.
-    pub env: Arc<serde_json::Value>,
+    /// What its invocations share: `process.env`, the site's part of `context`, its SIDs.
+    pub scope: Arc<Scope>,
     pub dir: PathBuf,
     pub pool: Arc<Pool>,
     /// The live project's file generation (0 for builds).
@@ -65,10 +60,10 @@ impl Site {
     }
 }
 
-/// The variables, after the credentials when the service includes them (variables win, as in the
-/// `context`).
-fn process_env(state: &AppState, include_credentials: bool, variables: &[(String, String)]) -> serde_json::Value {
-    let mut env = serde_json::Map::new();
+/// What `process.env` holds beside the worker's own environment: the variables, after the
+/// credentials when the service includes them (variables win, as in the `context`).
+fn process_env(state: &AppState, include_credentials: bool, variables: &[(String, String)]) -> Value {
+    let mut env = Map::new();
     if include_credentials {
         env.insert("ACCOUNT_SID".into(), state.credentials.account_sid.clone().into());
         env.insert("AUTH_TOKEN".into(), state.credentials.auth_token.clone().into());
@@ -76,7 +71,44 @@ fn process_env(state: &AppState, include_credentials: bool, variables: &[(String
     for (key, value) in variables {
         env.insert(key.clone(), value.clone().into());
     }
-    serde_json::Value::Object(env)
+    Value::Object(env)
+}
+
+/// The site's part of the function's `context`, laid over the request's `PATH` and
+/// `DOMAIN_NAME`: built-ins, credentials when the service includes them, then the environment's
+/// variables (which win, as in the Toolkit's runtime).
+fn context(state: &AppState, service: &Service, environment_sid: &str, variables: &[(String, String)]) -> Value {
+    let mut ctx = Map::new();
+    ctx.insert("SERVICE_SID".into(), service.sid.clone().into());
+    ctx.insert("ENVIRONMENT_SID".into(), environment_sid.into());
+    if service.include_credentials {
+        ctx.insert("ACCOUNT_SID".into(), state.credentials.account_sid.clone().into());
+        ctx.insert("AUTH_TOKEN".into(), state.credentials.auth_token.clone().into());
+    }
+    for (key, value) in variables {
+        ctx.insert(key.clone(), value.clone().into());
+    }
+    Value::Object(ctx)
+}
+
+fn scope(
+    state: &AppState,
+    service: &Service,
+    environment_sid: &str,
+    build_sid: &str,
+    deployment_sid: &str,
+    variables: &[(String, String)],
+) -> Arc<Scope> {
+    Scope::new(
+        &process_env(state, service.include_credentials, variables),
+        &context(state, service, environment_sid, variables),
+        ScopeSids {
+            service_sid: &service.sid,
+            environment_sid,
+            build_sid,
+            deployment_sid,
+        },
+    )
 }
 
 fn by_path(routes: Vec<Route>) -> HashMap<String, Route> {
@@ -106,17 +138,12 @@ pub async fn load(state: &AppState, domain_name: &str) -> Result<Option<Site>, A
     let Some((env, service, build, deployment_sid, vars)) = found else {
         return Ok(None);
     };
-    let process_env = Arc::new(process_env(state, service.include_credentials, &vars));
     let live = state.live.as_ref().map(|l| (l, l.snapshot()));
     if let Some((live, snapshot)) = live.filter(|(_, s)| s.recorded.environment_sid == env.sid) {
+        let build_sid = snapshot.recorded.build_sid.as_deref().unwrap_or_default();
+        let deployment_sid = snapshot.recorded.deployment_sid.as_deref().unwrap_or_default();
         return Ok(Some(Site {
-            service_sid: service.sid,
-            environment_sid: env.sid,
-            build_sid: snapshot.recorded.build_sid.clone().unwrap_or_default(),
-            deployment_sid: snapshot.recorded.deployment_sid.clone().unwrap_or_default(),
-            include_credentials: service.include_credentials,
-            variables: vars,
-            env: process_env,
+            scope: scope(state, &service, &env.sid, build_sid, deployment_sid, &vars),
             dir: live.dir.clone(),
             pool: live.pool(),
             generation: snapshot.generation,
@@ -135,14 +162,8 @@ pub async fn load(state: &AppState, domain_name: &str) -> Result<Option<Site>, A
         ApiError::internal()
     })?;
     Ok(Some(Site {
-        service_sid: service.sid,
-        pool: state.runtime.pool((env.sid.clone(), build.sid.clone()), &dir),
-        environment_sid: env.sid,
-        build_sid: build.sid,
-        deployment_sid,
-        include_credentials: service.include_credentials,
-        variables: vars,
-        env: process_env,
+        scope: scope(state, &service, &env.sid, &build.sid, &deployment_sid, &vars),
+        pool: state.runtime.pool((env.sid, build.sid), &dir),
         generation: 0,
         live: None,
         dir,

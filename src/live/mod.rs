@@ -131,7 +131,7 @@ impl Live {
         let status = installed_status(state, &dir, &project);
         let outcome = build_outcome(&status);
         let hashes = Hashes::default();
-        let snapshot = capture(state, &hashes, &project, &manifest_path, 1, outcome).await?;
+        let snapshot = capture(state, &hashes, &project, (&manifest_path, None), 1, outcome).await?;
         let options = LiveOptions {
             dir: dir.clone(),
             manifest: manifest_path.clone(),
@@ -249,7 +249,9 @@ impl Live {
             Change::Dependencies => build_outcome(&installed_status(state, &self.dir, &project)),
             Change::Files => build_outcome(&self.deps.borrow()),
         };
-        match capture(state, &self.hashes, &project, &self.manifest_path, generation, outcome).await {
+        let previous = self.snapshot();
+        let manifest = (self.manifest_path.as_path(), Some(&previous.manifest));
+        match capture(state, &self.hashes, &project, manifest, generation, outcome).await {
             Ok(snapshot) => {
                 self.generation.store(generation, Ordering::SeqCst);
                 let (functions, assets) = (snapshot.manifest.functions.len(), snapshot.manifest.assets.len());
@@ -531,12 +533,13 @@ fn build_outcome(status: &deps::Status) -> Option<Result<(), String>> {
     (status.own || status.serving.is_some()).then_some(Ok(()))
 }
 
-/// Scans, stores and writes the manifest of `project` as generation `generation`.
+/// Scans and stores `project` as generation `generation`, and writes its manifest for the workers
+/// to `manifest.0` unless they would read it as they read `manifest.1`, the one written before.
 async fn capture(
     state: &AppState,
     hashes: &Hashes,
     project: &Project,
-    manifest_path: &Path,
+    manifest: (&Path, Option<&Manifest>),
     generation: u64,
     outcome: Option<Result<(), String>>,
 ) -> Result<Snapshot, String> {
@@ -564,17 +567,35 @@ async fn capture(
             .await
             .map_err(|e| e.to_string())?
     };
+    let (manifest_path, written) = manifest;
     let manifest = manifest_of(state, &project, &recorded).await?;
-    let json = serde_json::to_vec_pretty(&manifest).map_err(|e| e.to_string())?;
-    let staging = manifest_path.with_extension("json.tmp");
-    std::fs::write(&staging, json)
-        .and_then(|_| std::fs::rename(&staging, manifest_path))
-        .map_err(|e| e.to_string())?;
+    if !written.is_some_and(|w| alike_for_workers(w, &manifest)) {
+        let json = serde_json::to_vec_pretty(&manifest).map_err(|e| e.to_string())?;
+        let staging = manifest_path.with_extension("json.tmp");
+        std::fs::write(&staging, json)
+            .and_then(|_| std::fs::rename(&staging, manifest_path))
+            .map_err(|e| e.to_string())?;
+    }
     Ok(Snapshot {
         recorded,
         manifest,
         generation,
     })
+}
+
+/// Whether the workers read `a` and `b` alike: at most their version SIDs differ, which the
+/// harness does not read. An edit to a file's contents gives it a new version and nothing else,
+/// and writing the manifest again (a temporary file renamed over it, so a starting worker never
+/// reads half of one) was a third of such a save's sync.
+fn alike_for_workers(a: &Manifest, b: &Manifest) -> bool {
+    let alike = |x: &[Route], y: &[Route]| {
+        x.len() == y.len()
+            && x.iter().zip(y).all(|(x, y)| {
+                (&x.path, &x.resource_sid, &x.visibility, &x.file, &x.content_type)
+                    == (&y.path, &y.resource_sid, &y.visibility, &y.file, &y.content_type)
+            })
+    };
+    alike(&a.functions, &b.functions) && alike(&a.assets, &b.assets)
 }
 
 /// The routes of the recorded build, pointing at the project's own files.
@@ -642,4 +663,47 @@ async fn syntax_error(state: &AppState, source: Vec<u8>) -> Option<String> {
         Some(line) => format!("line {line}: {message}"),
         None => message,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn route(path: &str, version: &str) -> Route {
+        Route {
+            path: path.into(),
+            sid: version.into(),
+            resource_sid: "ZH1".into(),
+            visibility: "public".into(),
+            file: format!("functions{path}.js"),
+            content_type: "application/javascript".into(),
+        }
+    }
+
+    #[test]
+    fn only_new_versions_leave_the_manifest_as_the_workers_read_it() {
+        let before = Manifest {
+            functions: vec![route("/hello", "ZN1")],
+            assets: Vec::new(),
+        };
+        let edited = Manifest {
+            functions: vec![route("/hello", "ZN2")],
+            assets: Vec::new(),
+        };
+        assert!(alike_for_workers(&before, &edited));
+        let renamed = Manifest {
+            functions: vec![route("/hi", "ZN2")],
+            assets: Vec::new(),
+        };
+        assert!(!alike_for_workers(&before, &renamed));
+        let private = Manifest {
+            functions: vec![Route {
+                visibility: "private".into(),
+                ..route("/hello", "ZN2")
+            }],
+            assets: Vec::new(),
+        };
+        assert!(!alike_for_workers(&before, &private));
+        assert!(!alike_for_workers(&before, &Manifest::default()));
+    }
 }

@@ -1,8 +1,10 @@
 // The worker harness: one long-lived Node.js process serving invocations of one build's
 // functions, one at a time, over newline-delimited JSON frames.
 //
-//   stdin  (twirl → worker): {"t":"invoke","id","path","file","generation","env","context","event",
-//                             "tag","dependencies"}
+//   stdin  (twirl → worker): {"t":"invoke","id","path","file","generation","scope"?,"context",
+//                             "event","function_sid","request_sid","dependencies"?}
+//                            `scope` ({"env","context","tag"}: what every invocation of the
+//                            site shares) comes only when it changes, and holds until then.
 //   stdout (worker → twirl): {"t":"ready"} | {"t":"log","tag","level","msg"} |
 //                            {"t":"done","id","status","headers":[[k,v]…],"body","b64"} |
 //                            {"t":"exit","running"}  (the process is ending; `running` is the
@@ -392,14 +394,22 @@ function explainMissingModule(err) {
 // An invocation ends when `callback` is called (or at the execution limit), as in production:
 // a handler's promise settling does not end it. A rejection before the callback is the
 // invocation's error; anything the handler throws or rejects after the callback is only logged.
+let scope = { env: {}, context: {}, tag: {} };
+
 function invoke(frame) {
-  const { id, tag } = frame;
+  const { id } = frame;
   current = { id };
-  applyEnv(frame.env);
+  if (frame.scope) {
+    scope = frame.scope;
+    applyEnv(scope.env);
+  }
   catchUp(frame.generation);
+  // The site's entries go over the request's built-ins, as variables win over them.
+  const values = { ...frame.context, ...scope.context };
+  const tag = { ...scope.tag, function_sid: frame.function_sid, request_sid: frame.request_sid };
   const context = {
-    ...frame.context,
-    getTwilioClient: (options) => makeTwilioClient(frame.context, options),
+    ...values,
+    getTwilioClient: (options) => makeTwilioClient(values, options),
   };
   let settled = false;
   const callback = (err, payload) => {
@@ -417,7 +427,7 @@ function invoke(frame) {
     if (!settled) callback(err);
     else log('error', [`after the callback: ${err && err.stack ? err.stack : util.inspect(err)}`]);
   };
-  invocation.run({ id, tag, context: frame.context, dependencies: frame.dependencies }, () => {
+  invocation.run({ id, tag, context: values, dependencies: frame.dependencies }, () => {
     try {
       const result = loadHandler(frame)(context, frame.event, callback);
       if (result && typeof result.then === 'function') {

@@ -5,14 +5,16 @@
 mod logs;
 mod pool;
 mod protocol;
+mod scope;
 mod worker;
 
 pub use logs::LogSink;
 pub use pool::Pool;
 pub use protocol::{Done, LogTag};
+pub use scope::{Scope, ScopeSids};
 pub use worker::InvokeError;
 
-use protocol::ToWorker;
+use protocol::{CallContext, ToWorker};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -38,11 +40,14 @@ pub struct Invocation<'a> {
     pub file: &'a str,
     /// The live project's file generation (0 for builds).
     pub generation: u64,
-    /// The variables `process.env` holds beside the worker's own environment.
-    pub env: Arc<Value>,
-    pub context: Value,
+    /// What every invocation of the site shares: `process.env`, most of `context`, the SIDs.
+    pub scope: Arc<Scope>,
+    /// `context.PATH` and `context.DOMAIN_NAME`.
+    pub context_path: &'a str,
+    pub domain_name: &'a str,
     pub event: Value,
-    pub tag: LogTag,
+    pub function_sid: &'a str,
+    pub request_sid: String,
     /// Why modules may be missing (the live project's dependencies), for the errors it causes.
     pub dependencies: Option<String>,
 }
@@ -206,18 +211,22 @@ impl Runtime {
     }
 
     async fn invoke_on(pool: &Arc<Pool>, mut worker: Worker, request: &Invocation<'_>) -> Result<Done, InvokeError> {
-        let frame = |id| ToWorker::Invoke {
+        let frame = |id, scope| ToWorker::Invoke {
             id,
             path: request.path,
             file: request.file,
             generation: request.generation,
-            env: &request.env,
-            context: &request.context,
+            scope,
+            context: CallContext {
+                path: request.context_path,
+                domain_name: request.domain_name,
+            },
             event: &request.event,
-            tag: &request.tag,
+            function_sid: request.function_sid,
+            request_sid: &request.request_sid,
             dependencies: request.dependencies.as_deref(),
         };
-        match worker.invoke(frame, pool.limit).await {
+        match worker.invoke(&request.scope, frame, pool.limit).await {
             Ok(done) if done.fatal => {
                 pool.discard(worker);
                 Ok(done)
@@ -231,7 +240,7 @@ impl Runtime {
                 Err(InvokeError::NotStarted)
             }
             Err(e) => {
-                log::warn!(target: "twirl::functions", "{} {}: {e}; replacing its worker", request.tag.request_sid, request.path);
+                log::warn!(target: "twirl::functions", "{} {}: {e}; replacing its worker", request.request_sid, request.path);
                 pool.discard(worker);
                 Err(e)
             }

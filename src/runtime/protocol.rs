@@ -1,6 +1,7 @@
 //! The frames exchanged with a worker: newline-delimited JSON over its stdin and stdout.
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 /// Who a log line belongs to; sent with each invocation and echoed back on its log frames.
@@ -26,15 +27,29 @@ pub enum ToWorker<'a> {
         file: &'a str,
         /// The live project's file generation this invocation expects (0 for builds).
         generation: u64,
-        /// What `process.env` holds beyond the worker's own environment: the environment's
-        /// variables (and the account's credentials when the service includes them).
-        env: &'a Value,
-        context: &'a Value,
+        /// What the invocations of the site share (`Scope`), only when the worker does not hold
+        /// it yet: a site's variables and SIDs are the bulk of a frame, and the same on every call.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        scope: Option<&'a RawValue>,
+        /// The built-ins of `context` that vary by request; the scope's entries go over them.
+        context: CallContext<'a>,
         event: &'a Value,
-        tag: &'a LogTag,
+        /// With the scope's SIDs, the tag of this invocation's log lines.
+        function_sid: &'a str,
+        request_sid: &'a str,
         /// Why modules may be missing, added to the errors their absence causes.
+        #[serde(skip_serializing_if = "Option::is_none")]
         dependencies: Option<&'a str>,
     },
+}
+
+/// `context.PATH` and `context.DOMAIN_NAME`, as the request gives them.
+#[derive(Debug, Serialize)]
+pub struct CallContext<'a> {
+    #[serde(rename = "PATH")]
+    pub path: &'a str,
+    #[serde(rename = "DOMAIN_NAME")]
+    pub domain_name: &'a str,
 }
 
 /// worker → twirl.
@@ -101,28 +116,35 @@ mod tests {
     }
 
     #[test]
-    fn invoke_frames_are_tagged() {
-        let tag = LogTag {
-            service_sid: "ZS".into(),
-            environment_sid: "ZE".into(),
-            build_sid: "ZB".into(),
-            deployment_sid: "ZD".into(),
-            function_sid: "ZH".into(),
-            request_sid: "RQ".into(),
-        };
+    fn invoke_frames_carry_the_scope_only_when_given() {
         let v = Value::Null;
-        let frame = ToWorker::Invoke {
+        let scope = RawValue::from_string(r#"{"env":{}}"#.into()).expect("raw");
+        let frame = |scope| ToWorker::Invoke {
             id: 1,
             path: "/a",
             file: "functions/a.js",
             generation: 0,
-            env: &v,
-            context: &v,
+            scope,
+            context: CallContext {
+                path: "/a",
+                domain_name: "localhost:3000",
+            },
             event: &v,
-            tag: &tag,
+            function_sid: "ZH",
+            request_sid: "RQ",
             dependencies: None,
         };
-        let text = serde_json::to_string(&frame).expect("json");
-        assert!(text.starts_with(r#"{"t":"invoke","id":1"#), "{text}");
+        let with = serde_json::to_string(&frame(Some(&scope))).expect("json");
+        assert!(with.starts_with(r#"{"t":"invoke","id":1"#), "{with}");
+        assert!(with.contains(r#""scope":{"env":{}}"#), "{with}");
+        let without = serde_json::to_string(&frame(None)).expect("json");
+        assert!(
+            !without.contains("scope") && !without.contains("dependencies"),
+            "{without}"
+        );
+        assert!(
+            without.contains(r#""context":{"PATH":"/a","DOMAIN_NAME":"localhost:3000"}"#),
+            "{without}"
+        );
     }
 }

@@ -11,8 +11,10 @@
 
 use super::logs::{LogLine, LogSink};
 use super::protocol::{Done, FromWorker, ToWorker};
+use super::scope::Scope;
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
+use serde_json::value::RawValue;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -74,6 +76,8 @@ pub struct Worker {
     reader: Option<Reader>,
     logs: LogSink,
     next_id: u64,
+    /// The id of the scope it was last sent (0: none yet).
+    scope: u64,
     pub last_used: Instant,
 }
 
@@ -151,6 +155,7 @@ impl Worker {
             reader: Some(Reader::Held(frames)),
             logs,
             next_id: 0,
+            scope: 0,
             last_used: Instant::now(),
         };
         match tokio::time::timeout(READY_TIMEOUT, worker.until_ready()).await {
@@ -195,15 +200,19 @@ impl Worker {
         }
     }
 
-    /// Runs one invocation; `limit` is the execution limit (`None` while a debugger is attached).
+    /// Runs one invocation of `scope`; `frame` makes its frame from its id and the scope when the
+    /// worker does not hold it yet. `limit` is the execution limit (`None` while a debugger is
+    /// attached).
     pub async fn invoke<'a>(
         &mut self,
-        frame: impl FnOnce(u64) -> ToWorker<'a>,
+        scope: &'a Scope,
+        frame: impl FnOnce(u64, Option<&'a RawValue>) -> ToWorker<'a>,
         limit: Option<Duration>,
     ) -> Result<Done, InvokeError> {
         self.next_id += 1;
         let id = self.next_id;
-        let mut line = serde_json::to_vec(&frame(id)).map_err(|_| InvokeError::Exited)?;
+        let unknown = (self.scope != scope.id).then_some(&*scope.json);
+        let mut line = serde_json::to_vec(&frame(id, unknown)).map_err(|_| InvokeError::Exited)?;
         line.push(b'\n');
         let logs = &self.logs;
         // A worker that ended while idle never saw this invocation.
@@ -211,6 +220,7 @@ impl Worker {
         // A frame that could not be written never reached the function.
         self.stdin.write_all(&line).await.map_err(|_| InvokeError::NotStarted)?;
         self.stdin.flush().await.map_err(|_| InvokeError::NotStarted)?;
+        self.scope = scope.id;
         let answer = async {
             loop {
                 match frames.next().await {

@@ -1,6 +1,7 @@
 //! Alerts (Monitor's debugger entries): what went wrong when twirl made a webhook request, or
 //! carried out its answer.
 
+use super::CachedSql;
 use super::{found, Page, Window};
 use crate::error::StoreError;
 use crate::sid;
@@ -63,7 +64,7 @@ pub fn create(conn: &Connection, alert: &Alert) -> Result<Alert, StoreError> {
     } else {
         alert.sid.clone()
     };
-    conn.execute(
+    conn.execute_cached(
         &format!("INSERT INTO alerts ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"),
         rusqlite::params![
             sid,
@@ -86,7 +87,7 @@ pub fn create(conn: &Connection, alert: &Alert) -> Result<Alert, StoreError> {
 
 pub fn get(conn: &Connection, sid: &str) -> Result<Alert, StoreError> {
     found(
-        conn.query_row(&format!("SELECT {COLUMNS} FROM alerts WHERE sid = ?1"), [sid], from_row),
+        conn.query_row_cached(&format!("SELECT {COLUMNS} FROM alerts WHERE sid = ?1"), [sid], from_row),
         || format!("/Alerts/{sid}"),
     )
 }
@@ -101,7 +102,7 @@ pub struct Filter {
 
 /// Alerts newest first.
 pub fn list(conn: &Connection, filter: &Filter, window: Window) -> Result<Page<Alert>, StoreError> {
-    let mut stmt = conn.prepare(&format!(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM alerts
          WHERE (?1 IS NULL OR log_level = ?1) AND (?2 IS NULL OR date_created >= ?2) AND (?3 IS NULL OR date_created < ?3)
          ORDER BY seq DESC LIMIT ?4 OFFSET ?5"
@@ -123,7 +124,7 @@ pub fn list(conn: &Connection, filter: &Filter, window: Window) -> Result<Page<A
 
 /// The alerts about one message or call, oldest first.
 pub fn about(conn: &Connection, resource_sid: &str) -> Result<Vec<Alert>, StoreError> {
-    let mut stmt = conn.prepare(&format!(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM alerts WHERE resource_sid = ?1 ORDER BY seq"
     ))?;
     let rows = stmt
@@ -134,7 +135,7 @@ pub fn about(conn: &Connection, resource_sid: &str) -> Result<Vec<Alert>, StoreE
 
 /// Every alert, oldest first, for export.
 pub fn all(conn: &Connection) -> Result<Vec<Alert>, StoreError> {
-    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM alerts ORDER BY seq"))?;
+    let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM alerts ORDER BY seq"))?;
     let rows = stmt.query_map([], from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
 }

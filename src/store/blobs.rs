@@ -1,5 +1,6 @@
 //! Content-addressed file contents, keyed by the SHA-256 of their bytes.
 
+use super::CachedSql;
 use crate::error::StoreError;
 use rusqlite::Connection;
 use sha2::{Digest, Sha256};
@@ -12,7 +13,7 @@ pub fn hash(data: &[u8]) -> String {
 /// Stores `data` unless the same bytes are already stored; returns its hash.
 pub fn put(conn: &Connection, data: &[u8]) -> Result<String, StoreError> {
     let key = hash(data);
-    conn.execute(
+    conn.execute_cached(
         "INSERT OR IGNORE INTO blobs (hash, size, data) VALUES (?1, ?2, ?3)",
         (&key, data.len() as i64, data),
     )?;
@@ -22,14 +23,14 @@ pub fn put(conn: &Connection, data: &[u8]) -> Result<String, StoreError> {
 /// The bytes stored under `hash`.
 pub fn get(conn: &Connection, hash: &str) -> Result<Vec<u8>, StoreError> {
     crate::store::found(
-        conn.query_row("SELECT data FROM blobs WHERE hash = ?1", [hash], |r| r.get(0)),
+        conn.query_row_cached("SELECT data FROM blobs WHERE hash = ?1", [hash], |r| r.get(0)),
         || format!("/Blobs/{hash}"),
     )
 }
 
 /// Deletes blobs that no version and no build refers to; returns how many went.
 pub fn collect_garbage(conn: &Connection) -> Result<usize, StoreError> {
-    Ok(conn.execute(
+    Ok(conn.execute_cached(
         "DELETE FROM blobs WHERE hash NOT IN (SELECT blob_hash FROM versions)
                             AND hash NOT IN (SELECT blob_hash FROM build_versions)",
         [],

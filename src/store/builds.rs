@@ -3,6 +3,7 @@
 
 use super::resources::{kind_column, Kind};
 use super::versions::Version;
+use super::CachedSql;
 use super::{found, Page, Window};
 use crate::error::StoreError;
 use crate::sid;
@@ -124,7 +125,7 @@ fn from_row(r: &Row) -> rusqlite::Result<Build> {
 }
 
 fn load_versions(conn: &Connection, build: &mut Build) -> Result<(), StoreError> {
-    let mut stmt = conn.prepare(
+    let mut stmt = conn.prepare_cached(
         "SELECT version_sid, resource_sid, kind, path, visibility, blob_hash, content_type, date_created
          FROM build_versions WHERE build_sid = ?1 ORDER BY position",
     )?;
@@ -196,7 +197,7 @@ fn check_versions(versions: &[Version]) -> Result<(), StoreError> {
 /// Records a new build in `building` state.
 pub fn create(conn: &Connection, new: &NewBuild, now: i64) -> Result<Build, StoreError> {
     check_versions(&new.versions)?;
-    let recent: i64 = conn.query_row(
+    let recent: i64 = conn.query_row_cached(
         "SELECT count(*) FROM builds WHERE date_created > ?1 AND origin = 'api'",
         [now - 3600],
         |r| r.get(0),
@@ -207,7 +208,7 @@ pub fn create(conn: &Connection, new: &NewBuild, now: i64) -> Result<Build, Stor
         )));
     }
     let sid = sid::generate(sid::prefix::BUILD);
-    conn.execute(
+    conn.execute_cached(
         &format!("INSERT INTO builds ({COLUMNS}, origin) VALUES (?1, ?2, 'building', ?3, ?4, NULL, ?5, ?5, ?6)"),
         (
             &sid,
@@ -218,7 +219,7 @@ pub fn create(conn: &Connection, new: &NewBuild, now: i64) -> Result<Build, Stor
             new.origin.as_str(),
         ),
     )?;
-    let mut insert = conn.prepare(
+    let mut insert = conn.prepare_cached(
         "INSERT INTO build_versions
            (build_sid, position, version_sid, resource_sid, kind, path, visibility, blob_hash, content_type, date_created)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -242,7 +243,7 @@ pub fn create(conn: &Connection, new: &NewBuild, now: i64) -> Result<Build, Stor
 
 pub fn get(conn: &Connection, service_sid: &str, sid: &str) -> Result<Build, StoreError> {
     let mut build = found(
-        conn.query_row(
+        conn.query_row_cached(
             &format!("SELECT {COLUMNS} FROM builds WHERE service_sid = ?1 AND sid = ?2"),
             (service_sid, sid),
             from_row,
@@ -257,7 +258,7 @@ pub fn get(conn: &Connection, service_sid: &str, sid: &str) -> Result<Build, Sto
 pub fn last_completed_runtime(conn: &Connection, service_sid: &str) -> Result<Option<String>, StoreError> {
     use rusqlite::OptionalExtension;
     Ok(conn
-        .query_row(
+        .query_row_cached(
             "SELECT runtime FROM builds WHERE service_sid = ?1 AND status = 'completed'
              ORDER BY seq DESC LIMIT 1",
             [service_sid],
@@ -267,7 +268,7 @@ pub fn last_completed_runtime(conn: &Connection, service_sid: &str) -> Result<Op
 }
 
 pub fn list(conn: &Connection, service_sid: &str, window: Window) -> Result<Page<Build>, StoreError> {
-    let mut stmt = conn.prepare(&format!(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM builds WHERE service_sid = ?1 ORDER BY seq LIMIT ?2 OFFSET ?3"
     ))?;
     let mut rows = stmt
@@ -290,7 +291,7 @@ fn ending(result: Result<(), String>) -> (&'static str, Option<String>) {
 /// Ends a build: `completed`, or `failed` with the reason.
 pub fn finish(conn: &Connection, sid: &str, result: Result<(), String>, now: i64) -> Result<(), StoreError> {
     let (status, reason) = ending(result);
-    conn.execute(
+    conn.execute_cached(
         "UPDATE builds SET status = ?2, failure_reason = ?3, date_updated = ?4 WHERE sid = ?1",
         (sid, status, reason, now),
     )?;
@@ -307,7 +308,7 @@ pub fn finish_live(
     now: i64,
 ) -> Result<(), StoreError> {
     let (status, reason) = ending(result);
-    conn.execute(
+    conn.execute_cached(
         "UPDATE builds SET status = ?2, failure_reason = ?3, date_updated = ?4
          WHERE origin = 'live' AND status = 'building' AND (?1 IS NULL OR dependencies = ?1)",
         (dependencies, status, reason, now),
@@ -317,7 +318,7 @@ pub fn finish_live(
 
 /// Whether any environment serves the build.
 pub fn is_active(conn: &Connection, sid: &str) -> Result<bool, StoreError> {
-    Ok(conn.query_row(
+    Ok(conn.query_row_cached(
         "SELECT EXISTS (SELECT 1 FROM environments WHERE build_sid = ?1)",
         [sid],
         |r| r.get(0),
@@ -332,7 +333,7 @@ pub fn delete(conn: &Connection, service_sid: &str, sid: &str) -> Result<(), Sto
             "Cannot delete Build because it's part of an active Deployment.".into(),
         ));
     }
-    conn.execute("DELETE FROM builds WHERE sid = ?1", [sid])?;
+    conn.execute_cached("DELETE FROM builds WHERE sid = ?1", [sid])?;
     super::blobs::collect_garbage(conn)?;
     Ok(())
 }
@@ -349,14 +350,14 @@ pub fn prune_live(
     keep: &str,
     keep_deployment: &str,
 ) -> Result<usize, StoreError> {
-    let builds = conn.execute(
+    let builds = conn.execute_cached(
         "DELETE FROM builds WHERE service_sid = ?1 AND origin = 'live' AND sid != ?3
            AND sid NOT IN (SELECT build_sid FROM environments WHERE build_sid IS NOT NULL)
            AND sid NOT IN (SELECT build_sid FROM deployments
                            WHERE build_sid IS NOT NULL AND environment_sid != ?2)",
         (service_sid, environment_sid, keep),
     )?;
-    conn.execute(
+    conn.execute_cached(
         "DELETE FROM deployments WHERE environment_sid = ?1 AND sid != ?2",
         (environment_sid, keep_deployment),
     )?;
@@ -366,8 +367,9 @@ pub fn prune_live(
 /// Builds left `building` by a previous run that stopped mid-way; the caller restarts them. The
 /// live project's are not among them: the live project ends its own.
 pub fn unfinished(conn: &Connection) -> Result<Vec<(String, String)>, StoreError> {
-    let mut stmt = conn
-        .prepare("SELECT service_sid, sid FROM builds WHERE status = 'building' AND origin != 'live' ORDER BY seq")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT service_sid, sid FROM builds WHERE status = 'building' AND origin != 'live' ORDER BY seq",
+    )?;
     let rows = stmt
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -376,14 +378,14 @@ pub fn unfinished(conn: &Connection) -> Result<Vec<(String, String)>, StoreError
 
 /// Every build's SID.
 pub fn all_sids(conn: &Connection) -> Result<std::collections::HashSet<String>, StoreError> {
-    let mut stmt = conn.prepare("SELECT sid FROM builds")?;
+    let mut stmt = conn.prepare_cached("SELECT sid FROM builds")?;
     let sids = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
     Ok(sids)
 }
 
 /// What each environment serves: (environment SID, build SID) for every environment with a build.
 pub fn served(conn: &Connection) -> Result<std::collections::HashSet<(String, String)>, StoreError> {
-    let mut stmt = conn.prepare("SELECT sid, build_sid FROM environments WHERE build_sid IS NOT NULL")?;
+    let mut stmt = conn.prepare_cached("SELECT sid, build_sid FROM environments WHERE build_sid IS NOT NULL")?;
     let pairs = stmt
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;

@@ -3,6 +3,7 @@
 //! APIs, the control endpoints and the console.
 
 use super::messages::StatusEvent;
+use super::CachedSql;
 use super::{found, Page, Window};
 use crate::error::StoreError;
 use crate::sid;
@@ -121,7 +122,7 @@ pub fn create(conn: &Connection, new: &NewCall, now: i64) -> Result<Call, StoreE
 }
 
 fn insert(conn: &Connection, c: &Call) -> Result<(), StoreError> {
-    conn.execute(
+    conn.execute_cached(
         &format!("INSERT INTO calls ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"),
         rusqlite::params![
             c.sid,
@@ -148,7 +149,7 @@ fn insert(conn: &Connection, c: &Call) -> Result<(), StoreError> {
 
 pub fn get(conn: &Connection, sid: &str) -> Result<Call, StoreError> {
     found(
-        conn.query_row(&format!("SELECT {COLUMNS} FROM calls WHERE sid = ?1"), [sid], from_row),
+        conn.query_row_cached(&format!("SELECT {COLUMNS} FROM calls WHERE sid = ?1"), [sid], from_row),
         || format!("/Calls/{sid}.json"),
     )
 }
@@ -167,7 +168,7 @@ pub struct Filter {
 
 /// Calls newest first, as Twilio lists them.
 pub fn list(conn: &Connection, filter: &Filter, window: Window) -> Result<Page<Call>, StoreError> {
-    let mut stmt = conn.prepare(&format!(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM calls
          WHERE (?1 IS NULL OR to_address = ?1) AND (?2 IS NULL OR from_address = ?2)
            AND (?3 IS NULL OR parent_call_sid = ?3) AND (?4 IS NULL OR status = ?4)
@@ -197,7 +198,7 @@ pub fn list(conn: &Connection, filter: &Filter, window: Window) -> Result<Page<C
 
 /// The legs of the call whose first leg is `root_sid`, oldest first.
 pub fn legs(conn: &Connection, root_sid: &str) -> Result<Vec<Call>, StoreError> {
-    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM calls WHERE root_sid = ?1 ORDER BY seq"))?;
+    let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM calls WHERE root_sid = ?1 ORDER BY seq"))?;
     let rows = stmt
         .query_map([root_sid], from_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -207,7 +208,7 @@ pub fn legs(conn: &Connection, root_sid: &str) -> Result<Vec<Call>, StoreError> 
 /// Legs that never ended (left by a run of twirl that stopped meanwhile).
 pub fn unfinished(conn: &Connection) -> Result<Vec<Call>, StoreError> {
     let finals = FINAL.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ");
-    let mut stmt = conn.prepare(&format!(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM calls WHERE status NOT IN ({finals}) ORDER BY seq"
     ))?;
     let rows = stmt.query_map([], from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
@@ -219,7 +220,7 @@ pub fn unfinished(conn: &Connection) -> Result<Vec<Call>, StoreError> {
 pub fn set_status(conn: &Connection, sid: &str, status: &str, now: i64) -> Result<i64, StoreError> {
     get(conn, sid)?;
     let ends = FINAL.contains(&status);
-    conn.execute(
+    conn.execute_cached(
         "UPDATE calls SET
              status = CASE WHEN ?2 = 'initiated' THEN status ELSE ?2 END,
              date_updated = ?3,
@@ -234,13 +235,13 @@ pub fn set_status(conn: &Connection, sid: &str, status: &str, now: i64) -> Resul
 
 /// Records that the leg was answered by `answered_by` (machine detection).
 pub fn set_answered_by(conn: &Connection, sid: &str, answered_by: &str) -> Result<(), StoreError> {
-    conn.execute("UPDATE calls SET answered_by = ?2 WHERE sid = ?1", (sid, answered_by))?;
+    conn.execute_cached("UPDATE calls SET answered_by = ?2 WHERE sid = ?1", (sid, answered_by))?;
     Ok(())
 }
 
 /// Where a leg's status changes are posted from now on (an API update).
 pub fn set_status_callback(conn: &Connection, sid: &str, url: &str, method: &str) -> Result<(), StoreError> {
-    conn.execute(
+    conn.execute_cached(
         "UPDATE calls SET status_callback = ?2, status_callback_method = ?3 WHERE sid = ?1",
         (sid, url, method),
     )?;
@@ -248,7 +249,7 @@ pub fn set_status_callback(conn: &Connection, sid: &str, url: &str, method: &str
 }
 
 fn add_event(conn: &Connection, sid: &str, status: &str, now: i64) -> Result<i64, StoreError> {
-    conn.execute(
+    conn.execute_cached(
         "INSERT INTO call_events (call_sid, status, at) VALUES (?1, ?2, ?3)",
         (sid, status, now),
     )?;
@@ -263,7 +264,7 @@ pub fn record_callback(
     status: Option<u16>,
     error: Option<&str>,
 ) -> Result<(), StoreError> {
-    conn.execute(
+    conn.execute_cached(
         "UPDATE call_events SET callback_url = ?2, callback_status = ?3, callback_error = ?4 WHERE seq = ?1",
         rusqlite::params![seq, url, status, error],
     )?;
@@ -272,7 +273,7 @@ pub fn record_callback(
 
 /// The statuses a leg went through, oldest first.
 pub fn events(conn: &Connection, sid: &str) -> Result<Vec<StatusEvent>, StoreError> {
-    let mut stmt = conn.prepare(
+    let mut stmt = conn.prepare_cached(
         "SELECT seq, status, at, callback_url, callback_status, callback_error FROM call_events
          WHERE call_sid = ?1 ORDER BY seq",
     )?;
@@ -303,7 +304,7 @@ pub struct Line {
 
 /// Adds a line to the transcript of `call` (and so of its whole call).
 pub fn append(conn: &Connection, call: &Call, at: i64, entry: &serde_json::Value) -> Result<(), StoreError> {
-    conn.execute(
+    conn.execute_cached(
         "INSERT INTO call_transcript (call_sid, root_sid, at, entry) VALUES (?1, ?2, ?3, ?4)",
         (&call.sid, &call.root_sid, at, entry.to_string()),
     )?;
@@ -317,7 +318,7 @@ pub fn transcript(conn: &Connection, call: &Call) -> Result<Vec<Line>, StoreErro
     } else {
         "call_sid"
     };
-    let mut stmt = conn.prepare(&format!(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT call_sid, at, entry FROM call_transcript WHERE {column} = ?1 ORDER BY seq"
     ))?;
     let rows = stmt
@@ -335,13 +336,13 @@ pub fn transcript(conn: &Connection, call: &Call) -> Result<Vec<Line>, StoreErro
 
 pub fn delete(conn: &Connection, sid: &str) -> Result<(), StoreError> {
     get(conn, sid)?;
-    conn.execute("DELETE FROM calls WHERE sid = ?1", [sid])?;
+    conn.execute_cached("DELETE FROM calls WHERE sid = ?1", [sid])?;
     Ok(())
 }
 
 /// Every leg, oldest first, for export.
 pub fn all(conn: &Connection) -> Result<Vec<Call>, StoreError> {
-    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM calls ORDER BY seq"))?;
+    let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM calls ORDER BY seq"))?;
     let rows = stmt.query_map([], from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
 }
@@ -350,7 +351,7 @@ pub fn all(conn: &Connection) -> Result<Vec<Call>, StoreError> {
 pub fn restore(conn: &Connection, call: &Call, events: &[StatusEvent], lines: &[Line]) -> Result<(), StoreError> {
     insert(conn, call)?;
     for e in events {
-        conn.execute(
+        conn.execute_cached(
             "INSERT INTO call_events (call_sid, status, at, callback_url, callback_status, callback_error)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             rusqlite::params![
@@ -412,7 +413,7 @@ pub fn add_recording(conn: &Connection, recording: &Recording) -> Result<Recordi
         },
         ..recording.clone()
     };
-    conn.execute(
+    conn.execute_cached(
         &format!("INSERT INTO recordings ({RECORDING_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
         rusqlite::params![
             recording.sid,
@@ -429,7 +430,7 @@ pub fn add_recording(conn: &Connection, recording: &Recording) -> Result<Recordi
 
 pub fn recording(conn: &Connection, sid: &str) -> Result<Recording, StoreError> {
     found(
-        conn.query_row(
+        conn.query_row_cached(
             &format!("SELECT {RECORDING_COLUMNS} FROM recordings WHERE sid = ?1"),
             [sid],
             recording_from_row,
@@ -445,7 +446,7 @@ pub fn recordings(
     created: (Option<i64>, Option<i64>),
     window: Window,
 ) -> Result<Page<Recording>, StoreError> {
-    let mut stmt = conn.prepare(&format!(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT {RECORDING_COLUMNS} FROM recordings
          WHERE (?1 IS NULL OR call_sid = ?1) AND (?2 IS NULL OR date_created >= ?2) AND (?3 IS NULL OR date_created < ?3)
          ORDER BY seq DESC LIMIT ?4 OFFSET ?5"
@@ -461,13 +462,13 @@ pub fn recordings(
 
 pub fn delete_recording(conn: &Connection, sid: &str) -> Result<(), StoreError> {
     recording(conn, sid)?;
-    conn.execute("DELETE FROM recordings WHERE sid = ?1", [sid])?;
+    conn.execute_cached("DELETE FROM recordings WHERE sid = ?1", [sid])?;
     Ok(())
 }
 
 /// Every recording, oldest first, for export.
 pub fn all_recordings(conn: &Connection) -> Result<Vec<Recording>, StoreError> {
-    let mut stmt = conn.prepare(&format!("SELECT {RECORDING_COLUMNS} FROM recordings ORDER BY seq"))?;
+    let mut stmt = conn.prepare_cached(&format!("SELECT {RECORDING_COLUMNS} FROM recordings ORDER BY seq"))?;
     let rows = stmt
         .query_map([], recording_from_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;

@@ -1,6 +1,7 @@
 //! Deployments: the history of which build each environment served.
 
 use super::builds::Status;
+use super::CachedSql;
 use super::{found, Page, Window};
 use crate::error::StoreError;
 use crate::sid;
@@ -69,7 +70,7 @@ pub fn record(
         ));
     }
     let sid = sid::generate(sid::prefix::DEPLOYMENT);
-    conn.execute(
+    conn.execute_cached(
         &format!("INSERT INTO deployments ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?5)"),
         (&sid, service_sid, environment_sid, build_sid, now),
     )?;
@@ -79,7 +80,7 @@ pub fn record(
 
 pub fn get(conn: &Connection, service_sid: &str, environment_sid: &str, sid: &str) -> Result<Deployment, StoreError> {
     found(
-        conn.query_row(
+        conn.query_row_cached(
             &format!("SELECT {COLUMNS} FROM deployments WHERE service_sid = ?1 AND environment_sid = ?2 AND sid = ?3"),
             (service_sid, environment_sid, sid),
             from_row,
@@ -92,7 +93,7 @@ pub fn get(conn: &Connection, service_sid: &str, environment_sid: &str, sid: &st
 pub fn latest(conn: &Connection, environment_sid: &str) -> Result<Option<Deployment>, StoreError> {
     use rusqlite::OptionalExtension;
     Ok(conn
-        .query_row(
+        .query_row_cached(
             &format!("SELECT {COLUMNS} FROM deployments WHERE environment_sid = ?1 ORDER BY seq DESC LIMIT 1"),
             [environment_sid],
             from_row,
@@ -107,7 +108,7 @@ pub fn list(
     window: Window,
 ) -> Result<Page<Deployment>, StoreError> {
     super::environments::get(conn, service_sid, environment_sid)?;
-    let mut stmt = conn.prepare(&format!(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM deployments WHERE environment_sid = ?1 ORDER BY seq LIMIT ?2 OFFSET ?3"
     ))?;
     let rows = stmt

@@ -1,5 +1,6 @@
 //! Environments of a service, each with its domain and the build it serves.
 
+use super::CachedSql;
 use super::{found, Page, Window};
 use crate::error::StoreError;
 use crate::sid;
@@ -53,7 +54,7 @@ pub fn create(
     domain_suffix: Option<&str>,
     now: i64,
 ) -> Result<Environment, StoreError> {
-    let count: i64 = conn.query_row(
+    let count: i64 = conn.query_row_cached(
         "SELECT count(*) FROM environments WHERE service_sid = ?1",
         [service_sid],
         |r| r.get(0),
@@ -64,7 +65,7 @@ pub fn create(
         )));
     }
     let domain = domain_name(domain_base, domain_suffix);
-    let clash: bool = conn.query_row(
+    let clash: bool = conn.query_row_cached(
         "SELECT EXISTS (SELECT 1 FROM environments
                         WHERE service_sid = ?1 AND (unique_name = ?2 OR domain_name = ?3))",
         (service_sid, unique_name, &domain),
@@ -76,7 +77,7 @@ pub fn create(
         ));
     }
     let sid = sid::generate(sid::prefix::ENVIRONMENT);
-    conn.execute(
+    conn.execute_cached(
         &format!("INSERT INTO environments ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6, ?6)"),
         (&sid, service_sid, unique_name, domain_suffix, &domain, now),
     )?;
@@ -86,7 +87,7 @@ pub fn create(
 /// The environment `sid` of `service_sid`.
 pub fn get(conn: &Connection, service_sid: &str, sid: &str) -> Result<Environment, StoreError> {
     found(
-        conn.query_row(
+        conn.query_row_cached(
             &format!("SELECT {COLUMNS} FROM environments WHERE service_sid = ?1 AND sid = ?2"),
             (service_sid, sid),
             from_row,
@@ -98,7 +99,7 @@ pub fn get(conn: &Connection, service_sid: &str, sid: &str) -> Result<Environmen
 /// The environment serving `domain_name`, if any.
 pub fn by_domain(conn: &Connection, domain_name: &str) -> Result<Option<Environment>, StoreError> {
     Ok(conn
-        .query_row(
+        .query_row_cached(
             &format!("SELECT {COLUMNS} FROM environments WHERE domain_name = ?1"),
             [domain_name],
             from_row,
@@ -108,7 +109,7 @@ pub fn by_domain(conn: &Connection, domain_name: &str) -> Result<Option<Environm
 
 /// Environments of a service in creation order.
 pub fn list(conn: &Connection, service_sid: &str, window: Window) -> Result<Page<Environment>, StoreError> {
-    let mut stmt = conn.prepare(&format!(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM environments WHERE service_sid = ?1 ORDER BY seq LIMIT ?2 OFFSET ?3"
     ))?;
     let rows = stmt
@@ -119,7 +120,7 @@ pub fn list(conn: &Connection, service_sid: &str, window: Window) -> Result<Page
 
 /// Points the environment at `build_sid` (or at nothing).
 pub fn set_build(conn: &Connection, sid: &str, build_sid: Option<&str>, now: i64) -> Result<(), StoreError> {
-    conn.execute(
+    conn.execute_cached(
         "UPDATE environments SET build_sid = ?2, date_updated = ?3 WHERE sid = ?1",
         (sid, build_sid, now),
     )?;
@@ -129,6 +130,6 @@ pub fn set_build(conn: &Connection, sid: &str, build_sid: Option<&str>, now: i64
 /// Deletes the environment with its variables, deployments and logs.
 pub fn delete(conn: &Connection, service_sid: &str, sid: &str) -> Result<(), StoreError> {
     get(conn, service_sid, sid)?;
-    conn.execute("DELETE FROM environments WHERE sid = ?1", [sid])?;
+    conn.execute_cached("DELETE FROM environments WHERE sid = ?1", [sid])?;
     Ok(())
 }

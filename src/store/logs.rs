@@ -1,6 +1,7 @@
 //! Log entries written by functions' `console.*` calls, listed newest first so that a client
 //! polling the first page (as `twilio-run logs --tail` does) always sees the latest.
 
+use super::CachedSql;
 use super::{found, Page, Window};
 use crate::error::StoreError;
 use crate::sid;
@@ -49,7 +50,7 @@ fn from_row(r: &Row) -> rusqlite::Result<Log> {
 /// Appends one entry; the SID is assigned here.
 pub fn insert(conn: &Connection, mut log: Log) -> Result<Log, StoreError> {
     log.sid = sid::generate(sid::prefix::LOG);
-    conn.execute(
+    conn.execute_cached(
         &format!("INSERT INTO logs ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
         (
             &log.sid,
@@ -69,7 +70,7 @@ pub fn insert(conn: &Connection, mut log: Log) -> Result<Log, StoreError> {
 
 pub fn get(conn: &Connection, service_sid: &str, environment_sid: &str, sid: &str) -> Result<Log, StoreError> {
     found(
-        conn.query_row(
+        conn.query_row_cached(
             &format!("SELECT {COLUMNS} FROM logs WHERE service_sid = ?1 AND environment_sid = ?2 AND sid = ?3"),
             (service_sid, environment_sid, sid),
             from_row,
@@ -86,7 +87,7 @@ pub fn list(
     window: Window,
 ) -> Result<Page<Log>, StoreError> {
     super::environments::get(conn, service_sid, environment_sid)?;
-    let mut stmt = conn.prepare(&format!(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM logs
          WHERE environment_sid = ?1 AND date_created BETWEEN ?2 AND ?3 AND (?4 IS NULL OR function_sid = ?4)
          ORDER BY seq DESC LIMIT ?5 OFFSET ?6"

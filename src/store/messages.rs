@@ -1,6 +1,7 @@
 //! Messages, their media and the statuses each went through (with the status callback each
 //! caused), for the Messages API, the handsets' inboxes and the console.
 
+use super::CachedSql;
 use super::{found, Page, Window};
 use crate::error::StoreError;
 use crate::sid;
@@ -175,7 +176,7 @@ pub struct Filter {
 
 /// Messages newest first, as Twilio lists them.
 pub fn list(conn: &Connection, filter: &Filter, window: Window) -> Result<Page<Message>, StoreError> {
-    let mut stmt = conn.prepare(&format!(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM messages
          WHERE (?1 IS NULL OR to_address = ?1) AND (?2 IS NULL OR from_address = ?2)
            AND (?3 IS NULL OR date_sent >= ?3) AND (?4 IS NULL OR date_sent < ?4)
@@ -199,7 +200,7 @@ pub fn list(conn: &Connection, filter: &Filter, window: Window) -> Result<Page<M
 
 /// What a handset has received, oldest first.
 pub fn inbox(conn: &Connection, address: &str) -> Result<Vec<Message>, StoreError> {
-    let mut stmt = conn.prepare(&format!(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM messages WHERE to_address = ?1 AND direction != 'inbound'
            AND status IN ('delivered', 'read') ORDER BY seq"
     ))?;
@@ -217,7 +218,7 @@ pub fn conversation(
     with: Option<&str>,
     limit: i64,
 ) -> Result<Vec<Message>, StoreError> {
-    let mut stmt = conn.prepare(&format!(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM messages WHERE seq IN (
              SELECT seq FROM messages
              WHERE (from_address = ?1 AND (?2 IS NULL OR to_address = ?2))
@@ -234,7 +235,7 @@ pub fn conversation(
 /// Outbound messages still on their way (to resume after a restart), oldest first.
 pub fn in_flight(conn: &Connection) -> Result<Vec<String>, StoreError> {
     let finals = FINAL.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ");
-    let mut stmt = conn.prepare(&format!(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT sid FROM messages WHERE direction != 'inbound' AND status NOT IN ({finals}) ORDER BY seq"
     ))?;
     let rows = stmt
@@ -311,11 +312,8 @@ fn record_status(conn: &Connection, sid: &str, status: &str, now: i64) -> Result
 /// `received`, whose "callback" is the webhook it caused).
 pub fn first_event(conn: &Connection, sid: &str) -> Result<i64, StoreError> {
     found(
-        conn.query_row(
-            "SELECT min(seq) FROM message_events WHERE message_sid = ?1 HAVING count(*) > 0",
-            [sid],
-            |r| r.get(0),
-        ),
+        conn.prepare_cached("SELECT min(seq) FROM message_events WHERE message_sid = ?1 HAVING count(*) > 0")?
+            .query_row([sid], |r| r.get(0)),
         || format!("/Messages/{sid}.json"),
     )
 }
@@ -328,16 +326,16 @@ pub fn record_callback(
     status: Option<u16>,
     error: Option<&str>,
 ) -> Result<(), StoreError> {
-    conn.execute(
+    conn.prepare_cached(
         "UPDATE message_events SET callback_url = ?2, callback_status = ?3, callback_error = ?4 WHERE seq = ?1",
-        rusqlite::params![seq, url, status, error],
-    )?;
+    )?
+    .execute(rusqlite::params![seq, url, status, error])?;
     Ok(())
 }
 
 /// The statuses a message went through, oldest first.
 pub fn events(conn: &Connection, sid: &str) -> Result<Vec<StatusEvent>, StoreError> {
-    let mut stmt = conn.prepare(
+    let mut stmt = conn.prepare_cached(
         "SELECT seq, status, at, callback_url, callback_status, callback_error FROM message_events
          WHERE message_sid = ?1 ORDER BY seq",
     )?;
@@ -359,7 +357,7 @@ pub fn events(conn: &Connection, sid: &str) -> Result<Vec<StatusEvent>, StoreErr
 /// Empties a message's body (redaction).
 pub fn redact(conn: &Connection, sid: &str, now: i64) -> Result<Message, StoreError> {
     get(conn, sid)?;
-    conn.execute(
+    conn.execute_cached(
         "UPDATE messages SET body = '', date_updated = ?2 WHERE sid = ?1",
         (sid, now),
     )?;
@@ -368,7 +366,7 @@ pub fn redact(conn: &Connection, sid: &str, now: i64) -> Result<Message, StoreEr
 
 pub fn delete(conn: &Connection, sid: &str) -> Result<(), StoreError> {
     get(conn, sid)?;
-    conn.execute("DELETE FROM messages WHERE sid = ?1", [sid])?;
+    conn.execute_cached("DELETE FROM messages WHERE sid = ?1", [sid])?;
     Ok(())
 }
 
@@ -392,7 +390,7 @@ pub fn media(
     window: Window,
 ) -> Result<Page<Media>, StoreError> {
     get(conn, message_sid)?;
-    let mut stmt = conn.prepare(&format!(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT {MEDIA_COLUMNS} FROM message_media
          WHERE message_sid = ?1 AND (?2 IS NULL OR date_created >= ?2) AND (?3 IS NULL OR date_created < ?3)
          ORDER BY seq LIMIT ?4 OFFSET ?5"
@@ -408,7 +406,7 @@ pub fn media(
 
 pub fn media_item(conn: &Connection, message_sid: &str, sid: &str) -> Result<Media, StoreError> {
     found(
-        conn.query_row(
+        conn.query_row_cached(
             &format!("SELECT {MEDIA_COLUMNS} FROM message_media WHERE message_sid = ?1 AND sid = ?2"),
             [message_sid, sid],
             media_from_row,
@@ -419,13 +417,13 @@ pub fn media_item(conn: &Connection, message_sid: &str, sid: &str) -> Result<Med
 
 pub fn delete_media(conn: &Connection, message_sid: &str, sid: &str) -> Result<(), StoreError> {
     media_item(conn, message_sid, sid)?;
-    conn.execute("DELETE FROM message_media WHERE sid = ?1", [sid])?;
+    conn.execute_cached("DELETE FROM message_media WHERE sid = ?1", [sid])?;
     Ok(())
 }
 
 /// Every media item of a message, for rendering and export.
 pub fn all_media(conn: &Connection, message_sid: &str) -> Result<Vec<Media>, StoreError> {
-    let mut stmt = conn.prepare(&format!(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT {MEDIA_COLUMNS} FROM message_media WHERE message_sid = ?1 ORDER BY seq"
     ))?;
     let rows = stmt
@@ -437,7 +435,7 @@ pub fn all_media(conn: &Connection, message_sid: &str) -> Result<Vec<Media>, Sto
 /// Stores a message exactly as recorded (an export being loaded back): its SID, dates, media and
 /// status history.
 pub fn restore(conn: &Connection, m: &Message, media: &[Media], events: &[StatusEvent]) -> Result<(), StoreError> {
-    conn.execute(
+    conn.execute_cached(
         "INSERT INTO messages (sid, direction, from_address, to_address, body, status, messaging_service_sid,
              num_segments, error_code, error_message, status_callback, status_callback_method, send_at,
              date_created, date_updated, date_sent)
@@ -462,13 +460,13 @@ pub fn restore(conn: &Connection, m: &Message, media: &[Media], events: &[Status
         ],
     )?;
     for item in media {
-        conn.execute(
+        conn.execute_cached(
             "INSERT INTO message_media (sid, message_sid, content_type, url, date_created) VALUES (?1, ?2, ?3, ?4, ?5)",
             (&item.sid, &m.sid, &item.content_type, &item.url, item.date_created),
         )?;
     }
     for e in events {
-        conn.execute(
+        conn.execute_cached(
             "INSERT INTO message_events (message_sid, status, at, callback_url, callback_status, callback_error)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             rusqlite::params![
@@ -486,7 +484,7 @@ pub fn restore(conn: &Connection, m: &Message, media: &[Media], events: &[Status
 
 /// Every message, oldest first, for export.
 pub fn all(conn: &Connection) -> Result<Vec<Message>, StoreError> {
-    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM messages ORDER BY seq"))?;
+    let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM messages ORDER BY seq"))?;
     let rows = stmt.query_map([], from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
 }

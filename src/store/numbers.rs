@@ -1,6 +1,7 @@
 //! The account's phone numbers (IncomingPhoneNumbers), unique by number. What a number does with
 //! texts and calls lives in its `Config`, stored as JSON.
 
+use super::CachedSql;
 use super::{found, Page, Window};
 use crate::error::StoreError;
 use crate::sid;
@@ -105,7 +106,7 @@ pub fn create(
         });
     }
     let sid = sid::generate(sid::prefix::PHONE_NUMBER);
-    conn.execute(
+    conn.execute_cached(
         &format!("INSERT INTO phone_numbers ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?5)"),
         (&sid, phone_number, friendly_name, config_json(config), now),
     )?;
@@ -114,7 +115,7 @@ pub fn create(
 
 pub fn get(conn: &Connection, sid: &str) -> Result<Number, StoreError> {
     found(
-        conn.query_row(
+        conn.query_row_cached(
             &format!("SELECT {COLUMNS} FROM phone_numbers WHERE sid = ?1"),
             [sid],
             from_row,
@@ -144,7 +145,7 @@ pub fn list(conn: &Connection, filter: &Filter, window: Window) -> Result<Page<N
         .phone_number
         .as_ref()
         .map(|p| format!("%{}%", p.replace('*', "_")));
-    let mut stmt = conn.prepare(&format!(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM phone_numbers
          WHERE (?1 IS NULL OR phone_number LIKE ?1) AND (?2 IS NULL OR friendly_name = ?2)
          ORDER BY seq LIMIT ?3 OFFSET ?4"
@@ -160,7 +161,7 @@ pub fn list(conn: &Connection, filter: &Filter, window: Window) -> Result<Page<N
 
 /// Every number, oldest first.
 pub fn all(conn: &Connection) -> Result<Vec<Number>, StoreError> {
-    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM phone_numbers ORDER BY seq"))?;
+    let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM phone_numbers ORDER BY seq"))?;
     let rows = stmt.query_map([], from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
 }
@@ -173,7 +174,7 @@ pub fn update(
     now: i64,
 ) -> Result<Number, StoreError> {
     let current = get(conn, sid)?;
-    conn.execute(
+    conn.execute_cached(
         "UPDATE phone_numbers SET friendly_name = ?2, config = ?3, date_updated = ?4 WHERE sid = ?1",
         (
             sid,
@@ -187,6 +188,6 @@ pub fn update(
 
 pub fn delete(conn: &Connection, sid: &str) -> Result<(), StoreError> {
     get(conn, sid)?;
-    conn.execute("DELETE FROM phone_numbers WHERE sid = ?1", [sid])?;
+    conn.execute_cached("DELETE FROM phone_numbers WHERE sid = ?1", [sid])?;
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Functions and assets. Twilio gives both the `ZH` prefix and the same fields, so one table and
 //! one set of queries serve both, told apart by `Kind`.
 
+use super::CachedSql;
 use super::{found, Page, Window};
 use crate::error::StoreError;
 use crate::sid;
@@ -81,7 +82,7 @@ pub fn create(
     now: i64,
 ) -> Result<Resource, StoreError> {
     let sid = sid::generate(sid::prefix::RESOURCE);
-    conn.execute(
+    conn.execute_cached(
         &format!("INSERT INTO resources ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?5)"),
         (&sid, service_sid, kind.as_str(), friendly_name, now),
     )?;
@@ -90,7 +91,7 @@ pub fn create(
 
 pub fn get(conn: &Connection, kind: Kind, service_sid: &str, sid: &str) -> Result<Resource, StoreError> {
     found(
-        conn.query_row(
+        conn.query_row_cached(
             &format!("SELECT {COLUMNS} FROM resources WHERE service_sid = ?1 AND kind = ?2 AND sid = ?3"),
             (service_sid, kind.as_str(), sid),
             from_row,
@@ -108,7 +109,7 @@ pub fn find_by_name(
 ) -> Result<Option<Resource>, StoreError> {
     use rusqlite::OptionalExtension;
     Ok(conn
-        .query_row(
+        .query_row_cached(
             &format!(
                 "SELECT {COLUMNS} FROM resources WHERE service_sid = ?1 AND kind = ?2 AND friendly_name = ?3
                  ORDER BY seq LIMIT 1"
@@ -120,7 +121,7 @@ pub fn find_by_name(
 }
 
 pub fn list(conn: &Connection, kind: Kind, service_sid: &str, window: Window) -> Result<Page<Resource>, StoreError> {
-    let mut stmt = conn.prepare(&format!(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM resources WHERE service_sid = ?1 AND kind = ?2 ORDER BY seq LIMIT ?3 OFFSET ?4"
     ))?;
     let rows = stmt
@@ -138,7 +139,7 @@ pub fn rename(
     now: i64,
 ) -> Result<Resource, StoreError> {
     get(conn, kind, service_sid, sid)?;
-    conn.execute(
+    conn.execute_cached(
         "UPDATE resources SET friendly_name = ?2, date_updated = ?3 WHERE sid = ?1",
         (sid, friendly_name, now),
     )?;
@@ -150,7 +151,7 @@ pub fn rename(
 /// Version that's currently active").
 pub fn delete(conn: &Connection, kind: Kind, service_sid: &str, sid: &str) -> Result<(), StoreError> {
     get(conn, kind, service_sid, sid)?;
-    let active: bool = conn.query_row(
+    let active: bool = conn.query_row_cached(
         "SELECT EXISTS (SELECT 1 FROM build_versions bv JOIN environments e ON e.build_sid = bv.build_sid
                         WHERE bv.resource_sid = ?1)",
         [sid],
@@ -165,7 +166,7 @@ pub fn delete(conn: &Connection, kind: Kind, service_sid: &str, sid: &str) -> Re
             }
         )));
     }
-    conn.execute("DELETE FROM resources WHERE sid = ?1", [sid])?;
+    conn.execute_cached("DELETE FROM resources WHERE sid = ?1", [sid])?;
     super::blobs::collect_garbage(conn)?;
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! functions/assets with no versions are deleted; logs after 30 days. Nothing an environment
 //! serves is ever deleted. Sync objects and items go once their TTL has run out.
 
+use super::CachedSql;
 use crate::error::StoreError;
 use rusqlite::Connection;
 
@@ -27,24 +28,24 @@ pub struct Swept {
 /// only they held become unused in the same pass.
 pub fn sweep(conn: &Connection, now: i64) -> Result<Swept, StoreError> {
     let cutoff = now - UNUSED_AFTER;
-    let builds = conn.execute(
+    let builds = conn.execute_cached(
         "DELETE FROM builds WHERE date_created <= ?1
            AND sid NOT IN (SELECT build_sid FROM environments WHERE build_sid IS NOT NULL)",
         [cutoff],
     )?;
-    let versions = conn.execute(
+    let versions = conn.execute_cached(
         "DELETE FROM versions WHERE date_created <= ?1
            AND sid NOT IN (SELECT version_sid FROM build_versions)",
         [cutoff],
     )?;
-    let resources = conn.execute(
+    let resources = conn.execute_cached(
         "DELETE FROM resources WHERE date_created <= ?1
            AND sid NOT IN (SELECT resource_sid FROM versions)
            AND sid NOT IN (SELECT bv.resource_sid FROM build_versions bv
                            JOIN environments e ON e.build_sid = bv.build_sid)",
         [cutoff],
     )?;
-    let logs = conn.execute("DELETE FROM logs WHERE date_created <= ?1", [now - LOGS_AFTER])?;
+    let logs = conn.execute_cached("DELETE FROM logs WHERE date_created <= ?1", [now - LOGS_AFTER])?;
     let blobs = super::blobs::collect_garbage(conn)?;
     let sync = super::sync_objects::purge_expired(conn, now)?;
     Ok(Swept {

@@ -1,5 +1,6 @@
 //! Services: the top of the resource tree, addressable by SID or unique name.
 
+use super::CachedSql;
 use super::{found, Page, Window};
 use crate::error::StoreError;
 use crate::sid;
@@ -55,13 +56,13 @@ fn from_row(r: &Row) -> rusqlite::Result<Service> {
 
 /// Creates a service with a fresh SID and `domain_base` (`unique_name` + 4 digits).
 pub fn create(conn: &Connection, new: &NewService, now: i64) -> Result<Service, StoreError> {
-    let count: i64 = conn.query_row("SELECT count(*) FROM services", [], |r| r.get(0))?;
+    let count: i64 = conn.query_row_cached("SELECT count(*) FROM services", [], |r| r.get(0))?;
     if count >= MAX_SERVICES {
         return Err(StoreError::Invalid(format!(
             "Services are limited to less than or equal to {MAX_SERVICES}"
         )));
     }
-    let taken: bool = conn.query_row(
+    let taken: bool = conn.query_row_cached(
         "SELECT EXISTS (SELECT 1 FROM services WHERE unique_name = ?1)",
         [&new.unique_name],
         |r| r.get(0),
@@ -74,7 +75,7 @@ pub fn create(conn: &Connection, new: &NewService, now: i64) -> Result<Service, 
     }
     let sid = sid::generate(sid::prefix::SERVICE);
     let domain_base = free_domain_base(conn, &new.unique_name)?;
-    conn.execute(
+    conn.execute_cached(
         &format!("INSERT INTO services ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)"),
         (
             &sid,
@@ -93,7 +94,7 @@ pub fn create(conn: &Connection, new: &NewService, now: i64) -> Result<Service, 
 fn free_domain_base(conn: &Connection, unique_name: &str) -> Result<String, StoreError> {
     loop {
         let candidate = format!("{}-{}", unique_name.to_ascii_lowercase(), sid::four_digits());
-        let taken: bool = conn.query_row(
+        let taken: bool = conn.query_row_cached(
             "SELECT EXISTS (SELECT 1 FROM services WHERE domain_base = ?1)",
             [&candidate],
             |r| r.get(0),
@@ -107,7 +108,7 @@ fn free_domain_base(conn: &Connection, unique_name: &str) -> Result<String, Stor
 /// The service whose SID or unique name is `key`.
 pub fn get(conn: &Connection, key: &str) -> Result<Service, StoreError> {
     found(
-        conn.query_row(
+        conn.query_row_cached(
             &format!("SELECT {COLUMNS} FROM services WHERE sid = ?1 OR unique_name = ?1"),
             [key],
             from_row,
@@ -119,7 +120,7 @@ pub fn get(conn: &Connection, key: &str) -> Result<Service, StoreError> {
 /// The service owning `domain_base`, if any.
 pub fn by_domain_base(conn: &Connection, domain_base: &str) -> Result<Option<Service>, StoreError> {
     Ok(conn
-        .query_row(
+        .query_row_cached(
             &format!("SELECT {COLUMNS} FROM services WHERE domain_base = ?1"),
             [domain_base],
             from_row,
@@ -129,7 +130,7 @@ pub fn by_domain_base(conn: &Connection, domain_base: &str) -> Result<Option<Ser
 
 /// Services in creation order.
 pub fn list(conn: &Connection, window: Window) -> Result<Page<Service>, StoreError> {
-    let mut stmt = conn.prepare(&format!(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM services ORDER BY seq LIMIT ?1 OFFSET ?2"
     ))?;
     let rows = stmt
@@ -141,7 +142,7 @@ pub fn list(conn: &Connection, window: Window) -> Result<Page<Service>, StoreErr
 /// Applies `changes` to the service `key`.
 pub fn update(conn: &Connection, key: &str, changes: &ServiceChanges, now: i64) -> Result<Service, StoreError> {
     let current = get(conn, key)?;
-    conn.execute(
+    conn.execute_cached(
         "UPDATE services SET friendly_name = ?2, include_credentials = ?3, ui_editable = ?4, date_updated = ?5
          WHERE sid = ?1",
         (
@@ -158,7 +159,7 @@ pub fn update(conn: &Connection, key: &str, changes: &ServiceChanges, now: i64) 
 /// Deletes the service and, through the schema's cascades, everything under it.
 pub fn delete(conn: &Connection, key: &str) -> Result<(), StoreError> {
     let service = get(conn, key)?;
-    conn.execute("DELETE FROM services WHERE sid = ?1", [&service.sid])?;
+    conn.execute_cached("DELETE FROM services WHERE sid = ?1", [&service.sid])?;
     super::blobs::collect_garbage(conn)?;
     Ok(())
 }

@@ -3,6 +3,7 @@
 //! a new revision of its collection too.
 
 use super::sync_objects::{self, check_revision, expiry, Kind, SyncObject, CREATED_BY_REST};
+use super::CachedSql;
 use super::{Page, Window};
 use crate::error::StoreError;
 use rusqlite::{Connection, OptionalExtension, Row};
@@ -127,11 +128,11 @@ pub fn create(
 ) -> Result<Item, StoreError> {
     let key = match (collection.kind, key) {
         (Kind::Map, Some(key)) => {
-            conn.execute(
+            conn.execute_cached(
                 "DELETE FROM sync_items WHERE object_sid = ?1 AND key = ?2 AND date_expires <= ?3",
                 (&collection.sid, key, now),
             )?;
-            let taken: bool = conn.query_row(
+            let taken: bool = conn.query_row_cached(
                 "SELECT EXISTS (SELECT 1 FROM sync_items WHERE object_sid = ?1 AND key = ?2)",
                 (&collection.sid, key),
                 |r| r.get(0),
@@ -148,7 +149,7 @@ pub fn create(
         _ => ItemKey::Index(sync_objects::take_index(conn, &collection.sid)?),
     };
     let (column, value) = key.column();
-    conn.execute(
+    conn.execute_cached(
         &format!(
             "INSERT INTO sync_items (object_sid, {column}, data, revision, date_expires, created_by, date_created, date_updated)
              VALUES (?1, ?2, ?3, 0, ?4, ?5, ?6, ?6)"
@@ -169,7 +170,7 @@ pub fn create(
 /// The live item at `key`.
 pub fn get(conn: &Connection, collection: &SyncObject, key: &ItemKey, now: i64) -> Result<Item, StoreError> {
     let (column, value) = key.column();
-    conn.query_row(
+    conn.query_row_cached(
         &format!(
             "SELECT {COLUMNS} FROM sync_items WHERE object_sid = ?1 AND {column} = ?2
                AND (date_expires IS NULL OR date_expires > ?3)"
@@ -200,7 +201,7 @@ pub fn list(
         Some(_) => format!("AND {column} {compare} :from"),
         None => String::new(),
     };
-    let mut stmt = conn.prepare(&format!(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM sync_items
          WHERE object_sid = :object AND (date_expires IS NULL OR date_expires > :now) {from}
          ORDER BY {column} {direction} LIMIT :limit OFFSET :offset"
@@ -239,7 +240,7 @@ pub fn update(
         None => current.date_expires,
     };
     let (column, value) = key.column();
-    conn.execute(
+    conn.execute_cached(
         &format!(
             "UPDATE sync_items SET data = ?3, date_expires = ?4, revision = revision + 1, date_updated = ?5
              WHERE object_sid = ?1 AND {column} = ?2"
@@ -268,7 +269,7 @@ pub fn delete(
     let codes = codes(collection.kind);
     check_revision(if_match, current.revision, codes.mismatch, codes.title)?;
     let (column, value) = key.column();
-    conn.execute(
+    conn.execute_cached(
         &format!("DELETE FROM sync_items WHERE object_sid = ?1 AND {column} = ?2"),
         rusqlite::params![collection.sid, value],
     )?;
@@ -278,7 +279,7 @@ pub fn delete(
 /// Sets an item's exact revision, expiry and dates, as fixtures and exports carry them.
 pub fn restore(conn: &Connection, object_sid: &str, item: &Item) -> Result<(), StoreError> {
     let (column, value) = item.key.column();
-    conn.execute(
+    conn.execute_cached(
         &format!(
             "UPDATE sync_items SET revision = ?3, date_expires = ?4, date_created = ?5, date_updated = ?6
              WHERE object_sid = ?1 AND {column} = ?2"
@@ -297,12 +298,12 @@ pub fn restore(conn: &Connection, object_sid: &str, item: &Item) -> Result<(), S
 
 /// Inserts an exported list item at its own index (fixtures keep indexes as they were).
 pub fn insert_at(conn: &Connection, list: &SyncObject, index: i64, data: &str, now: i64) -> Result<(), StoreError> {
-    conn.execute(
+    conn.execute_cached(
         "INSERT INTO sync_items (object_sid, idx, data, revision, created_by, date_created, date_updated)
          VALUES (?1, ?2, ?3, 0, ?4, ?5, ?5)",
         rusqlite::params![list.sid, index, data, CREATED_BY_REST, now],
     )?;
-    conn.execute(
+    conn.execute_cached(
         "UPDATE sync_objects SET next_index = MAX(next_index, ?2 + 1) WHERE sid = ?1",
         (&list.sid, index),
     )?;

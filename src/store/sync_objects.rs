@@ -5,6 +5,7 @@
 //! An object past its `date_expires` is never read back: every query asks for the live ones at
 //! the emulator's `now`, and `purge_expired` deletes the rest when the clock moves.
 
+use super::CachedSql;
 use super::{Page, Window};
 use crate::error::StoreError;
 use crate::sid;
@@ -188,11 +189,11 @@ pub fn create(
     now: i64,
 ) -> Result<SyncObject, StoreError> {
     if let Some(name) = &new.unique_name {
-        conn.execute(
+        conn.execute_cached(
             "DELETE FROM sync_objects WHERE service_sid = ?1 AND kind = ?2 AND unique_name = ?3 AND date_expires <= ?4",
             (service_sid, kind.as_str(), name, now),
         )?;
-        let taken: bool = conn.query_row(
+        let taken: bool = conn.query_row_cached(
             "SELECT EXISTS (SELECT 1 FROM sync_objects WHERE service_sid = ?1 AND kind = ?2 AND unique_name = ?3)",
             (service_sid, kind.as_str(), name),
             |r| r.get(0),
@@ -206,7 +207,7 @@ pub fn create(
         }
     }
     let sid = sid::generate(kind.sid_prefix());
-    conn.execute(
+    conn.execute_cached(
         &format!("INSERT INTO sync_objects ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, 0, ?5, 0, ?6, ?7, ?8, ?8)"),
         rusqlite::params![
             sid,
@@ -224,7 +225,7 @@ pub fn create(
 
 /// The live object of `kind` whose SID or unique name is `key`.
 pub fn get(conn: &Connection, service_sid: &str, kind: Kind, key: &str, now: i64) -> Result<SyncObject, StoreError> {
-    conn.query_row(
+    conn.query_row_cached(
         &format!(
             "SELECT {COLUMNS} FROM sync_objects
              WHERE service_sid = :service AND kind = :kind AND (sid = :key OR unique_name = :key) AND {LIVE}"
@@ -244,7 +245,7 @@ pub fn list(
     window: Window,
     now: i64,
 ) -> Result<Page<SyncObject>, StoreError> {
-    let mut stmt = conn.prepare(&format!(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM sync_objects WHERE service_sid = :service AND kind = :kind AND {LIVE}
          ORDER BY seq LIMIT :limit OFFSET :offset"
     ))?;
@@ -277,7 +278,7 @@ pub fn update(
         Some(ttl) => expiry(ttl, now),
         None => current.date_expires,
     };
-    conn.execute(
+    conn.execute_cached(
         "UPDATE sync_objects SET data = ?2, date_expires = ?3, revision = revision + 1, date_updated = ?4
          WHERE sid = ?1",
         rusqlite::params![
@@ -301,7 +302,7 @@ pub fn delete(
 ) -> Result<(), StoreError> {
     let current = get(conn, service_sid, kind, key, now)?;
     check_revision(if_match, current.revision, 54103, kind.title())?;
-    conn.execute("DELETE FROM sync_objects WHERE sid = ?1", [&current.sid])?;
+    conn.execute_cached("DELETE FROM sync_objects WHERE sid = ?1", [&current.sid])?;
     Ok(())
 }
 
@@ -317,7 +318,7 @@ pub fn touch(
         Some(ttl) => expiry(ttl, now),
         None => collection.date_expires,
     };
-    conn.execute(
+    conn.execute_cached(
         "UPDATE sync_objects SET revision = revision + 1, date_expires = ?2, date_updated = ?3 WHERE sid = ?1",
         rusqlite::params![collection.sid, date_expires, now],
     )?;
@@ -326,7 +327,7 @@ pub fn touch(
 
 /// Hands out a list's next item index; indexes only grow.
 pub fn take_index(conn: &Connection, list_sid: &str) -> Result<i64, StoreError> {
-    Ok(conn.query_row(
+    Ok(conn.query_row_cached(
         "UPDATE sync_objects SET next_index = next_index + 1 WHERE sid = ?1 RETURNING next_index - 1",
         [list_sid],
         |r| r.get(0),
@@ -346,7 +347,7 @@ pub struct Exact {
 /// Sets an object's exact state, as fixtures and exports carry it. The next list index never
 /// goes below what the object's items already hold.
 pub fn restore(conn: &Connection, sid: &str, exact: Exact) -> Result<(), StoreError> {
-    conn.execute(
+    conn.execute_cached(
         "UPDATE sync_objects SET revision = ?2, next_index = MAX(next_index, ?3), date_expires = ?4,
            date_created = ?5, date_updated = ?6
          WHERE sid = ?1",
@@ -364,7 +365,7 @@ pub fn restore(conn: &Connection, sid: &str, exact: Exact) -> Result<(), StoreEr
 
 /// Deletes every object and item whose time has passed at `now`; returns how many went.
 pub fn purge_expired(conn: &Connection, now: i64) -> Result<usize, StoreError> {
-    let objects = conn.execute("DELETE FROM sync_objects WHERE date_expires <= ?1", [now])?;
-    let items = conn.execute("DELETE FROM sync_items WHERE date_expires <= ?1", [now])?;
+    let objects = conn.execute_cached("DELETE FROM sync_objects WHERE date_expires <= ?1", [now])?;
+    let items = conn.execute_cached("DELETE FROM sync_items WHERE date_expires <= ?1", [now])?;
     Ok(objects + items)
 }

@@ -2,6 +2,7 @@
 //! identity may do when the service has ACLs enabled. Setting one creates or replaces it.
 
 use super::sync_objects::SyncObject;
+use super::CachedSql;
 use super::{Page, Window};
 use crate::error::StoreError;
 use rusqlite::{Connection, OptionalExtension, Row};
@@ -38,7 +39,7 @@ fn path(object: &SyncObject, identity: &str) -> String {
 
 /// Creates or replaces `identity`'s permission on `object`.
 pub fn set(conn: &Connection, object: &SyncObject, p: &Permission) -> Result<Permission, StoreError> {
-    conn.execute(
+    conn.execute_cached(
         "INSERT INTO sync_permissions (object_sid, identity, read, write, manage) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (object_sid, identity) DO UPDATE SET read = excluded.read, write = excluded.write,
            manage = excluded.manage",
@@ -49,7 +50,7 @@ pub fn set(conn: &Connection, object: &SyncObject, p: &Permission) -> Result<Per
 
 /// `identity`'s permission on `object`.
 pub fn get(conn: &Connection, object: &SyncObject, identity: &str) -> Result<Permission, StoreError> {
-    conn.query_row(
+    conn.query_row_cached(
         &format!("SELECT {COLUMNS} FROM sync_permissions WHERE object_sid = ?1 AND identity = ?2"),
         (&object.sid, identity),
         from_row,
@@ -60,7 +61,7 @@ pub fn get(conn: &Connection, object: &SyncObject, identity: &str) -> Result<Per
 
 /// The object's permissions in the order they were first set.
 pub fn list(conn: &Connection, object: &SyncObject, window: Window) -> Result<Page<Permission>, StoreError> {
-    let mut stmt = conn.prepare(&format!(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM sync_permissions WHERE object_sid = ?1 ORDER BY seq LIMIT ?2 OFFSET ?3"
     ))?;
     let rows = stmt
@@ -71,7 +72,7 @@ pub fn list(conn: &Connection, object: &SyncObject, window: Window) -> Result<Pa
 
 pub fn delete(conn: &Connection, object: &SyncObject, identity: &str) -> Result<(), StoreError> {
     get(conn, object, identity)?;
-    conn.execute(
+    conn.execute_cached(
         "DELETE FROM sync_permissions WHERE object_sid = ?1 AND identity = ?2",
         (&object.sid, identity),
     )?;

@@ -2,6 +2,7 @@
 //! name `default`. Twilio gives every account that service, and `Runtime.getSync()` uses it, so
 //! it is created the first time anything addresses it.
 
+use super::CachedSql;
 use super::{Page, Window};
 use crate::error::StoreError;
 use crate::sid;
@@ -121,7 +122,7 @@ pub fn create(
     now: i64,
 ) -> Result<SyncService, StoreError> {
     let sid = sid::generate(sid::prefix::SYNC_SERVICE);
-    conn.execute(
+    conn.execute_cached(
         &format!("INSERT INTO sync_services ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)"),
         rusqlite::params![
             sid,
@@ -141,7 +142,7 @@ pub fn create(
 
 /// The service whose SID or unique name is `key`.
 pub fn get(conn: &Connection, key: &str) -> Result<SyncService, StoreError> {
-    conn.query_row(
+    conn.query_row_cached(
         &format!("SELECT {COLUMNS} FROM sync_services WHERE sid = ?1 OR unique_name = ?1"),
         [key],
         from_row,
@@ -167,7 +168,7 @@ pub fn resolve(conn: &Connection, key: &str, now: i64) -> Result<(SyncService, b
 
 /// Services in creation order.
 pub fn list(conn: &Connection, window: Window) -> Result<Page<SyncService>, StoreError> {
-    let mut stmt = conn.prepare(&format!(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM sync_services ORDER BY seq LIMIT ?1 OFFSET ?2"
     ))?;
     let rows = stmt
@@ -180,7 +181,7 @@ pub fn list(conn: &Connection, window: Window) -> Result<Page<SyncService>, Stor
 pub fn update(conn: &Connection, key: &str, changes: Changes, now: i64) -> Result<SyncService, StoreError> {
     let (current, _) = resolve(conn, key, now)?;
     let s = changes.apply(&current.settings);
-    conn.execute(
+    conn.execute_cached(
         "UPDATE sync_services SET friendly_name = ?2, webhook_url = ?3, webhooks_from_rest_enabled = ?4,
            reachability_webhooks_enabled = ?5, acl_enabled = ?6, reachability_debouncing_enabled = ?7,
            reachability_debouncing_window = ?8, date_updated = ?9
@@ -203,13 +204,13 @@ pub fn update(conn: &Connection, key: &str, changes: Changes, now: i64) -> Resul
 /// Deletes the service and, through the schema's cascades, every object and item in it.
 pub fn delete(conn: &Connection, key: &str) -> Result<(), StoreError> {
     let service = get(conn, key)?;
-    conn.execute("DELETE FROM sync_services WHERE sid = ?1", [&service.sid])?;
+    conn.execute_cached("DELETE FROM sync_services WHERE sid = ?1", [&service.sid])?;
     Ok(())
 }
 
 /// Sets a service's dates, for fixtures that carry them.
 pub fn set_dates(conn: &Connection, sid: &str, created: i64, updated: i64) -> Result<(), StoreError> {
-    conn.execute(
+    conn.execute_cached(
         "UPDATE sync_services SET date_created = ?2, date_updated = ?3 WHERE sid = ?1",
         (sid, created, updated),
     )?;

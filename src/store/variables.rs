@@ -1,5 +1,6 @@
 //! Environment variables, unique by key within an environment.
 
+use super::CachedSql;
 use super::{found, Page, Window};
 use crate::error::StoreError;
 use crate::sid;
@@ -31,7 +32,7 @@ fn from_row(r: &Row) -> rusqlite::Result<Variable> {
 }
 
 fn ensure_key_free(conn: &Connection, environment_sid: &str, key: &str, except: &str) -> Result<(), StoreError> {
-    let taken: bool = conn.query_row(
+    let taken: bool = conn.query_row_cached(
         "SELECT EXISTS (SELECT 1 FROM variables WHERE environment_sid = ?1 AND key = ?2 AND sid != ?3)",
         (environment_sid, key, except),
         |r| r.get(0),
@@ -55,7 +56,7 @@ pub fn create(
     super::environments::get(conn, service_sid, environment_sid)?;
     ensure_key_free(conn, environment_sid, key, "")?;
     let sid = sid::generate(sid::prefix::VARIABLE);
-    conn.execute(
+    conn.execute_cached(
         &format!("INSERT INTO variables ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)"),
         (&sid, service_sid, environment_sid, key, value, now),
     )?;
@@ -64,7 +65,7 @@ pub fn create(
 
 pub fn get(conn: &Connection, service_sid: &str, environment_sid: &str, sid: &str) -> Result<Variable, StoreError> {
     found(
-        conn.query_row(
+        conn.query_row_cached(
             &format!("SELECT {COLUMNS} FROM variables WHERE service_sid = ?1 AND environment_sid = ?2 AND sid = ?3"),
             (service_sid, environment_sid, sid),
             from_row,
@@ -80,7 +81,7 @@ pub fn list(
     window: Window,
 ) -> Result<Page<Variable>, StoreError> {
     super::environments::get(conn, service_sid, environment_sid)?;
-    let mut stmt = conn.prepare(&format!(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM variables WHERE environment_sid = ?1 ORDER BY seq LIMIT ?2 OFFSET ?3"
     ))?;
     let rows = stmt
@@ -91,7 +92,7 @@ pub fn list(
 
 /// All variables of an environment as key/value pairs, for the runtime's `context`.
 pub fn all(conn: &Connection, environment_sid: &str) -> Result<Vec<(String, String)>, StoreError> {
-    let mut stmt = conn.prepare("SELECT key, value FROM variables WHERE environment_sid = ?1 ORDER BY seq")?;
+    let mut stmt = conn.prepare_cached("SELECT key, value FROM variables WHERE environment_sid = ?1 ORDER BY seq")?;
     let rows = stmt
         .query_map([environment_sid], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -121,7 +122,7 @@ pub fn apply_dotenv(
     let applied = dotenv_applied(conn, environment_sid)?;
     let current = all(conn, environment_sid)?;
     for (key, _) in applied.iter().filter(|(k, _)| !dotenv.iter().any(|(d, _)| d == k)) {
-        conn.execute(
+        conn.execute_cached(
             "DELETE FROM variables WHERE environment_sid = ?1 AND key = ?2",
             (environment_sid, key),
         )?;
@@ -133,7 +134,7 @@ pub fn apply_dotenv(
         match current.iter().find(|(k, _)| k == key) {
             Some((_, old)) if old == value => {}
             Some(_) => {
-                conn.execute(
+                conn.execute_cached(
                     "UPDATE variables SET value = ?3, date_updated = ?4 WHERE environment_sid = ?1 AND key = ?2",
                     (environment_sid, key, value, now),
                 )?;
@@ -143,8 +144,9 @@ pub fn apply_dotenv(
             }
         }
     }
-    conn.execute("DELETE FROM live_dotenv WHERE environment_sid = ?1", [environment_sid])?;
-    let mut insert = conn.prepare("INSERT INTO live_dotenv (environment_sid, key, value) VALUES (?1, ?2, ?3)")?;
+    conn.execute_cached("DELETE FROM live_dotenv WHERE environment_sid = ?1", [environment_sid])?;
+    let mut insert =
+        conn.prepare_cached("INSERT INTO live_dotenv (environment_sid, key, value) VALUES (?1, ?2, ?3)")?;
     for (key, value) in dotenv {
         insert.execute((environment_sid, key, value))?;
     }
@@ -152,7 +154,7 @@ pub fn apply_dotenv(
 }
 
 fn dotenv_applied(conn: &Connection, environment_sid: &str) -> Result<Vec<(String, String)>, StoreError> {
-    let mut stmt = conn.prepare("SELECT key, value FROM live_dotenv WHERE environment_sid = ?1")?;
+    let mut stmt = conn.prepare_cached("SELECT key, value FROM live_dotenv WHERE environment_sid = ?1")?;
     let rows = stmt
         .query_map([environment_sid], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -185,7 +187,7 @@ pub fn update(
     let current = get(conn, service_sid, environment_sid, sid)?;
     let key = key.unwrap_or(&current.key);
     ensure_key_free(conn, environment_sid, key, sid)?;
-    conn.execute(
+    conn.execute_cached(
         "UPDATE variables SET key = ?2, value = ?3, date_updated = ?4 WHERE sid = ?1",
         (sid, key, value.unwrap_or(&current.value), now),
     )?;
@@ -194,6 +196,6 @@ pub fn update(
 
 pub fn delete(conn: &Connection, service_sid: &str, environment_sid: &str, sid: &str) -> Result<(), StoreError> {
     get(conn, service_sid, environment_sid, sid)?;
-    conn.execute("DELETE FROM variables WHERE sid = ?1", [sid])?;
+    conn.execute_cached("DELETE FROM variables WHERE sid = ?1", [sid])?;
     Ok(())
 }

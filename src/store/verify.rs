@@ -2,6 +2,7 @@
 //! and each code sent (a send attempt, with the mail of an email). What a service does lives in
 //! its `Config`, stored as JSON and named as the API renders it.
 
+use super::CachedSql;
 use super::{found, Page, Window};
 use crate::error::StoreError;
 use crate::sid;
@@ -241,7 +242,7 @@ pub fn create_service(
     now: i64,
 ) -> Result<Service, StoreError> {
     let sid = sid::generate(sid::prefix::VERIFY_SERVICE);
-    conn.execute(
+    conn.execute_cached(
         "INSERT INTO verify_services (sid, config, pinned_code, disabled_channels, date_created, date_updated)
          VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
         (&sid, to_json(config), pinned_code, to_json(&disabled_channels), now),
@@ -257,7 +258,7 @@ pub fn create_service(
 
 pub fn service(conn: &Connection, sid: &str) -> Result<Service, StoreError> {
     found(
-        conn.query_row(
+        conn.query_row_cached(
             &format!("SELECT {SERVICE_COLUMNS} FROM verify_services WHERE sid = ?1"),
             [sid],
             service_from_row,
@@ -267,7 +268,7 @@ pub fn service(conn: &Connection, sid: &str) -> Result<Service, StoreError> {
 }
 
 pub fn services(conn: &Connection, window: Window) -> Result<Page<Service>, StoreError> {
-    let mut stmt = conn.prepare(&format!(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT {SERVICE_COLUMNS} FROM verify_services ORDER BY seq LIMIT ?1 OFFSET ?2"
     ))?;
     let rows = stmt
@@ -277,7 +278,7 @@ pub fn services(conn: &Connection, window: Window) -> Result<Page<Service>, Stor
 }
 
 pub fn update_service(conn: &Connection, sid: &str, config: &Config, now: i64) -> Result<Service, StoreError> {
-    let changed = conn.execute(
+    let changed = conn.execute_cached(
         "UPDATE verify_services SET config = ?2, date_updated = ?3 WHERE sid = ?1",
         (sid, to_json(config), now),
     )?;
@@ -289,7 +290,7 @@ pub fn update_service(conn: &Connection, sid: &str, config: &Config, now: i64) -
 
 /// Deletes a service with its verifications.
 pub fn delete_service(conn: &Connection, sid: &str) -> Result<(), StoreError> {
-    if conn.execute("DELETE FROM verify_services WHERE sid = ?1", [sid])? == 0 {
+    if conn.execute_cached("DELETE FROM verify_services WHERE sid = ?1", [sid])? == 0 {
         return Err(StoreError::NotFound(format!("/Services/{sid}")));
     }
     Ok(())
@@ -331,7 +332,7 @@ fn from_row(r: &Row) -> rusqlite::Result<Verification> {
 
 /// Reads the verifications `sql` selects (its parameters `params`) with their attempts.
 fn query(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<Vec<Verification>, StoreError> {
-    let mut stmt = conn.prepare(sql)?;
+    let mut stmt = conn.prepare_cached(sql)?;
     let mut rows = stmt
         .query_map(params, from_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -344,7 +345,7 @@ fn query(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<
 /// Stores a new pending verification.
 pub fn create(conn: &Connection, new: &NewVerification, now: i64) -> Result<Verification, StoreError> {
     let sid = sid::generate(sid::prefix::VERIFICATION);
-    conn.execute(
+    conn.execute_cached(
         "INSERT INTO verifications (sid, service_sid, to_address, channel, status, code, custom_friendly_name,
              amount, payee, lookup, expires_at, date_created, date_updated)
          VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)",
@@ -403,7 +404,7 @@ pub fn all(conn: &Connection) -> Result<Vec<Verification>, StoreError> {
 }
 
 pub fn set_status(conn: &Connection, sid: &str, status: &str, now: i64) -> Result<(), StoreError> {
-    conn.execute(
+    conn.execute_cached(
         "UPDATE verifications SET status = ?2, date_updated = ?3 WHERE sid = ?1",
         (sid, status, now),
     )?;
@@ -415,7 +416,7 @@ pub fn add_check(conn: &Connection, v: &Verification, check: Check, status: &str
     let mut checks = v.checks.clone();
     let at = check.at;
     checks.push(check);
-    conn.execute(
+    conn.execute_cached(
         "UPDATE verifications SET checks = ?2, status = ?3, date_updated = ?4 WHERE sid = ?1",
         (&v.sid, to_json(&checks), status, at),
     )?;
@@ -424,7 +425,7 @@ pub fn add_check(conn: &Connection, v: &Verification, check: Check, status: &str
 
 /// A repeated start for the same recipient: the latest channel, and the time it was sent.
 pub fn resend(conn: &Connection, sid: &str, channel: &str, now: i64) -> Result<(), StoreError> {
-    conn.execute(
+    conn.execute_cached(
         "UPDATE verifications SET channel = ?2, date_updated = ?3 WHERE sid = ?1",
         (sid, channel, now),
     )?;
@@ -433,7 +434,7 @@ pub fn resend(conn: &Connection, sid: &str, channel: &str, now: i64) -> Result<(
 
 /// Pending verifications whose ten minutes are over become `expired`, at the time they ran out.
 pub fn expire(conn: &Connection, now: i64) -> Result<Vec<String>, StoreError> {
-    let mut stmt = conn.prepare(
+    let mut stmt = conn.prepare_cached(
         "UPDATE verifications SET status = 'expired', date_updated = expires_at
          WHERE status = 'pending' AND expires_at <= ?1 RETURNING sid",
     )?;
@@ -445,7 +446,7 @@ pub fn expire(conn: &Connection, now: i64) -> Result<Vec<String>, StoreError> {
 
 /// Stores a verification as an export recorded it.
 pub fn restore(conn: &Connection, v: &Verification) -> Result<(), StoreError> {
-    conn.execute(
+    conn.execute_cached(
         "INSERT INTO verifications (sid, service_sid, to_address, channel, status, code, checks,
              custom_friendly_name, amount, payee, lookup, expires_at, date_created, date_updated)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
@@ -493,7 +494,7 @@ fn attempt_from_row(r: &Row) -> rusqlite::Result<Attempt> {
 
 /// Records a code sent for verification `sid`.
 pub fn add_attempt(conn: &Connection, verification_sid: &str, attempt: &Attempt) -> Result<(), StoreError> {
-    conn.execute(
+    conn.execute_cached(
         "INSERT INTO verification_attempts (sid, verification_sid, channel, to_address, delivery_sid, mail, at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         rusqlite::params![
@@ -511,7 +512,7 @@ pub fn add_attempt(conn: &Connection, verification_sid: &str, attempt: &Attempt)
 
 /// The Message or Call that carried an attempt's code.
 pub fn set_delivery(conn: &Connection, attempt_sid: &str, delivery_sid: &str) -> Result<(), StoreError> {
-    conn.execute(
+    conn.execute_cached(
         "UPDATE verification_attempts SET delivery_sid = ?2 WHERE sid = ?1",
         (attempt_sid, delivery_sid),
     )?;
@@ -520,7 +521,7 @@ pub fn set_delivery(conn: &Connection, attempt_sid: &str, delivery_sid: &str) ->
 
 /// The codes sent for a verification, oldest first.
 pub fn attempts(conn: &Connection, verification_sid: &str) -> Result<Vec<Attempt>, StoreError> {
-    let mut stmt = conn.prepare(&format!(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT {ATTEMPT_COLUMNS} FROM verification_attempts WHERE verification_sid = ?1 ORDER BY seq"
     ))?;
     let rows = stmt
@@ -531,7 +532,7 @@ pub fn attempts(conn: &Connection, verification_sid: &str) -> Result<Vec<Attempt
 
 /// The mails sent (to `to`, or to anyone), oldest first, with their verification's SID.
 pub fn mails(conn: &Connection, to: Option<&str>) -> Result<Vec<(String, Attempt)>, StoreError> {
-    let mut stmt = conn.prepare(&format!(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT {ATTEMPT_COLUMNS}, verification_sid FROM verification_attempts
          WHERE mail IS NOT NULL AND (?1 IS NULL OR to_address = ?1 COLLATE NOCASE) ORDER BY seq"
     ))?;

@@ -1,6 +1,7 @@
 //! Function and asset versions: immutable uploads of one file at one path and visibility.
 
 use super::resources::{kind_column, Kind};
+use super::CachedSql;
 use super::{found, Page, Window};
 use crate::error::StoreError;
 use crate::sid;
@@ -55,7 +56,7 @@ pub fn create(conn: &Connection, new: &NewVersion, now: i64) -> Result<Version, 
     super::resources::get(conn, new.kind, &new.service_sid, &new.resource_sid)?;
     let hash = super::blobs::put(conn, &new.content)?;
     let sid = sid::generate(sid::prefix::VERSION);
-    conn.execute(
+    conn.execute_cached(
         &format!("INSERT INTO versions ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
         (
             &sid,
@@ -81,7 +82,7 @@ pub fn get(
     sid: &str,
 ) -> Result<Version, StoreError> {
     found(
-        conn.query_row(
+        conn.query_row_cached(
             &format!(
                 "SELECT {COLUMNS} FROM versions
                  WHERE service_sid = ?1 AND kind = ?2 AND resource_sid = ?3 AND sid = ?4"
@@ -102,7 +103,7 @@ pub fn get(
 pub fn in_service(conn: &Connection, kind: Kind, service_sid: &str, sid: &str) -> Result<Option<Version>, StoreError> {
     use rusqlite::OptionalExtension;
     Ok(conn
-        .query_row(
+        .query_row_cached(
             &format!("SELECT {COLUMNS} FROM versions WHERE service_sid = ?1 AND kind = ?2 AND sid = ?3"),
             (service_sid, kind.as_str(), sid),
             from_row,
@@ -121,7 +122,7 @@ pub fn latest_if_same(
 ) -> Result<Option<Version>, StoreError> {
     use rusqlite::OptionalExtension;
     let latest = conn
-        .query_row(
+        .query_row_cached(
             &format!("SELECT {COLUMNS} FROM versions WHERE resource_sid = ?1 ORDER BY seq DESC LIMIT 1"),
             [resource_sid],
             from_row,
@@ -139,7 +140,7 @@ pub fn list(
     window: Window,
 ) -> Result<Page<Version>, StoreError> {
     super::resources::get(conn, kind, service_sid, resource_sid)?;
-    let mut stmt = conn.prepare(&format!(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM versions WHERE resource_sid = ?1 ORDER BY seq LIMIT ?2 OFFSET ?3"
     ))?;
     let rows = stmt
