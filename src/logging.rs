@@ -28,7 +28,7 @@ struct Pending {
 struct Shared {
     pending: Mutex<Pending>,
     wake: Condvar,
-    /// Held while lines are being written, so `flush` returns only once they are out.
+    /// Held while lines are taken and written: `flush` returns once they are out, in order.
     writing: Mutex<()>,
 }
 
@@ -70,30 +70,27 @@ pub fn init() {
     }));
 }
 
-/// Writes what is left to standard error.
+/// Writes what is pending to standard error. Lines are taken while `writing` is held, so they
+/// go out in the order they were logged whoever writes them.
 pub fn flush() {
     let _writing = shared().writing.lock().unwrap_or_else(|e| e.into_inner());
     let lines = std::mem::take(&mut pending().lines);
     let _ = std::io::stderr().write_all(&lines);
 }
 
-/// The writer thread.
+/// The writer thread: waits for lines, then writes what has gathered, as `flush` does.
 fn write_lines() {
     let shared = shared();
     loop {
-        let lines = {
+        {
             let mut pending = pending();
             while pending.lines.is_empty() {
                 pending.idle = true;
                 pending = shared.wake.wait(pending).unwrap_or_else(|e| e.into_inner());
             }
             pending.idle = false;
-            std::mem::take(&mut pending.lines)
-        };
-        {
-            let _writing = shared.writing.lock().unwrap_or_else(|e| e.into_inner());
-            let _ = std::io::stderr().write_all(&lines);
         }
+        flush();
         std::thread::sleep(GATHER);
     }
 }

@@ -75,18 +75,14 @@ fn process_env(state: &AppState, include_credentials: bool, variables: &[(String
 }
 
 /// The site's part of the function's `context`, laid over the request's `PATH` and
-/// `DOMAIN_NAME`: built-ins, credentials when the service includes them, then the environment's
-/// variables (which win, as in the Toolkit's runtime).
-fn context(state: &AppState, service: &Service, environment_sid: &str, variables: &[(String, String)]) -> Value {
+/// `DOMAIN_NAME`: its SIDs, then what `process.env` gets (credentials when the service includes
+/// them, then the environment's variables, which win, as in the Toolkit's runtime).
+fn context(service_sid: &str, environment_sid: &str, process_env: &Value) -> Value {
     let mut ctx = Map::new();
-    ctx.insert("SERVICE_SID".into(), service.sid.clone().into());
+    ctx.insert("SERVICE_SID".into(), service_sid.into());
     ctx.insert("ENVIRONMENT_SID".into(), environment_sid.into());
-    if service.include_credentials {
-        ctx.insert("ACCOUNT_SID".into(), state.credentials.account_sid.clone().into());
-        ctx.insert("AUTH_TOKEN".into(), state.credentials.auth_token.clone().into());
-    }
-    for (key, value) in variables {
-        ctx.insert(key.clone(), value.clone().into());
+    if let Value::Object(env) = process_env {
+        ctx.extend(env.clone());
     }
     Value::Object(ctx)
 }
@@ -99,9 +95,10 @@ fn scope(
     deployment_sid: &str,
     variables: &[(String, String)],
 ) -> Arc<Scope> {
+    let env = process_env(state, service.include_credentials, variables);
     Scope::new(
-        &process_env(state, service.include_credentials, variables),
-        &context(state, service, environment_sid, variables),
+        &env,
+        &context(&service.sid, environment_sid, &env),
         ScopeSids {
             service_sid: &service.sid,
             environment_sid,

@@ -131,7 +131,7 @@ impl Live {
         let status = installed_status(state, &dir, &project);
         let outcome = build_outcome(&status);
         let hashes = Hashes::default();
-        let snapshot = capture(state, &hashes, &project, (&manifest_path, None), 1, outcome).await?;
+        let snapshot = capture(state, &hashes, &project, &manifest_path, None, 1, outcome).await?;
         let options = LiveOptions {
             dir: dir.clone(),
             manifest: manifest_path.clone(),
@@ -250,8 +250,18 @@ impl Live {
             Change::Files => build_outcome(&self.deps.borrow()),
         };
         let previous = self.snapshot();
-        let manifest = (self.manifest_path.as_path(), Some(&previous.manifest));
-        match capture(state, &self.hashes, &project, manifest, generation, outcome).await {
+        let written = Some(&previous.manifest);
+        match capture(
+            state,
+            &self.hashes,
+            &project,
+            &self.manifest_path,
+            written,
+            generation,
+            outcome,
+        )
+        .await
+        {
             Ok(snapshot) => {
                 self.generation.store(generation, Ordering::SeqCst);
                 let (functions, assets) = (snapshot.manifest.functions.len(), snapshot.manifest.assets.len());
@@ -534,12 +544,13 @@ fn build_outcome(status: &deps::Status) -> Option<Result<(), String>> {
 }
 
 /// Scans and stores `project` as generation `generation`, and writes its manifest for the workers
-/// to `manifest.0` unless they would read it as they read `manifest.1`, the one written before.
+/// to `manifest_path` unless they would read it as they read `written`, the one written before.
 async fn capture(
     state: &AppState,
     hashes: &Hashes,
     project: &Project,
-    manifest: (&Path, Option<&Manifest>),
+    manifest_path: &Path,
+    written: Option<&Manifest>,
     generation: u64,
     outcome: Option<Result<(), String>>,
 ) -> Result<Snapshot, String> {
@@ -567,7 +578,6 @@ async fn capture(
             .await
             .map_err(|e| e.to_string())?
     };
-    let (manifest_path, written) = manifest;
     let manifest = manifest_of(state, &project, &recorded).await?;
     if !written.is_some_and(|w| alike_for_workers(w, &manifest)) {
         let json = serde_json::to_vec_pretty(&manifest).map_err(|e| e.to_string())?;

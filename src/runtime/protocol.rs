@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-/// Who a log line belongs to; sent with each invocation and echoed back on its log frames.
+/// Who a log line belongs to: the scope's SIDs with the invocation's, on its log frames.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct LogTag {
     pub service_sid: String,
