@@ -34,7 +34,19 @@ use tokio::sync::oneshot;
 
 /// What a job tells its caller once the batch it ran in is committed (or failed to be).
 type Reply = Box<dyn FnOnce(Result<(), String>) + Send>;
-type Job = Box<dyn FnOnce(&mut Connection) -> Reply + Send>;
+/// A job run on the store thread: whether it succeeded, and its reply.
+type Job = Box<dyn FnOnce(&mut Connection, Nesting) -> (bool, Reply) + Send>;
+
+/// Where a job's writes are undone if it fails.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Nesting {
+    /// First in its transaction: the transaction itself, rolled back whole (there is nothing else
+    /// in it yet). A savepoint would copy every page the job changes into its sub-journal, for a
+    /// rollback that a lone job, the usual case, never needs.
+    First,
+    /// After other jobs: a savepoint of its own, so its failure leaves theirs.
+    Later,
+}
 
 /// Jobs committed together at most: enough to share one fsync among every request in flight.
 const MAX_BATCH: usize = 128;
@@ -101,11 +113,16 @@ impl Store {
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        let job: Job = Box::new(move |conn| {
-            let outcome = in_savepoint(conn, f);
-            Box::new(move |committed: Result<(), String>| {
+        let job: Job = Box::new(move |conn, nesting| {
+            let outcome = match nesting {
+                Nesting::First => f(conn),
+                Nesting::Later => in_savepoint(conn, f),
+            };
+            let succeeded = outcome.is_ok();
+            let reply: Reply = Box::new(move |committed: Result<(), String>| {
                 let _ = reply.send(committed.map_err(StoreError::Commit).and(outcome));
-            })
+            });
+            (succeeded, reply)
         });
         self.jobs.send(job).map_err(|_| StoreError::Closed)?;
         answer.await.map_err(|_| StoreError::Closed)?
@@ -122,9 +139,9 @@ impl Store {
 }
 
 /// The store thread: takes the jobs waiting (up to `MAX_BATCH`), runs them in one SQLite
-/// transaction, each in a savepoint of its own, commits once, then answers them all. Under load
-/// many writes share one fsync; alone, a job costs what it did on its own, and no answer is given
-/// before its writes are durable.
+/// transaction, the first on its own and each later one in a savepoint of its own, commits once,
+/// then answers them all. Under load many writes share one commit; alone, a job costs what it did
+/// on its own, and no answer is given before its writes are durable.
 fn serve(conn: &mut Connection, queue: &mpsc::Receiver<Job>) {
     while let Ok(first) = queue.recv() {
         let mut jobs = vec![first];
@@ -134,20 +151,46 @@ fn serve(conn: &mut Connection, queue: &mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
+        let mut replies: Vec<Reply> = Vec::with_capacity(jobs.len());
         // Without an outer transaction (it could not begin), each savepoint commits by itself.
-        let began = run(conn, "BEGIN IMMEDIATE").is_ok();
-        let replies: Vec<Reply> = jobs.into_iter().map(|job| job(conn)).collect();
-        let committed = if began {
-            run(conn, "COMMIT").map_err(|e| {
+        let mut began = begin(conn);
+        for job in jobs {
+            let nesting = if began && replies.is_empty() {
+                Nesting::First
+            } else {
+                Nesting::Later
+            };
+            let (succeeded, reply) = job(conn, nesting);
+            replies.push(reply);
+            if nesting == Nesting::First && !succeeded {
+                // The transaction held that job's writes alone: undone, the job answered with its
+                // failure, and the next job first in a transaction of its own.
                 let _ = run(conn, "ROLLBACK");
-                e.to_string()
-            })
-        } else {
-            Ok(())
-        };
-        for reply in replies {
-            reply(committed.clone());
+                answer(conn, false, replies.drain(..));
+                began = begin(conn);
+            }
         }
+        answer(conn, began, replies.drain(..));
+    }
+}
+
+/// Begins the transaction a batch's jobs run in.
+fn begin(conn: &Connection) -> bool {
+    run(conn, "BEGIN IMMEDIATE").is_ok()
+}
+
+/// Commits the transaction (if one `began`) and gives `replies` its outcome.
+fn answer(conn: &Connection, began: bool, replies: impl Iterator<Item = Reply>) {
+    let committed = if began {
+        run(conn, "COMMIT").map_err(|e| {
+            let _ = run(conn, "ROLLBACK");
+            e.to_string()
+        })
+    } else {
+        Ok(())
+    };
+    for reply in replies {
+        reply(committed.clone());
     }
 }
 
@@ -348,6 +391,53 @@ mod tests {
             .await
             .expect("keys");
         assert_eq!(keys, ["a", "c"]);
+    }
+
+    #[tokio::test]
+    async fn a_failing_first_job_is_undone_alone_and_the_jobs_after_it_commit() {
+        let store = Store::open_in_memory().expect("store");
+        let write = |key: &'static str, fail: bool| {
+            let store = store.clone();
+            async move {
+                store
+                    .call(move |c| {
+                        c.execute("INSERT INTO meta (key, value) VALUES (?1, 'v')", [key])?;
+                        if fail {
+                            return Err(StoreError::Invalid("refused".into()));
+                        }
+                        Ok(())
+                    })
+                    .await
+            }
+        };
+        // The store thread waits in a job of its own while the four are queued, so they make
+        // one batch whose first job fails.
+        let (release, held) = mpsc::channel::<()>();
+        let hold = store.call(move |_| {
+            let _ = held.recv();
+            Ok(())
+        });
+        let go = async move {
+            let _ = release.send(());
+        };
+        let (held, b, c, d, e, ()) = tokio::join!(
+            hold,
+            write("b", true),
+            write("c", false),
+            write("d", true),
+            write("e", false),
+            go
+        );
+        assert!(held.is_ok() && b.is_err() && c.is_ok() && d.is_err() && e.is_ok());
+        let keys: Vec<String> = store
+            .call(|c| {
+                let mut stmt = c.prepare("SELECT key FROM meta ORDER BY key")?;
+                let rows = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+                Ok(rows)
+            })
+            .await
+            .expect("keys");
+        assert_eq!(keys, ["c", "e"]);
     }
 
     #[tokio::test]
