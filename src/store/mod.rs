@@ -363,53 +363,45 @@ mod tests {
         assert_eq!(v, MIGRATIONS.len());
     }
 
-    #[tokio::test]
-    async fn a_failing_job_leaves_nothing_and_its_batch_neighbours_commit() {
-        let store = Store::open_in_memory().expect("store");
-        let write = |key: &'static str, fail: bool| {
-            let store = store.clone();
-            async move {
-                store
-                    .call(move |c| {
-                        c.execute("INSERT INTO meta (key, value) VALUES (?1, 'v')", [key])?;
-                        if fail {
-                            return Err(StoreError::Invalid("refused".into()));
-                        }
-                        Ok(())
-                    })
-                    .await
-            }
-        };
-        let (a, b, c) = tokio::join!(write("a", false), write("b", true), write("c", false));
-        assert!(a.is_ok() && b.is_err() && c.is_ok());
-        let keys: Vec<String> = store
+    /// Writes `key` into `meta` as a job of its own, which then fails if `fail`.
+    async fn write_key(store: &Store, key: &'static str, fail: bool) -> Result<(), StoreError> {
+        store
+            .call(move |c| {
+                c.execute("INSERT INTO meta (key, value) VALUES (?1, 'v')", [key])?;
+                if fail {
+                    return Err(StoreError::Invalid("refused".into()));
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    /// The keys in `meta`, in order.
+    async fn meta_keys(store: &Store) -> Vec<String> {
+        store
             .call(|c| {
                 let mut stmt = c.prepare("SELECT key FROM meta ORDER BY key")?;
                 let rows = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
                 Ok(rows)
             })
             .await
-            .expect("keys");
+            .expect("keys")
+    }
+
+    #[tokio::test]
+    async fn a_failing_job_leaves_nothing_and_its_batch_neighbours_commit() {
+        let store = Store::open_in_memory().expect("store");
+        let write = |key, fail| write_key(&store, key, fail);
+        let (a, b, c) = tokio::join!(write("a", false), write("b", true), write("c", false));
+        assert!(a.is_ok() && b.is_err() && c.is_ok());
+        let keys = meta_keys(&store).await;
         assert_eq!(keys, ["a", "c"]);
     }
 
     #[tokio::test]
     async fn a_failing_first_job_is_undone_alone_and_the_jobs_after_it_commit() {
         let store = Store::open_in_memory().expect("store");
-        let write = |key: &'static str, fail: bool| {
-            let store = store.clone();
-            async move {
-                store
-                    .call(move |c| {
-                        c.execute("INSERT INTO meta (key, value) VALUES (?1, 'v')", [key])?;
-                        if fail {
-                            return Err(StoreError::Invalid("refused".into()));
-                        }
-                        Ok(())
-                    })
-                    .await
-            }
-        };
+        let write = |key, fail| write_key(&store, key, fail);
         // The store thread waits in a job of its own while the four are queued, so they make
         // one batch whose first job fails.
         let (release, held) = mpsc::channel::<()>();
@@ -429,14 +421,7 @@ mod tests {
             go
         );
         assert!(held.is_ok() && b.is_err() && c.is_ok() && d.is_err() && e.is_ok());
-        let keys: Vec<String> = store
-            .call(|c| {
-                let mut stmt = c.prepare("SELECT key FROM meta ORDER BY key")?;
-                let rows = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
-                Ok(rows)
-            })
-            .await
-            .expect("keys");
+        let keys = meta_keys(&store).await;
         assert_eq!(keys, ["c", "e"]);
     }
 
