@@ -7,6 +7,7 @@ Each test module gets its own server with fresh ephemeral state; `fresh_twirl` g
     pip install -r tests/py/requirements.txt
     python -m pytest tests/py -q"""
 
+import fcntl
 import os
 import queue
 import re
@@ -299,16 +300,21 @@ TWILIO_RUN_SPEC = "twilio-run@5.0.1"  # needs Node.js 20 or 22
 
 def npm_cache(directory, spec, marker):
     """`npm install SPEC` into `directory` (a cache under target/) unless `marker` is already there;
-    returns the directory's node_modules."""
-    if not (directory / marker).exists():
-        if shutil.which("npm") is None:
-            pytest.fail("npm is not installed: the suite needs Node.js 20 and npm", pytrace=False)
-        directory.mkdir(parents=True, exist_ok=True)
-        if not (directory / "package.json").exists():
-            (directory / "package.json").write_text('{"private": true}\n')
-        result = subprocess.run(["npm", "install", "--no-audit", "--no-fund", spec], cwd=directory,
-                                capture_output=True, text=True, timeout=INSTALL_TIMEOUT)
-        assert result.returncode == 0, f"npm install {spec} failed:\n{result.stderr[-4000:]}"
+    returns the directory's node_modules. The suite's processes (pytest-xdist's workers) install
+    one at a time: the others wait on the lock, then find the marker."""
+    if (directory / marker).exists():
+        return directory / "node_modules"
+    if shutil.which("npm") is None:
+        pytest.fail("npm is not installed: the suite needs Node.js 20 and npm", pytrace=False)
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory.with_name(directory.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (directory / marker).exists():
+            if not (directory / "package.json").exists():
+                (directory / "package.json").write_text('{"private": true}\n')
+            result = subprocess.run(["npm", "install", "--no-audit", "--no-fund", spec], cwd=directory,
+                                    capture_output=True, text=True, timeout=INSTALL_TIMEOUT)
+            assert result.returncode == 0, f"npm install {spec} failed:\n{result.stderr[-4000:]}"
     return directory / "node_modules"
 
 
