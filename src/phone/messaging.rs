@@ -217,10 +217,10 @@ async fn advance(
     };
     let delivery = state.phone.webhooks.send(state, &webhook).await;
     let failure = delivery.failure.clone();
-    let (url, code) = (delivery.url.clone(), delivery.status());
+    let (sid, url, code) = (updated.sid.clone(), delivery.url.clone(), delivery.status());
     state
         .store
-        .call(move |c| messages::record_callback(c, event, &url, code, failure.map(|f| f.describe()).as_deref()))
+        .call(move |c| messages::record_callback(c, &sid, event, &url, code, failure.map(|f| f.describe()).as_deref()))
         .await?;
     if let Some(failure) = &delivery.failure {
         let function = state.phone.webhooks.is_function_url(&webhook.url);
@@ -385,10 +385,7 @@ pub async fn receive(state: &AppState, incoming: Incoming) -> Result<Turn, ApiEr
 /// callback), so the message's history shows where the text went and how that ended.
 fn record_webhook(sid: &str, webhook: &WebhookSummary) -> Bookkeeping {
     let (sid, w) = (sid.to_string(), webhook.clone());
-    Box::new(move |c| {
-        let received = messages::first_event(c, &sid)?;
-        messages::record_callback(c, received, &w.url, w.status, w.error.as_deref())
-    })
+    Box::new(move |c| messages::record_callback(c, &sid, 0, &w.url, w.status, w.error.as_deref()))
 }
 
 /// Calls the number's `sms_url`, then its fallback URL if that failed; the answer to carry out

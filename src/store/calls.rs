@@ -2,7 +2,7 @@
 //! caused, their transcripts, and the recordings `<Record>` made, for the Calls and Recordings
 //! APIs, the control endpoints and the console.
 
-use super::messages::StatusEvent;
+use super::history::{self, Owner, StatusEvent};
 use super::CachedSql;
 use super::{found, Page, Window};
 use crate::error::StoreError;
@@ -116,14 +116,13 @@ pub fn create(conn: &Connection, new: &NewCall, now: i64) -> Result<Call, StoreE
         answer_time: None,
         end_time: None,
     };
-    insert(conn, &call)?;
-    add_event(conn, &call.sid, &call.status, now)?;
+    insert(conn, &call, &history::first(&call.status, now))?;
     Ok(call)
 }
 
-fn insert(conn: &Connection, c: &Call) -> Result<(), StoreError> {
+fn insert(conn: &Connection, c: &Call, history: &str) -> Result<(), StoreError> {
     conn.execute_cached(
-        &format!("INSERT INTO calls ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"),
+        &format!("INSERT INTO calls ({COLUMNS}, history) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"),
         rusqlite::params![
             c.sid,
             c.root_sid,
@@ -141,7 +140,8 @@ fn insert(conn: &Connection, c: &Call) -> Result<(), StoreError> {
             c.date_updated,
             c.start_time,
             c.answer_time,
-            c.end_time
+            c.end_time,
+            history
         ],
     )?;
     Ok(())
@@ -216,9 +216,10 @@ pub fn unfinished(conn: &Connection) -> Result<Vec<Call>, StoreError> {
 }
 
 /// Moves a leg to `status` (the callback-only `initiated` leaves the resource's status as it
-/// is) and records it; returns the event's sequence number, to attach its callback's outcome to.
-pub fn set_status(conn: &Connection, sid: &str, status: &str, now: i64) -> Result<i64, StoreError> {
-    get(conn, sid)?;
+/// is) and records it; returns the status's place in the leg's history, to attach its
+/// callback's outcome to.
+pub fn set_status(conn: &Connection, sid: &str, status: &str, now: i64) -> Result<usize, StoreError> {
+    let (history, index) = history::extended(conn, Owner::Call, sid, &[status], now)?;
     let ends = FINAL.contains(&status);
     conn.execute_cached(
         "UPDATE calls SET
@@ -226,11 +227,12 @@ pub fn set_status(conn: &Connection, sid: &str, status: &str, now: i64) -> Resul
              date_updated = ?3,
              start_time = CASE WHEN start_time IS NULL AND ?2 IN ('initiated', 'ringing', 'in-progress') THEN ?3 ELSE start_time END,
              answer_time = CASE WHEN ?2 = 'in-progress' AND answer_time IS NULL THEN ?3 ELSE answer_time END,
-             end_time = CASE WHEN ?4 THEN ?3 ELSE end_time END
+             end_time = CASE WHEN ?4 THEN ?3 ELSE end_time END,
+             history = ?5
          WHERE sid = ?1",
-        rusqlite::params![sid, status, now, ends],
+        rusqlite::params![sid, status, now, ends, history],
     )?;
-    add_event(conn, sid, status, now)
+    Ok(index)
 }
 
 /// Records that the leg was answered by `answered_by` (machine detection).
@@ -248,48 +250,21 @@ pub fn set_status_callback(conn: &Connection, sid: &str, url: &str, method: &str
     Ok(())
 }
 
-fn add_event(conn: &Connection, sid: &str, status: &str, now: i64) -> Result<i64, StoreError> {
-    conn.execute_cached(
-        "INSERT INTO call_events (call_sid, status, at) VALUES (?1, ?2, ?3)",
-        (sid, status, now),
-    )?;
-    Ok(conn.last_insert_rowid())
-}
-
-/// Records where the status callback of event `seq` went and how it ended.
+/// Records where the status callback of the leg's `index`th status went and how it ended.
 pub fn record_callback(
     conn: &Connection,
-    seq: i64,
+    sid: &str,
+    index: usize,
     url: &str,
     status: Option<u16>,
     error: Option<&str>,
 ) -> Result<(), StoreError> {
-    conn.execute_cached(
-        "UPDATE call_events SET callback_url = ?2, callback_status = ?3, callback_error = ?4 WHERE seq = ?1",
-        rusqlite::params![seq, url, status, error],
-    )?;
-    Ok(())
+    history::record_callback(conn, Owner::Call, sid, index, url, status, error)
 }
 
 /// The statuses a leg went through, oldest first.
 pub fn events(conn: &Connection, sid: &str) -> Result<Vec<StatusEvent>, StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT seq, status, at, callback_url, callback_status, callback_error FROM call_events
-         WHERE call_sid = ?1 ORDER BY seq",
-    )?;
-    let rows = stmt
-        .query_map([sid], |r| {
-            Ok(StatusEvent {
-                seq: r.get(0)?,
-                status: r.get(1)?,
-                at: r.get(2)?,
-                callback_url: r.get(3)?,
-                callback_status: r.get(4)?,
-                callback_error: r.get(5)?,
-            })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+    history::read(conn, Owner::Call, sid)
 }
 
 /// One line of a transcript: the leg it happened on, when, and what (a JSON object).
@@ -349,21 +324,7 @@ pub fn all(conn: &Connection) -> Result<Vec<Call>, StoreError> {
 
 /// Stores a leg exactly as recorded (an export being loaded back), with its history and lines.
 pub fn restore(conn: &Connection, call: &Call, events: &[StatusEvent], lines: &[Line]) -> Result<(), StoreError> {
-    insert(conn, call)?;
-    for e in events {
-        conn.execute_cached(
-            "INSERT INTO call_events (call_sid, status, at, callback_url, callback_status, callback_error)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            rusqlite::params![
-                call.sid,
-                e.status,
-                e.at,
-                e.callback_url,
-                e.callback_status,
-                e.callback_error
-            ],
-        )?;
-    }
+    insert(conn, call, &history::encode(events))?;
     for line in lines {
         append(conn, call, line.at, &line.entry)?;
     }

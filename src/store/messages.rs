@@ -1,6 +1,7 @@
 //! Messages, their media and the statuses each went through (with the status callback each
 //! caused), for the Messages API, the handsets' inboxes and the console.
 
+use super::history::{self, Owner, StatusEvent};
 use super::CachedSql;
 use super::{found, Page, Window};
 use crate::error::StoreError;
@@ -54,23 +55,6 @@ pub struct Media {
     pub date_created: i64,
 }
 
-/// One status a message went through, and the status callback it caused.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StatusEvent {
-    #[serde(skip)]
-    pub seq: i64,
-    pub status: String,
-    #[serde(with = "crate::clock::iso")]
-    pub at: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub callback_url: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub callback_status: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub callback_error: Option<String>,
-}
-
 const COLUMNS: &str = "sid, direction, from_address, to_address, body, status, messaging_service_sid, num_segments,
     (SELECT count(*) FROM message_media WHERE message_sid = messages.sid), error_code, error_message,
     status_callback, status_callback_method, send_at, date_created, date_updated, date_sent";
@@ -109,10 +93,12 @@ pub fn create(conn: &Connection, new: &NewMessage, now: i64) -> Result<Message, 
     };
     let sid = sid::generate(prefix);
     let date_sent = (new.status == "received").then_some(now);
+    let history = history::first(&new.status, now);
     conn.prepare_cached(
         "INSERT INTO messages (sid, direction, from_address, to_address, body, status, messaging_service_sid,
-             num_segments, status_callback, status_callback_method, send_at, date_created, date_updated, date_sent)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13)",
+             num_segments, status_callback, status_callback_method, send_at, date_created, date_updated, date_sent,
+             history)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, ?14)",
     )?
     .execute(rusqlite::params![
         sid,
@@ -127,7 +113,8 @@ pub fn create(conn: &Connection, new: &NewMessage, now: i64) -> Result<Message, 
         new.status_callback_method,
         new.send_at,
         now,
-        date_sent
+        date_sent,
+        history
     ])?;
     for (content_type, url) in &new.media {
         conn.prepare_cached(
@@ -135,7 +122,6 @@ pub fn create(conn: &Connection, new: &NewMessage, now: i64) -> Result<Message, 
         )?
         .execute((sid::generate(sid::prefix::MEDIA), &sid, content_type, url, now))?;
     }
-    record_status(conn, &sid, &new.status, now)?;
     Ok(Message {
         sid,
         direction: new.direction.clone(),
@@ -244,34 +230,32 @@ pub fn in_flight(conn: &Connection) -> Result<Vec<String>, StoreError> {
     Ok(rows)
 }
 
-/// Moves a message to `status` (with an error for failures) and records it; returns the event's
-/// sequence number, to attach the callback's outcome to.
+/// Moves a message to `status` (with an error for failures) and records it; returns the
+/// status's place in the message's history, to attach the callback's outcome to.
 pub fn set_status(
     conn: &Connection,
     sid: &str,
     status: &str,
     error: Option<(i64, &str)>,
     now: i64,
-) -> Result<i64, StoreError> {
+) -> Result<usize, StoreError> {
+    let (history, index) = history::extended(conn, Owner::Message, sid, &[status], now)?;
     let sent = matches!(status, "sent" | "delivered" | "undelivered" | "received");
-    let changed = conn
-        .prepare_cached(
-            "UPDATE messages SET status = ?2, error_code = ?3, error_message = ?4, date_updated = ?5,
-                 date_sent = CASE WHEN ?6 AND date_sent IS NULL THEN ?5 ELSE date_sent END
-             WHERE sid = ?1",
-        )?
-        .execute(rusqlite::params![
-            sid,
-            status,
-            error.map(|e| e.0),
-            error.map(|e| e.1),
-            now,
-            sent
-        ])?;
-    if changed == 0 {
-        return Err(StoreError::NotFound(format!("/Messages/{sid}.json")));
-    }
-    record_status(conn, sid, status, now)
+    conn.prepare_cached(
+        "UPDATE messages SET status = ?2, error_code = ?3, error_message = ?4, date_updated = ?5,
+             date_sent = CASE WHEN ?6 AND date_sent IS NULL THEN ?5 ELSE date_sent END, history = ?7
+         WHERE sid = ?1",
+    )?
+    .execute(rusqlite::params![
+        sid,
+        status,
+        error.map(|e| e.0),
+        error.map(|e| e.1),
+        now,
+        sent,
+        history
+    ])?;
+    Ok(index)
 }
 
 /// Moves `message` through `steps` in one go — each recorded, the last one kept — and returns it
@@ -285,73 +269,52 @@ pub fn advance(
     let Some((status, error)) = steps.last() else {
         return Ok(message.clone());
     };
-    for (step, _) in &steps[..steps.len() - 1] {
-        record_status(conn, &message.sid, step, now)?;
-    }
-    set_status(conn, &message.sid, status, *error, now)?;
-    let sent = steps
+    let statuses: Vec<&str> = steps.iter().map(|(step, _)| *step).collect();
+    let (history, _) = history::extended(conn, Owner::Message, &message.sid, &statuses, now)?;
+    let sent = statuses
         .iter()
-        .any(|(s, _)| matches!(*s, "sent" | "delivered" | "undelivered" | "received"));
-    Ok(Message {
+        .any(|s| matches!(*s, "sent" | "delivered" | "undelivered" | "received"));
+    let updated = Message {
         status: status.to_string(),
         error_code: error.map(|e| e.0),
         error_message: error.map(|e| e.1.to_string()),
         date_updated: now,
         date_sent: message.date_sent.or(sent.then_some(now)),
         ..message.clone()
-    })
+    };
+    conn.prepare_cached(
+        "UPDATE messages SET status = ?2, error_code = ?3, error_message = ?4, date_updated = ?5,
+             date_sent = ?6, history = ?7
+         WHERE sid = ?1",
+    )?
+    .execute(rusqlite::params![
+        updated.sid,
+        updated.status,
+        updated.error_code,
+        updated.error_message,
+        now,
+        updated.date_sent,
+        history
+    ])?;
+    Ok(updated)
 }
 
-fn record_status(conn: &Connection, sid: &str, status: &str, now: i64) -> Result<i64, StoreError> {
-    conn.prepare_cached("INSERT INTO message_events (message_sid, status, at) VALUES (?1, ?2, ?3)")?
-        .execute((sid, status, now))?;
-    Ok(conn.last_insert_rowid())
-}
-
-/// The sequence number of the status a message was created with (an inbound text's
-/// `received`, whose "callback" is the webhook it caused).
-pub fn first_event(conn: &Connection, sid: &str) -> Result<i64, StoreError> {
-    found(
-        conn.prepare_cached("SELECT min(seq) FROM message_events WHERE message_sid = ?1 HAVING count(*) > 0")?
-            .query_row([sid], |r| r.get(0)),
-        || format!("/Messages/{sid}.json"),
-    )
-}
-
-/// Records where the status callback of event `seq` went and how it ended.
+/// Records where the status callback of the message's `index`th status went and how it ended
+/// (for an inbound text's first, `received`, the webhook it caused).
 pub fn record_callback(
     conn: &Connection,
-    seq: i64,
+    sid: &str,
+    index: usize,
     url: &str,
     status: Option<u16>,
     error: Option<&str>,
 ) -> Result<(), StoreError> {
-    conn.prepare_cached(
-        "UPDATE message_events SET callback_url = ?2, callback_status = ?3, callback_error = ?4 WHERE seq = ?1",
-    )?
-    .execute(rusqlite::params![seq, url, status, error])?;
-    Ok(())
+    history::record_callback(conn, Owner::Message, sid, index, url, status, error)
 }
 
 /// The statuses a message went through, oldest first.
 pub fn events(conn: &Connection, sid: &str) -> Result<Vec<StatusEvent>, StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT seq, status, at, callback_url, callback_status, callback_error FROM message_events
-         WHERE message_sid = ?1 ORDER BY seq",
-    )?;
-    let rows = stmt
-        .query_map([sid], |r| {
-            Ok(StatusEvent {
-                seq: r.get(0)?,
-                status: r.get(1)?,
-                at: r.get(2)?,
-                callback_url: r.get(3)?,
-                callback_status: r.get(4)?,
-                callback_error: r.get(5)?,
-            })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+    history::read(conn, Owner::Message, sid)
 }
 
 /// Empties a message's body (redaction).
@@ -438,8 +401,8 @@ pub fn restore(conn: &Connection, m: &Message, media: &[Media], events: &[Status
     conn.execute_cached(
         "INSERT INTO messages (sid, direction, from_address, to_address, body, status, messaging_service_sid,
              num_segments, error_code, error_message, status_callback, status_callback_method, send_at,
-             date_created, date_updated, date_sent)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+             date_created, date_updated, date_sent, history)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
         rusqlite::params![
             m.sid,
             m.direction,
@@ -456,27 +419,14 @@ pub fn restore(conn: &Connection, m: &Message, media: &[Media], events: &[Status
             m.send_at,
             m.date_created,
             m.date_updated,
-            m.date_sent
+            m.date_sent,
+            history::encode(events)
         ],
     )?;
     for item in media {
         conn.execute_cached(
             "INSERT INTO message_media (sid, message_sid, content_type, url, date_created) VALUES (?1, ?2, ?3, ?4, ?5)",
             (&item.sid, &m.sid, &item.content_type, &item.url, item.date_created),
-        )?;
-    }
-    for e in events {
-        conn.execute_cached(
-            "INSERT INTO message_events (message_sid, status, at, callback_url, callback_status, callback_error)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            rusqlite::params![
-                m.sid,
-                e.status,
-                e.at,
-                e.callback_url,
-                e.callback_status,
-                e.callback_error
-            ],
         )?;
     }
     Ok(())

@@ -8,6 +8,7 @@ pub mod builds;
 pub mod calls;
 pub mod deployments;
 pub mod environments;
+pub mod history;
 pub mod lock;
 pub mod logs;
 pub mod lookups;
@@ -66,6 +67,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_verify.sql"),
     include_str!("migrations/0006_live_dotenv.sql"),
     include_str!("migrations/0007_sync.sql"),
+    include_str!("migrations/0008_status_history.sql"),
 ];
 
 impl Store {
@@ -339,6 +341,18 @@ pub(crate) fn found<T>(result: rusqlite::Result<T>, path: impl FnOnce() -> Strin
     }
 }
 
+/// A column holding JSON, decoded.
+pub(crate) fn json_column<T: serde::de::DeserializeOwned>(r: &rusqlite::Row, index: usize) -> rusqlite::Result<T> {
+    let text: String = r.get(index)?;
+    serde_json::from_str(&text)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(e)))
+}
+
+/// A value as a JSON column holds it (the store's own types always serialize).
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "null".into())
+}
+
 /// A migrated in-memory database with the store's settings, for the tables' unit tests.
 #[cfg(test)]
 pub(crate) fn test_connection() -> Connection {
@@ -361,6 +375,47 @@ mod tests {
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .expect("version");
         assert_eq!(v, MIGRATIONS.len());
+    }
+
+    #[test]
+    fn status_histories_move_into_their_rows() {
+        let mut conn = Connection::open_in_memory().expect("memory db");
+        let before = MIGRATIONS.len() - 1;
+        for sql in &MIGRATIONS[..before] {
+            conn.execute_batch(sql).expect("older migration");
+        }
+        conn.pragma_update(None, "user_version", before).expect("version");
+        conn.execute_batch(
+            "INSERT INTO messages (sid, direction, from_address, to_address, body, status, num_segments,
+                 date_created, date_updated) VALUES ('SM1', 'outbound-api', '+1', '+2', 'hi', 'sent', 1, 60, 61);
+             INSERT INTO messages (sid, direction, from_address, to_address, body, status, num_segments,
+                 date_created, date_updated) VALUES ('SM2', 'inbound', '+2', '+1', 'yo', 'received', 1, 60, 60);
+             INSERT INTO message_events (message_sid, status, at) VALUES ('SM1', 'queued', 60);
+             INSERT INTO message_events (message_sid, status, at, callback_url, callback_status)
+                 VALUES ('SM1', 'sent', 61, 'http://x/cb', 500);
+             INSERT INTO calls (sid, root_sid, direction, from_address, to_address, status, status_callback_method,
+                 status_callback_events, date_created, date_updated)
+                 VALUES ('CA1', 'CA1', 'inbound', '+2', '+1', 'ringing', 'POST', '', 60, 60);
+             INSERT INTO call_events (call_sid, status, at, callback_error) VALUES ('CA1', 'ringing', 60, 'refused');",
+        )
+        .expect("old rows");
+        migrate(&mut conn).expect("migrate");
+        let sent = history::StatusEvent {
+            callback_url: Some("http://x/cb".into()),
+            callback_status: Some(500),
+            ..history::StatusEvent::new("sent", 61)
+        };
+        let read = |owner, sid| history::read(&conn, owner, sid).expect("history");
+        assert_eq!(
+            read(history::Owner::Message, "SM1"),
+            [history::StatusEvent::new("queued", 60), sent]
+        );
+        assert_eq!(read(history::Owner::Message, "SM2"), []);
+        let ringing = history::StatusEvent {
+            callback_error: Some("refused".into()),
+            ..history::StatusEvent::new("ringing", 60)
+        };
+        assert_eq!(read(history::Owner::Call, "CA1"), [ringing]);
     }
 
     /// Writes `key` into `meta` as a job of its own, which then fails if `fail`.

@@ -3,7 +3,7 @@
 //! its `Config`, stored as JSON and named as the API renders it.
 
 use super::CachedSql;
-use super::{found, Page, Window};
+use super::{found, json_column, to_json, Page, Window};
 use crate::error::StoreError;
 use crate::sid;
 use rusqlite::{Connection, Row};
@@ -206,16 +206,6 @@ pub struct NewVerification {
     pub payee: Option<String>,
     pub lookup: serde_json::Value,
     pub expires_at: i64,
-}
-
-fn json_column<T: serde::de::DeserializeOwned>(r: &Row, index: usize) -> rusqlite::Result<T> {
-    let text: String = r.get(index)?;
-    serde_json::from_str(&text)
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(e)))
-}
-
-fn to_json<T: Serialize>(value: &T) -> String {
-    serde_json::to_string(value).unwrap_or_else(|_| "null".into())
 }
 
 // ------------------------------------------------------------------------------------ services

@@ -288,10 +288,15 @@ impl Session {
             params,
         };
         let delivery = self.state.phone.webhooks.send(&self.state, &webhook).await;
-        let (url, code, failure) = (delivery.url.clone(), delivery.status(), delivery.failure.clone());
+        let (sid, url, code, failure) = (
+            call.sid.clone(),
+            delivery.url.clone(),
+            delivery.status(),
+            delivery.failure.clone(),
+        );
         self.state
             .store
-            .call(move |c| calls::record_callback(c, event, &url, code, failure.map(|f| f.describe()).as_deref()))
+            .call(move |c| calls::record_callback(c, &sid, event, &url, code, failure.map(|f| f.describe()).as_deref()))
             .await?;
         if let Some(failure) = &delivery.failure {
             let function = self.state.phone.webhooks.is_function_url(&webhook.url);
