@@ -2,16 +2,17 @@
 //! gets back what happened in that turn; a handset's inbox and its whole conversation; a
 //! message's status history. Test suites, `twirl sms` and the console use exactly these.
 
-use crate::api::core::render;
+use crate::api::core::render::{self, MessageResource};
 use crate::api::monitor;
 use crate::api::wire::Params;
 use crate::error::ApiError;
 use crate::phone::address;
-use crate::phone::messaging::{self, Incoming, Turn, MAX_MEDIA};
+use crate::phone::messaging::{self, Incoming, Turn, WebhookSummary, MAX_MEDIA};
 use crate::state::AppState;
 use crate::store::alerts::{self, Alert};
 use crate::store::messages;
 use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Serialize;
 use serde_json::{json, Value};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -85,14 +86,23 @@ async fn text(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) ->
     Ok(HttpResponse::Created().json(render_turn(&state, &req, &turn)))
 }
 
-fn render_turn(state: &AppState, req: &HttpRequest, turn: &Turn) -> Value {
+/// A turn as its caller gets it.
+#[derive(Serialize)]
+struct TurnView<'a> {
+    message: MessageResource<'a>,
+    webhook: &'a Option<WebhookSummary>,
+    replies: Vec<MessageResource<'a>>,
+    alerts: Vec<Value>,
+}
+
+fn render_turn<'a>(state: &'a AppState, req: &HttpRequest, turn: &'a Turn) -> TurnView<'a> {
     let account = &state.credentials.account_sid;
-    json!({
-        "message": render::message(account, &turn.message),
-        "webhook": turn.webhook,
-        "replies": turn.replies.iter().map(|m| render::message(account, m)).collect::<Vec<_>>(),
-        "alerts": render_alerts(state, req, &turn.alerts, true),
-    })
+    TurnView {
+        message: render::message(account, &turn.message),
+        webhook: &turn.webhook,
+        replies: turn.replies.iter().map(|m| render::message(account, m)).collect(),
+        alerts: render_alerts(state, req, &turn.alerts, true),
+    }
 }
 
 /// `GET /_twirl/phone/handsets/{number}/messages`: what the handset received, oldest first.

@@ -78,13 +78,12 @@ async fn send_with(
     let now = state.clock.now();
     let also = move |c: &rusqlite::Connection| also.map_or(Ok(()), |f| f(c));
     if new.status_callback.is_none() && new.send_at.is_none() {
-        let outcome = magic::delivery_to(&new.to);
+        let steps = steps_from(&new.status, magic::delivery_to(&new.to));
         let (created, delivered) = state
             .store
             .transaction(move |tx| {
                 also(tx)?;
-                let created = messages::create(tx, &new, now)?;
-                Ok((created.clone(), complete(tx, &created, outcome, now)?))
+                messages::create(tx, &new, &steps, now)
             })
             .await?;
         announce(state, &delivered);
@@ -94,7 +93,7 @@ async fn send_with(
         .store
         .call(move |c| {
             also(c)?;
-            messages::create(c, &new, now)
+            Ok(messages::create(c, &new, &[], now)?.0)
         })
         .await?;
     announce(state, &message);
@@ -102,15 +101,14 @@ async fn send_with(
     Ok((message, Progress::Running(handle)))
 }
 
-/// Moves `message` through every status left to it, at once; returns it at its final status.
-fn complete(conn: &rusqlite::Connection, message: &Message, outcome: Outcome, now: i64) -> Result<Message, StoreError> {
+/// Every status left to a message in `status` whose recipient gives `outcome`, in order.
+fn steps_from(mut status: &str, outcome: Outcome) -> Vec<messages::Step<'static>> {
     let mut steps = Vec::new();
-    let mut status = message.status.as_str();
     while let Some((next, error)) = next_status(status, outcome) {
         steps.push((next, error.map(|(c, t)| (c as i64, t))));
         status = next;
     }
-    messages::advance(conn, message, &steps, now)
+    steps
 }
 
 /// Moves a stored outbound message through its remaining statuses, in the background (unless
@@ -183,9 +181,10 @@ async fn advance_at_once(state: &AppState, message: &Message, outcome: Outcome) 
         return Ok(());
     }
     let (message, now) = (message.clone(), state.clock.now());
+    let steps = steps_from(&message.status, outcome);
     let updated = state
         .store
-        .transaction(move |tx| complete(tx, &message, outcome, now))
+        .transaction(move |tx| messages::advance(tx, &message, &steps, now))
         .await?;
     announce(state, &updated);
     Ok(())
@@ -260,8 +259,9 @@ fn announce(state: &AppState, message: &Message) {
     if !state.events.listened() {
         return;
     }
+    let rendered = crate::api::core::render::message(&state.credentials.account_sid, message);
     state.events.send(Event::Message {
-        message: crate::api::core::render::message(&state.credentials.account_sid, message),
+        message: serde_json::to_value(rendered).unwrap_or_default(),
     });
 }
 
@@ -333,7 +333,7 @@ pub async fn receive(state: &AppState, incoming: Incoming) -> Result<Turn, ApiEr
                 ApiError::coded(404, 20404, format!("{} is not a phone number of this account", new.to))
             })?;
             ensure_handset(tx, &new.from)?;
-            Ok((number, messages::create(tx, &new, now)?))
+            Ok((number, messages::create(tx, &new, &[], now)?.0))
         })
         .await?;
     announce(state, &message);

@@ -43,17 +43,10 @@ pub enum Owner {
 }
 
 impl Owner {
-    fn select(self) -> &'static str {
+    fn table(self) -> &'static str {
         match self {
-            Owner::Message => "SELECT history FROM messages WHERE sid = ?1",
-            Owner::Call => "SELECT history FROM calls WHERE sid = ?1",
-        }
-    }
-
-    fn update(self) -> &'static str {
-        match self {
-            Owner::Message => "UPDATE messages SET history = ?2 WHERE sid = ?1",
-            Owner::Call => "UPDATE calls SET history = ?2 WHERE sid = ?1",
+            Owner::Message => "messages",
+            Owner::Call => "calls",
         }
     }
 
@@ -68,7 +61,7 @@ impl Owner {
 /// The statuses `sid` went through, oldest first.
 pub fn read(conn: &Connection, owner: Owner, sid: &str) -> Result<Vec<StatusEvent>, StoreError> {
     found(
-        conn.prepare_cached(owner.select())?
+        conn.prepare_cached(&format!("SELECT history FROM {} WHERE sid = ?1", owner.table()))?
             .query_row([sid], |r| json_column(r, 0)),
         || owner.path(sid),
     )
@@ -108,14 +101,19 @@ pub fn record_callback(
     status: Option<u16>,
     error: Option<&str>,
 ) -> Result<(), StoreError> {
-    let mut history = read(conn, owner, sid)?;
-    let event = history
-        .get_mut(index)
-        .ok_or_else(|| StoreError::NotFound(owner.path(sid)))?;
-    event.callback_url = Some(url.to_string());
-    event.callback_status = status.map(i64::from);
-    event.callback_error = error.map(str::to_string);
-    conn.execute_cached(owner.update(), (sid, to_json(&history)))?;
+    // The callback's fields are merged into the status in SQLite itself, not read, decoded,
+    // encoded and written back; json_patch leaves out the null ones, as the history's form does.
+    let merge = format!(
+        "UPDATE {} SET history = json_set(history, '$[' || ?2 || ']',
+             json_patch(history -> ('$[' || ?2 || ']'),
+                        json_object('callback_url', ?3, 'callback_status', ?4, 'callback_error', ?5)))
+         WHERE sid = ?1 AND json_array_length(history) > ?2",
+        owner.table()
+    );
+    let changed = conn.execute_cached(&merge, rusqlite::params![sid, index as i64, url, status, error])?;
+    if changed == 0 {
+        return Err(StoreError::NotFound(owner.path(sid)));
+    }
     Ok(())
 }
 
@@ -135,7 +133,8 @@ mod tests {
         .expect("insert");
         let (history, last) = extended(&conn, Owner::Message, "SM1", &["sending", "sent"], 7).expect("extended");
         assert_eq!(last, 2);
-        conn.execute(Owner::Message.update(), ("SM1", history)).expect("update");
+        conn.execute("UPDATE messages SET history = ?2 WHERE sid = ?1", ("SM1", history))
+            .expect("update");
         record_callback(&conn, Owner::Message, "SM1", 1, "http://x/cb", Some(200), None).expect("callback");
         let events = read(&conn, Owner::Message, "SM1").expect("read");
         let statuses: Vec<_> = events.iter().map(|e| (e.status.as_str(), e.at)).collect();

@@ -84,46 +84,19 @@ fn from_row(r: &Row) -> rusqlite::Result<Message> {
 /// Statuses after which a message changes no more.
 pub const FINAL: &[&str] = &["delivered", "undelivered", "failed", "received", "canceled", "read"];
 
-/// Stores a new message (its first status recorded, with no callback: Twilio sends none for it).
-pub fn create(conn: &Connection, new: &NewMessage, now: i64) -> Result<Message, StoreError> {
+/// A status a message moves to, with the error it ends with, if any.
+pub type Step<'a> = (&'a str, Option<(i64, &'a str)>);
+
+/// Stores a new message (its first status recorded, with no callback: Twilio sends none for
+/// it), already moved through `steps` if any; returns it as created and as stored.
+pub fn create(conn: &Connection, new: &NewMessage, steps: &[Step], now: i64) -> Result<(Message, Message), StoreError> {
     let prefix = if new.media.is_empty() {
         sid::prefix::MESSAGE
     } else {
         sid::prefix::MMS
     };
-    let sid = sid::generate(prefix);
-    let date_sent = (new.status == "received").then_some(now);
-    let history = history::first(&new.status, now);
-    conn.prepare_cached(
-        "INSERT INTO messages (sid, direction, from_address, to_address, body, status, messaging_service_sid,
-             num_segments, status_callback, status_callback_method, send_at, date_created, date_updated, date_sent,
-             history)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, ?14)",
-    )?
-    .execute(rusqlite::params![
-        sid,
-        new.direction,
-        new.from,
-        new.to,
-        new.body,
-        new.status,
-        new.messaging_service_sid,
-        new.num_segments,
-        new.status_callback,
-        new.status_callback_method,
-        new.send_at,
-        now,
-        date_sent,
-        history
-    ])?;
-    for (content_type, url) in &new.media {
-        conn.prepare_cached(
-            "INSERT INTO message_media (sid, message_sid, content_type, url, date_created) VALUES (?1, ?2, ?3, ?4, ?5)",
-        )?
-        .execute((sid::generate(sid::prefix::MEDIA), &sid, content_type, url, now))?;
-    }
-    Ok(Message {
-        sid,
+    let created = Message {
+        sid: sid::generate(prefix),
         direction: new.direction.clone(),
         from: new.from.clone(),
         to: new.to.clone(),
@@ -139,8 +112,87 @@ pub fn create(conn: &Connection, new: &NewMessage, now: i64) -> Result<Message, 
         send_at: new.send_at,
         date_created: now,
         date_updated: now,
-        date_sent,
-    })
+        date_sent: is_sent(&new.status).then_some(now),
+    };
+    let stored = advanced(&created, steps, now);
+    let mut events = vec![StatusEvent::new(&created.status, now)];
+    events.extend(steps.iter().map(|(status, _)| StatusEvent::new(status, now)));
+    insert(conn, &stored, &history::encode(&events))?;
+    for (content_type, url) in &new.media {
+        let media = Media {
+            sid: sid::generate(sid::prefix::MEDIA),
+            message_sid: created.sid.clone(),
+            content_type: content_type.clone(),
+            url: url.clone(),
+            date_created: now,
+        };
+        insert_media(conn, &media)?;
+    }
+    Ok((created, stored))
+}
+
+/// Whether a message in `status` has been sent (or, inbound, received).
+fn is_sent(status: &str) -> bool {
+    matches!(status, "sent" | "delivered" | "undelivered" | "received")
+}
+
+/// `message` once moved through `steps` at `now`.
+fn advanced(message: &Message, steps: &[Step], now: i64) -> Message {
+    let Some((status, error)) = steps.last() else {
+        return message.clone();
+    };
+    let sent = steps.iter().any(|(s, _)| is_sent(s));
+    Message {
+        status: status.to_string(),
+        error_code: error.map(|e| e.0),
+        error_message: error.map(|e| e.1.to_string()),
+        date_updated: now,
+        date_sent: message.date_sent.or(sent.then_some(now)),
+        ..message.clone()
+    }
+}
+
+fn insert(conn: &Connection, m: &Message, history: &str) -> Result<(), StoreError> {
+    conn.execute_cached(
+        "INSERT INTO messages (sid, direction, from_address, to_address, body, status, messaging_service_sid,
+             num_segments, error_code, error_message, status_callback, status_callback_method, send_at,
+             date_created, date_updated, date_sent, history)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+        rusqlite::params![
+            m.sid,
+            m.direction,
+            m.from,
+            m.to,
+            m.body,
+            m.status,
+            m.messaging_service_sid,
+            m.num_segments,
+            m.error_code,
+            m.error_message,
+            m.status_callback,
+            m.status_callback_method,
+            m.send_at,
+            m.date_created,
+            m.date_updated,
+            m.date_sent,
+            history
+        ],
+    )?;
+    Ok(())
+}
+
+fn insert_media(conn: &Connection, item: &Media) -> Result<(), StoreError> {
+    conn.execute_cached(
+        "INSERT INTO message_media (sid, message_sid, content_type, url, date_created) VALUES (?1, ?2, ?3, ?4, ?5)",
+        (
+            &item.sid,
+            &item.message_sid,
+            &item.content_type,
+            &item.url,
+            item.date_created,
+        ),
+    )?;
+    Ok(())
 }
 
 pub fn get(conn: &Connection, sid: &str) -> Result<Message, StoreError> {
@@ -240,7 +292,7 @@ pub fn set_status(
     now: i64,
 ) -> Result<usize, StoreError> {
     let (history, index) = history::extended(conn, Owner::Message, sid, &[status], now)?;
-    let sent = matches!(status, "sent" | "delivered" | "undelivered" | "received");
+    let sent = is_sent(status);
     conn.prepare_cached(
         "UPDATE messages SET status = ?2, error_code = ?3, error_message = ?4, date_updated = ?5,
              date_sent = CASE WHEN ?6 AND date_sent IS NULL THEN ?5 ELSE date_sent END, history = ?7
@@ -260,28 +312,13 @@ pub fn set_status(
 
 /// Moves `message` through `steps` in one go — each recorded, the last one kept — and returns it
 /// as it now is.
-pub fn advance(
-    conn: &Connection,
-    message: &Message,
-    steps: &[(&str, Option<(i64, &str)>)],
-    now: i64,
-) -> Result<Message, StoreError> {
-    let Some((status, error)) = steps.last() else {
+pub fn advance(conn: &Connection, message: &Message, steps: &[Step], now: i64) -> Result<Message, StoreError> {
+    if steps.is_empty() {
         return Ok(message.clone());
-    };
+    }
     let statuses: Vec<&str> = steps.iter().map(|(step, _)| *step).collect();
     let (history, _) = history::extended(conn, Owner::Message, &message.sid, &statuses, now)?;
-    let sent = statuses
-        .iter()
-        .any(|s| matches!(*s, "sent" | "delivered" | "undelivered" | "received"));
-    let updated = Message {
-        status: status.to_string(),
-        error_code: error.map(|e| e.0),
-        error_message: error.map(|e| e.1.to_string()),
-        date_updated: now,
-        date_sent: message.date_sent.or(sent.then_some(now)),
-        ..message.clone()
-    };
+    let updated = advanced(message, steps, now);
     conn.prepare_cached(
         "UPDATE messages SET status = ?2, error_code = ?3, error_message = ?4, date_updated = ?5,
              date_sent = ?6, history = ?7
@@ -398,35 +435,14 @@ pub fn all_media(conn: &Connection, message_sid: &str) -> Result<Vec<Media>, Sto
 /// Stores a message exactly as recorded (an export being loaded back): its SID, dates, media and
 /// status history.
 pub fn restore(conn: &Connection, m: &Message, media: &[Media], events: &[StatusEvent]) -> Result<(), StoreError> {
-    conn.execute_cached(
-        "INSERT INTO messages (sid, direction, from_address, to_address, body, status, messaging_service_sid,
-             num_segments, error_code, error_message, status_callback, status_callback_method, send_at,
-             date_created, date_updated, date_sent, history)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
-        rusqlite::params![
-            m.sid,
-            m.direction,
-            m.from,
-            m.to,
-            m.body,
-            m.status,
-            m.messaging_service_sid,
-            m.num_segments,
-            m.error_code,
-            m.error_message,
-            m.status_callback,
-            m.status_callback_method,
-            m.send_at,
-            m.date_created,
-            m.date_updated,
-            m.date_sent,
-            history::encode(events)
-        ],
-    )?;
+    insert(conn, m, &history::encode(events))?;
     for item in media {
-        conn.execute_cached(
-            "INSERT INTO message_media (sid, message_sid, content_type, url, date_created) VALUES (?1, ?2, ?3, ?4, ?5)",
-            (&item.sid, &m.sid, &item.content_type, &item.url, item.date_created),
+        insert_media(
+            conn,
+            &Media {
+                message_sid: m.sid.clone(),
+                ..item.clone()
+            },
         )?;
     }
     Ok(())

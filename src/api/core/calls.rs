@@ -218,7 +218,7 @@ pub async fn list(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) -> Res
     };
     let window = paging.window();
     let page = store(&state, move |c| rows::list(c, &filter, window)).await?;
-    Ok(list_response(&req, "calls", &paging, page, |c| {
+    Ok(list_response(&req, "calls", &paging, &page, |c| {
         render::call(&ctx.account_sid, c)
     }))
 }

@@ -198,7 +198,7 @@ pub async fn list(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) -> Res
     };
     let window = paging.window();
     let page = store(&state, move |c| rows::list(c, &filter, window)).await?;
-    Ok(list_response(&req, "messages", &paging, page, |m| {
+    Ok(list_response(&req, "messages", &paging, &page, |m| {
         render::message(&ctx.account_sid, m)
     }))
 }
@@ -291,7 +291,7 @@ pub async fn media_list(
     let created_range = date_range(&query, "DateCreated")?;
     let (message_sid, window) = (path.into_inner().1, paging.window());
     let page = store(&state, move |c| rows::media(c, &message_sid, created_range, window)).await?;
-    Ok(list_response(&req, "media_list", &paging, page, |m| {
+    Ok(list_response(&req, "media_list", &paging, &page, |m| {
         render::media(&ctx.account_sid, m)
     }))
 }

@@ -209,7 +209,7 @@ pub async fn list(state: web::Data<AppState>, ctx: Ctx, req: HttpRequest) -> Res
     } else {
         store(&state, move |c| numbers::list(c, &filter, window)).await?
     };
-    Ok(list_response(&req, "incoming_phone_numbers", &paging, page, |n| {
+    Ok(list_response(&req, "incoming_phone_numbers", &paging, &page, |n| {
         render::number(&ctx.account_sid, n)
     }))
 }

@@ -49,7 +49,7 @@ async fn listing(
         calls::recordings(c, call_sid.as_deref(), created, window)
     })
     .await?;
-    Ok(list_response(req, "recordings", &paging, page, |r| {
+    Ok(list_response(req, "recordings", &paging, &page, |r| {
         render::recording(&ctx.account_sid, r)
     }))
 }

@@ -6,6 +6,7 @@ use crate::phone::address::friendly;
 use crate::store::calls::{Call, Recording};
 use crate::store::messages::{Media, Message};
 use crate::store::numbers::Number;
+use serde::Serialize;
 use serde_json::{json, Value};
 
 /// `/2010-04-01/Accounts/{AC}` — where every resource's `uri` starts.
@@ -13,30 +14,64 @@ pub fn account_uri(account_sid: &str) -> String {
     format!("/2010-04-01/Accounts/{account_sid}")
 }
 
-pub fn message(account_sid: &str, m: &Message) -> Value {
+/// A message as the API renders it (the turn's answer and every list render many: a typed
+/// struct serializes straight to the body, with no `Value` tree in between).
+#[derive(Debug, Serialize)]
+pub struct MessageResource<'a> {
+    account_sid: &'a str,
+    api_version: &'static str,
+    body: &'a str,
+    date_created: String,
+    date_sent: Option<String>,
+    date_updated: String,
+    direction: &'a str,
+    error_code: Option<i64>,
+    error_message: Option<&'a str>,
+    from: &'a str,
+    messaging_service_sid: Option<&'a str>,
+    num_media: String,
+    num_segments: String,
+    /// Always `null`: nothing is billed.
+    price: Option<&'static str>,
+    price_unit: &'static str,
+    sid: &'a str,
+    status: &'a str,
+    subresource_uris: MessageSubresources,
+    to: &'a str,
+    uri: String,
+}
+
+#[derive(Debug, Serialize)]
+struct MessageSubresources {
+    media: String,
+}
+
+pub fn message<'a>(account_sid: &'a str, m: &'a Message) -> MessageResource<'a> {
     let uri = format!("{}/Messages/{}", account_uri(account_sid), m.sid);
-    json!({
-        "account_sid": account_sid,
-        "api_version": "2010-04-01",
-        "body": m.body,
-        "date_created": date(m.date_created),
-        "date_sent": optional_date(m.date_sent),
-        "date_updated": date(m.date_updated),
-        "direction": m.direction,
-        "error_code": m.error_code,
-        "error_message": m.error_message,
-        "from": m.from,
-        "messaging_service_sid": m.messaging_service_sid,
-        "num_media": m.num_media.to_string(),
-        "num_segments": m.num_segments.to_string(),
-        "price": null,
-        "price_unit": "USD",
-        "sid": m.sid,
-        "status": m.status,
-        "subresource_uris": { "media": format!("{uri}/Media.json") },
-        "to": m.to,
-        "uri": format!("{uri}.json"),
-    })
+    MessageResource {
+        account_sid,
+        api_version: "2010-04-01",
+        body: &m.body,
+        date_created: date(m.date_created),
+        date_sent: m.date_sent.map(date),
+        date_updated: date(m.date_updated),
+        direction: &m.direction,
+        error_code: m.error_code,
+        error_message: m.error_message.as_deref(),
+        from: &m.from,
+        messaging_service_sid: m.messaging_service_sid.as_deref(),
+        num_media: m.num_media.to_string(),
+        num_segments: m.num_segments.to_string(),
+        price: None,
+        price_unit: "USD",
+        sid: &m.sid,
+        status: &m.status,
+        subresource_uris: MessageSubresources {
+            media: format!("{uri}/Media.json"),
+        },
+        to: &m.to,
+        uri: format!("{uri}.json"),
+    }
 }
 
 pub fn media(account_sid: &str, m: &Media) -> Value {

@@ -429,12 +429,12 @@ pub fn list_response<T>(
 }
 
 /// `201 Created` with the rendered resource.
-pub fn created(body: Value) -> HttpResponse {
+pub fn created(body: impl serde::Serialize) -> HttpResponse {
     HttpResponse::Created().json(body)
 }
 
 /// `200 OK` with the rendered resource.
-pub fn ok(body: Value) -> HttpResponse {
+pub fn ok(body: impl serde::Serialize) -> HttpResponse {
     HttpResponse::Ok().json(body)
 }
 

@@ -27,16 +27,16 @@ pub fn optional_date(seconds: Option<i64>) -> Value {
 
 /// The list envelope: the items under `key`, then `uri`, `first_page_uri`, `next_page_uri`,
 /// `previous_page_uri`, `page`, `page_size`, `start` and `end`.
-pub fn list_response<T>(
+pub fn list_response<'p, T, R: serde::Serialize>(
     req: &HttpRequest,
     key: &str,
     paging: &Paging,
-    page: Page<T>,
-    render: impl Fn(&T) -> Value,
+    page: &'p Page<T>,
+    render: impl Fn(&'p T) -> R,
 ) -> HttpResponse {
     let path = product_path(req);
     let window = paging.window();
-    let items: Vec<Value> = page.items.iter().map(render).collect();
+    let items: Vec<R> = page.items.iter().map(render).collect();
     let next = page
         .has_more
         .then(|| paging.page_url(&path, paging.page + 1, Some(window.offset + window.limit)));
