@@ -11,6 +11,7 @@ use crate::error::{ApiError, StoreError};
 use crate::events::Event;
 use crate::state::AppState;
 use crate::store::alerts::Alert;
+use crate::store::history::{self, Owner};
 use crate::store::messages::{self, Message, NewMessage};
 use crate::store::numbers::{self, Number};
 use std::time::Duration;
@@ -219,7 +220,17 @@ async fn advance(
     let (sid, url, code) = (updated.sid.clone(), delivery.url.clone(), delivery.status());
     state
         .store
-        .call(move |c| messages::record_callback(c, &sid, event, &url, code, failure.map(|f| f.describe()).as_deref()))
+        .call(move |c| {
+            history::record_callback(
+                c,
+                Owner::Message,
+                &sid,
+                event,
+                &url,
+                code,
+                failure.map(|f| f.describe()).as_deref(),
+            )
+        })
         .await?;
     if let Some(failure) = &delivery.failure {
         let function = state.phone.webhooks.is_function_url(&webhook.url);
@@ -385,7 +396,7 @@ pub async fn receive(state: &AppState, incoming: Incoming) -> Result<Turn, ApiEr
 /// callback), so the message's history shows where the text went and how that ended.
 fn record_webhook(sid: &str, webhook: &WebhookSummary) -> Bookkeeping {
     let (sid, w) = (sid.to_string(), webhook.clone());
-    Box::new(move |c| messages::record_callback(c, &sid, 0, &w.url, w.status, w.error.as_deref()))
+    Box::new(move |c| history::record_callback(c, Owner::Message, &sid, 0, &w.url, w.status, w.error.as_deref()))
 }
 
 /// Calls the number's `sms_url`, then its fallback URL if that failed; the answer to carry out

@@ -250,18 +250,6 @@ pub fn set_status_callback(conn: &Connection, sid: &str, url: &str, method: &str
     Ok(())
 }
 
-/// Records where the status callback of the leg's `index`th status went and how it ended.
-pub fn record_callback(
-    conn: &Connection,
-    sid: &str,
-    index: usize,
-    url: &str,
-    status: Option<u16>,
-    error: Option<&str>,
-) -> Result<(), StoreError> {
-    history::record_callback(conn, Owner::Call, sid, index, url, status, error)
-}
-
 /// The statuses a leg went through, oldest first.
 pub fn events(conn: &Connection, sid: &str) -> Result<Vec<StatusEvent>, StoreError> {
     history::read(conn, Owner::Call, sid)

@@ -336,19 +336,6 @@ pub fn advance(conn: &Connection, message: &Message, steps: &[Step], now: i64) -
     Ok(updated)
 }
 
-/// Records where the status callback of the message's `index`th status went and how it ended
-/// (for an inbound text's first, `received`, the webhook it caused).
-pub fn record_callback(
-    conn: &Connection,
-    sid: &str,
-    index: usize,
-    url: &str,
-    status: Option<u16>,
-    error: Option<&str>,
-) -> Result<(), StoreError> {
-    history::record_callback(conn, Owner::Message, sid, index, url, status, error)
-}
-
 /// The statuses a message went through, oldest first.
 pub fn events(conn: &Connection, sid: &str) -> Result<Vec<StatusEvent>, StoreError> {
     history::read(conn, Owner::Message, sid)

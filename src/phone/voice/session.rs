@@ -12,6 +12,7 @@ use crate::phone::twiml::{self, Element};
 use crate::phone::webhook::{Delivery, Webhook};
 use crate::state::AppState;
 use crate::store::calls::{self, Call};
+use crate::store::history::{self, Owner};
 use crate::store::numbers::Number;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -296,7 +297,17 @@ impl Session {
         );
         self.state
             .store
-            .call(move |c| calls::record_callback(c, &sid, event, &url, code, failure.map(|f| f.describe()).as_deref()))
+            .call(move |c| {
+                history::record_callback(
+                    c,
+                    Owner::Call,
+                    &sid,
+                    event,
+                    &url,
+                    code,
+                    failure.map(|f| f.describe()).as_deref(),
+                )
+            })
             .await?;
         if let Some(failure) = &delivery.failure {
             let function = self.state.phone.webhooks.is_function_url(&webhook.url);
