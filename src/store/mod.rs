@@ -140,36 +140,42 @@ impl Store {
     }
 }
 
-/// The store thread: takes the jobs waiting (up to `MAX_BATCH`), runs them in one SQLite
-/// transaction, the first on its own and each later one in a savepoint of its own, commits once,
-/// then answers them all. Under load many writes share one commit; alone, a job costs what it did
-/// on its own, and no answer is given before its writes are durable.
+/// The store thread: takes the jobs waiting, runs them in one SQLite transaction, the first on
+/// its own and each later one in a savepoint of its own, takes in the jobs that arrived
+/// meanwhile too (up to `MAX_BATCH` in all), commits once, then answers them all. Under load many
+/// writes share one commit, and a job that arrives while a batch runs joins it rather than
+/// waiting for a commit of its own; alone, a job costs what it did on its own, and no answer is
+/// given before its writes are durable.
 fn serve(conn: &mut Connection, queue: &mpsc::Receiver<Job>) {
     while let Ok(first) = queue.recv() {
         let mut jobs = vec![first];
-        while jobs.len() < MAX_BATCH {
-            match queue.try_recv() {
-                Ok(job) => jobs.push(job),
-                Err(_) => break,
-            }
-        }
-        let mut replies: Vec<Reply> = Vec::with_capacity(jobs.len());
+        let mut replies: Vec<Reply> = Vec::with_capacity(MAX_BATCH);
         // Without an outer transaction (it could not begin), each savepoint commits by itself.
         let mut began = begin(conn);
-        for job in jobs {
-            let nesting = if began && replies.is_empty() {
-                Nesting::First
-            } else {
-                Nesting::Later
-            };
-            let (succeeded, reply) = job(conn, nesting);
-            replies.push(reply);
-            if nesting == Nesting::First && !succeeded {
-                // The transaction held that job's writes alone: undone, the job answered with its
-                // failure, and the next job first in a transaction of its own.
-                let _ = run(conn, "ROLLBACK");
-                answer(conn, false, replies.drain(..));
-                began = begin(conn);
+        loop {
+            let room = MAX_BATCH - replies.len() - jobs.len();
+            jobs.extend(queue.try_iter().take(room));
+            if jobs.is_empty() {
+                break;
+            }
+            for job in jobs.drain(..) {
+                let nesting = if began && replies.is_empty() {
+                    Nesting::First
+                } else {
+                    Nesting::Later
+                };
+                let (succeeded, reply) = job(conn, nesting);
+                replies.push(reply);
+                if nesting == Nesting::First && !succeeded {
+                    // The transaction held that job's writes alone: undone, the job answered with
+                    // its failure, and the next job first in a transaction of its own.
+                    let _ = run(conn, "ROLLBACK");
+                    answer(conn, false, replies.drain(..));
+                    began = begin(conn);
+                }
+            }
+            if replies.len() >= MAX_BATCH {
+                break;
             }
         }
         answer(conn, began, replies.drain(..));
@@ -380,6 +386,7 @@ mod tests {
     #[test]
     fn status_histories_move_into_their_rows() {
         let mut conn = Connection::open_in_memory().expect("memory db");
+        configure(&conn).expect("configure");
         let before = MIGRATIONS.len() - 1;
         for sql in &MIGRATIONS[..before] {
             conn.execute_batch(sql).expect("older migration");
@@ -390,6 +397,8 @@ mod tests {
                  date_created, date_updated) VALUES ('SM1', 'outbound-api', '+1', '+2', 'hi', 'sent', 1, 60, 61);
              INSERT INTO messages (sid, direction, from_address, to_address, body, status, num_segments,
                  date_created, date_updated) VALUES ('SM2', 'inbound', '+2', '+1', 'yo', 'received', 1, 60, 60);
+             INSERT INTO message_media (sid, message_sid, content_type, url, date_created)
+                 VALUES ('ME1', 'SM2', 'image/png', 'https://x/cat.png', 60);
              INSERT INTO message_events (message_sid, status, at) VALUES ('SM1', 'queued', 60);
              INSERT INTO message_events (message_sid, status, at, callback_url, callback_status)
                  VALUES ('SM1', 'sent', 61, 'http://x/cb', 500);
@@ -411,6 +420,12 @@ mod tests {
             [history::StatusEvent::new("queued", 60), sent]
         );
         assert_eq!(read(history::Owner::Message, "SM2"), []);
+        let media = messages::all_media(&conn, "SM2").expect("media");
+        assert_eq!((media.len(), media[0].sid.as_str()), (1, "ME1"));
+        let seq: i64 = conn
+            .query_row("SELECT seq FROM messages WHERE sid = 'SM2'", [], |r| r.get(0))
+            .expect("seq");
+        assert_eq!(seq, 2);
         let ringing = history::StatusEvent {
             callback_error: Some("refused".into()),
             ..history::StatusEvent::new("ringing", 60)
