@@ -178,14 +178,14 @@ async fn deliver(state: &AppState, sid: &str) -> Result<(), StoreError> {
 
 /// With nobody to tell of each status, a message goes through all of them in one write.
 async fn advance_at_once(state: &AppState, message: &Message, outcome: Outcome) -> Result<(), StoreError> {
-    if next_status(&message.status, outcome).is_none() {
+    let steps = steps_from(&message.status, outcome);
+    if steps.is_empty() {
         return Ok(());
     }
     let (message, now) = (message.clone(), state.clock.now());
-    let steps = steps_from(&message.status, outcome);
     let updated = state
         .store
-        .transaction(move |tx| messages::advance(tx, &message, &steps, now))
+        .transaction(move |tx| Ok(messages::advance(tx, &message, &steps, now)?.0))
         .await?;
     announce(state, &updated);
     Ok(())
@@ -202,8 +202,10 @@ async fn advance(
     let (event, updated) = state
         .store
         .transaction(move |tx| {
-            let event = messages::set_status(tx, &sid, status, error.map(|(c, t)| (c as i64, t)), now)?;
-            Ok((event, messages::get(tx, &sid)?))
+            let current = messages::get(tx, &sid)?;
+            let step = (status, error.map(|(c, t)| (c as i64, t)));
+            let (updated, event) = messages::advance(tx, &current, &[step], now)?;
+            Ok((event, updated))
         })
         .await?;
     announce(state, &updated);

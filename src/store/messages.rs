@@ -282,42 +282,12 @@ pub fn in_flight(conn: &Connection) -> Result<Vec<String>, StoreError> {
     Ok(rows)
 }
 
-/// Moves a message to `status` (with an error for failures) and records it; returns the
-/// status's place in the message's history, to attach the callback's outcome to.
-pub fn set_status(
-    conn: &Connection,
-    sid: &str,
-    status: &str,
-    error: Option<(i64, &str)>,
-    now: i64,
-) -> Result<usize, StoreError> {
-    let (history, index) = history::extended(conn, Owner::Message, sid, &[status], now)?;
-    let sent = is_sent(status);
-    conn.prepare_cached(
-        "UPDATE messages SET status = ?2, error_code = ?3, error_message = ?4, date_updated = ?5,
-             date_sent = CASE WHEN ?6 AND date_sent IS NULL THEN ?5 ELSE date_sent END, history = ?7
-         WHERE sid = ?1",
-    )?
-    .execute(rusqlite::params![
-        sid,
-        status,
-        error.map(|e| e.0),
-        error.map(|e| e.1),
-        now,
-        sent,
-        history
-    ])?;
-    Ok(index)
-}
-
 /// Moves `message` through `steps` in one go — each recorded, the last one kept — and returns it
-/// as it now is.
-pub fn advance(conn: &Connection, message: &Message, steps: &[Step], now: i64) -> Result<Message, StoreError> {
-    if steps.is_empty() {
-        return Ok(message.clone());
-    }
+/// as it now is, with the place of its last status in its history (to attach that status's
+/// callback to).
+pub fn advance(conn: &Connection, message: &Message, steps: &[Step], now: i64) -> Result<(Message, usize), StoreError> {
     let statuses: Vec<&str> = steps.iter().map(|(step, _)| *step).collect();
-    let (history, _) = history::extended(conn, Owner::Message, &message.sid, &statuses, now)?;
+    let (history, last) = history::extended(conn, Owner::Message, &message.sid, &statuses, now)?;
     let updated = advanced(message, steps, now);
     conn.prepare_cached(
         "UPDATE messages SET status = ?2, error_code = ?3, error_message = ?4, date_updated = ?5,
@@ -333,7 +303,7 @@ pub fn advance(conn: &Connection, message: &Message, steps: &[Step], now: i64) -
         updated.date_sent,
         history
     ])?;
-    Ok(updated)
+    Ok((updated, last))
 }
 
 /// The statuses a message went through, oldest first.

@@ -247,8 +247,7 @@ pub async fn update(
             if message.status != "scheduled" {
                 return Err(refused(30409, "This message cannot be canceled: it is no longer scheduled").into());
             }
-            rows::set_status(tx, &sid, "canceled", None, now)?;
-            message = rows::get(tx, &sid)?;
+            message = rows::advance(tx, &message, &[("canceled", None)], now)?.0;
         }
         if redact {
             if !FINAL.contains(&message.status.as_str()) {
