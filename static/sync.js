@@ -67,13 +67,15 @@ export function startSync(onChange) {
 }
 
 /** Runs a write from a button: reports failure inline, forgets the `typed` controls once it
- *  succeeded, then re-renders with what the store holds. */
+ *  succeeded, then re-renders with what the store holds. A control typed into again while the
+ *  write ran keeps the new text: it is the next thing to send, not what was sent. */
 async function act(button, fn, success, typed = []) {
   if (button) button.disabled = true;
+  const sent = typed.filter(Boolean).map((el) => [el, drafts.get(el.dataset.draft)]);
   try {
     await fn();
     notice = success ? { text: success, kind: 'ok', until: Date.now() + NOTICE_MS } : null;
-    forget(...typed);
+    forget(...sent.filter(([el, draft]) => drafts.get(el.dataset.draft) === draft).map(([el]) => el));
   } catch (e) {
     notice = { text: e.message, kind: 'error', until: Date.now() + NOTICE_MS };
   }

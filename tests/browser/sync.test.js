@@ -131,7 +131,21 @@ test('map items are keyed, and a new item needs valid JSON', async () => {
   assert.deepEqual(await page.getByTestId('sync-item-key').allTextContents(), ['ada', 'alan', 'grace']);
   await eventually(async () => (await form.getByTestId('sync-new-key').inputValue()) === '', { timeout: 5000 });
 
+  // A key typed while an add is on its way is kept for the next add, not cleared with the sent one.
+  let release;
+  const held = new Promise((resolve) => (release = resolve));
+  const hold = async (route) => {
+    if (route.request().method() === 'POST') await held;
+    await route.continue();
+  };
+  await page.route('**/Items', hold);
+  await form.getByTestId('sync-new-key').fill('barbara');
+  await form.getByTestId('sync-add-item').click();
   await form.getByTestId('sync-new-key').fill('ada');
+  release();
+  await eventually(async () => (await rows.count()) === 4);
+  await page.unroute('**/Items', hold);
+  assert.equal(await form.getByTestId('sync-new-key').inputValue(), 'ada');
   await form.getByTestId('sync-add-item').click();
   assert.match(await page.getByTestId('sync-error').textContent(), /already exists/);
   await screenshot(page, '23-sync-map');
