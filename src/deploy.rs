@@ -11,19 +11,49 @@ use crate::store::resources::{self, Kind};
 use crate::store::versions::{self, NewVersion};
 use crate::store::{blobs, deployments};
 use rusqlite::Connection;
+use std::path::PathBuf;
 
 /// What to deploy: files with their contents (in the same order), dependencies and runtime.
 pub struct Bundle<'a> {
     pub files: &'a [ProjectFile],
-    pub contents: &'a [Vec<u8>],
-    /// The contents' hashes, when the caller knows them already (the live project keeps them
-    /// between saves); computed here otherwise.
-    pub hashes: Option<&'a [String]>,
+    pub contents: &'a [Contents],
     pub dependencies: Vec<Dependency>,
     pub runtime: String,
     pub origin: Origin,
     /// How the build ends: `None` leaves it `building`, for whoever installs its dependencies.
     pub outcome: Option<Result<(), String>>,
+}
+
+/// A file's contents. The live project knows the hashes of the files a save left alone, and
+/// reads such a file again only if no stored version has its hash (a megabyte asset read at
+/// every save took longer than the rest of the sync's reading).
+pub enum Contents {
+    /// In memory, hashed here.
+    Bytes(Vec<u8>),
+    /// In memory, with their hash.
+    Hashed(Vec<u8>, String),
+    /// On disk, with their hash.
+    OnDisk(PathBuf, String),
+}
+
+impl Contents {
+    fn hash(&self) -> String {
+        match self {
+            Contents::Bytes(bytes) => blobs::hash(bytes),
+            Contents::Hashed(_, hash) | Contents::OnDisk(_, hash) => hash.clone(),
+        }
+    }
+
+    /// The bytes, for a new version. A file read now may have changed since it was hashed; the
+    /// version is stored under the hash of what it holds, so it is consistent either way.
+    fn bytes(&self) -> Result<Vec<u8>, StoreError> {
+        match self {
+            Contents::Bytes(bytes) | Contents::Hashed(bytes, _) => Ok(bytes.clone()),
+            Contents::OnDisk(path, _) => {
+                std::fs::read(path).map_err(|e| StoreError::Invalid(format!("cannot read {}: {e}", path.display())))
+            }
+        }
+    }
 }
 
 /// The build and deployment a bundle became.
@@ -45,12 +75,12 @@ pub fn deploy(
     now: i64,
 ) -> Result<Deployed, StoreError> {
     let mut versions_in_build = Vec::with_capacity(bundle.files.len());
-    for (i, (file, content)) in bundle.files.iter().zip(bundle.contents).enumerate() {
+    for (file, content) in bundle.files.iter().zip(bundle.contents) {
         let resource = match resources::find_by_name(conn, file.kind, service_sid, &file.path)? {
             Some(r) => r,
             None => resources::create(conn, file.kind, service_sid, &file.path, now)?,
         };
-        let hash = bundle.hashes.map_or_else(|| blobs::hash(content), |h| h[i].clone());
+        let hash = content.hash();
         let version = match versions::latest_if_same(conn, &resource.sid, &file.path, file.visibility, &hash)? {
             Some(v) => v,
             None => versions::create(
@@ -62,7 +92,7 @@ pub fn deploy(
                     path: file.path.clone(),
                     visibility: file.visibility.to_string(),
                     content_type: content_type(file.kind, &file.path),
-                    content: content.clone(),
+                    content: content.bytes()?,
                 },
                 now,
             )?,

@@ -1,8 +1,9 @@
 //! Content hashes of the live project's files, kept between syncs. A save changes one file;
-//! hashing every other one again (a megabyte asset takes longer than the rest of a sync) would
-//! be wasted, so a hash is reused while its file's size, modification time and inode stay the
-//! ones it was computed for.
+//! reading and hashing every other one again (a megabyte asset takes longer than the rest of a
+//! sync) would be wasted, so a hash is reused while its file's size, modification time and
+//! inode stay the ones it was computed for.
 
+use crate::deploy::Contents;
 use std::collections::HashMap;
 use std::fs::Metadata;
 use std::os::unix::fs::MetadataExt;
@@ -23,6 +24,25 @@ impl Hashes {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The hash computed for `path` when it had this `stamp`, if any.
+    fn known(&self, path: &Path, at: Stamp) -> Option<String> {
+        self.lock()
+            .get(path)
+            .filter(|(was, _)| *was == at)
+            .map(|(_, hash)| hash.clone())
+    }
+
+    /// The file at `path` for a build: while it is as it was when hashed, only its hash and
+    /// place (read again only if the store lacks a version with that hash); else read and
+    /// hashed. `None` when it cannot be read (deleted since the scan, say).
+    pub fn contents(&self, path: &Path) -> Option<Contents> {
+        let now = stamp(&std::fs::metadata(path).ok()?);
+        match self.known(path, now) {
+            Some(hash) => Some(Contents::OnDisk(path.to_path_buf(), hash)),
+            None => self.read(path).map(|(bytes, hash)| Contents::Hashed(bytes, hash)),
+        }
+    }
+
     /// The file at `path`, read, with its hash; `None` when it cannot be read (deleted since
     /// the scan, say).
     pub fn read(&self, path: &Path) -> Option<(Vec<u8>, String)> {
@@ -30,14 +50,7 @@ impl Hashes {
         let bytes = std::fs::read(path).ok()?;
         // Only a file that did not change while it was read may reuse or leave a hash.
         let still = std::fs::metadata(path).ok().map(|m| stamp(&m)) == Some(before);
-        let known = |hashes: &HashMap<PathBuf, (Stamp, String)>| {
-            hashes
-                .get(path)
-                .filter(|(at, _)| still && *at == before)
-                .map(|(_, hash)| hash.clone())
-        };
-        // Bound first: a guard in the match would be held into its arms.
-        let reusable = known(&self.lock());
+        let reusable = if still { self.known(path, before) } else { None };
         let hash = match reusable {
             Some(hash) => hash,
             None => {

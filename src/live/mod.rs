@@ -16,6 +16,7 @@ use crate::events::Event;
 use crate::project::{self, Project};
 use crate::runtime::{LiveOptions, Pool};
 use crate::state::AppState;
+use crate::store::builds::BuildVersion;
 use crate::store::resources::Kind;
 use hashes::Hashes;
 use record::Recorded;
@@ -555,13 +556,11 @@ async fn capture(
     outcome: Option<Result<(), String>>,
 ) -> Result<Snapshot, String> {
     let mut contents = Vec::with_capacity(project.files.len());
-    let mut digests = Vec::with_capacity(project.files.len());
     let mut files = Vec::with_capacity(project.files.len());
     for file in &project.files {
         // A file deleted between the scan and now is simply not part of this generation.
-        if let Some((bytes, hash)) = hashes.read(&project.root.join(&file.rel)) {
-            contents.push(bytes);
-            digests.push(hash);
+        if let Some(content) = hashes.contents(&project.root.join(&file.rel)) {
+            contents.push(content);
             files.push(file.clone());
         }
     }
@@ -570,15 +569,23 @@ async fn capture(
         ..project.clone()
     };
     let now = state.clock.now();
-    let recorded = {
+    let (recorded, versions) = {
         let project = project.clone();
         state
             .store
-            .transaction(move |tx| record::record(tx, &project, &contents, &digests, outcome, now))
+            .transaction(move |tx| {
+                let recorded = record::record(tx, &project, &contents, outcome, now)?;
+                // Read back in the same job: a second round trip to the store was a tenth of the sync.
+                let versions = match &recorded.build_sid {
+                    Some(sid) => crate::store::builds::get(tx, &recorded.service_sid, sid)?.versions,
+                    None => Vec::new(),
+                };
+                Ok((recorded, versions))
+            })
             .await
             .map_err(|e| e.to_string())?
     };
-    let manifest = manifest_of(state, &project, &recorded).await?;
+    let manifest = manifest_of(&project, &versions);
     if !written.is_some_and(|w| alike_for_workers(w, &manifest)) {
         let json = serde_json::to_vec_pretty(&manifest).map_err(|e| e.to_string())?;
         let staging = manifest_path.with_extension("json.tmp");
@@ -608,19 +615,11 @@ fn alike_for_workers(a: &Manifest, b: &Manifest) -> bool {
     alike(&a.functions, &b.functions) && alike(&a.assets, &b.assets)
 }
 
-/// The routes of the recorded build, pointing at the project's own files.
-async fn manifest_of(state: &AppState, project: &Project, recorded: &Recorded) -> Result<Manifest, String> {
-    let Some(sid) = recorded.build_sid.clone() else {
-        return Ok(Manifest::default());
-    };
-    let service = recorded.service_sid.clone();
-    let build = state
-        .store
-        .call(move |c| crate::store::builds::get(c, &service, &sid))
-        .await
-        .map_err(|e| e.to_string())?;
+/// The routes of the recorded build (its `versions`, none when nothing is deployed), pointing at
+/// the project's own files.
+fn manifest_of(project: &Project, versions: &[BuildVersion]) -> Manifest {
     let mut manifest = Manifest::default();
-    for (version, file) in build.versions.iter().zip(&project.files) {
+    for (version, file) in versions.iter().zip(&project.files) {
         let route = Route {
             path: version.path.clone(),
             sid: version.sid.clone(),
@@ -634,7 +633,7 @@ async fn manifest_of(state: &AppState, project: &Project, recorded: &Recorded) -
             Kind::Asset => manifest.assets.push(route),
         }
     }
-    Ok(manifest)
+    manifest
 }
 
 /// Node's own syntax check of a function's source; `None` when it parses.

@@ -7,7 +7,7 @@
 //! the API keeps its value until `.env` changes that key.
 
 use crate::build::DEFAULT_RUNTIME;
-use crate::deploy::{self, Bundle};
+use crate::deploy::{self, Bundle, Contents};
 use crate::error::StoreError;
 use crate::project::Project;
 use crate::store::builds::Origin;
@@ -91,14 +91,13 @@ fn service_and_environment(
     Ok((service, environment))
 }
 
-/// Records `project` (whose file contents are `contents`, in the order of `project.files`, with
-/// their `hashes`) as a new build, ended with `outcome` (`None`: still `building`, its dependencies being installed),
+/// Records `project` (whose file contents are `contents`, in the order of `project.files`) as a
+/// new build, ended with `outcome` (`None`: still `building`, its dependencies being installed),
 /// deploys it to the live environment, and applies `.env` to its variables.
 pub fn record(
     conn: &Connection,
     project: &Project,
-    contents: &[Vec<u8>],
-    hashes: &[String],
+    contents: &[Contents],
     outcome: Option<Result<(), String>>,
     now: i64,
 ) -> Result<Recorded, StoreError> {
@@ -106,7 +105,6 @@ pub fn record(
     let bundle = Bundle {
         files: &project.files,
         contents,
-        hashes: Some(hashes),
         dependencies: project.dependencies.clone(),
         runtime: DEFAULT_RUNTIME.to_string(),
         origin: Origin::Live,
@@ -147,7 +145,7 @@ mod tests {
     async fn recorded(store: &crate::store::Store, dotenv: &[(&str, &str)]) -> Recorded {
         let project = project(dotenv);
         store
-            .call(move |c| record(c, &project, &[], &[], Some(Ok(())), 0))
+            .call(move |c| record(c, &project, &[], Some(Ok(())), 0))
             .await
             .expect("record")
     }
@@ -195,6 +193,64 @@ mod tests {
             expected("hello", "changed")
         );
         assert!(changed.edited.is_empty());
+    }
+
+    /// The versions of the build `recorded` deployed, with the bytes of each.
+    fn deployed(conn: &Connection, recorded: &Recorded) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let build_sid = recorded.build_sid.as_deref().expect("a build");
+        let build = crate::store::builds::get(conn, &recorded.service_sid, build_sid)?;
+        build
+            .versions
+            .iter()
+            .map(|v| Ok((v.sid.clone(), crate::store::blobs::get(conn, &v.blob_hash)?)))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_file_left_alone_is_read_again_only_for_a_version_the_store_lacks() {
+        let dir = tempfile::tempdir().expect("dir");
+        std::fs::create_dir(dir.path().join("functions")).expect("mkdir");
+        let file = dir.path().join("functions/hi.js");
+        std::fs::write(&file, "exports.handler = () => {};").expect("write");
+        let project = Project {
+            name: "demo-app".into(),
+            root: dir.path().to_path_buf(),
+            files: vec![crate::project::ProjectFile {
+                kind: crate::store::resources::Kind::Function,
+                path: "/hi".into(),
+                visibility: "public",
+                rel: "functions/hi.js".into(),
+            }],
+            ..Project::default()
+        };
+        let store = crate::store::Store::open_in_memory().expect("store");
+        let hashes = super::super::hashes::Hashes::default();
+        let deploy = |contents: Contents, now: i64| {
+            let project = project.clone();
+            store.call(move |c| {
+                let recorded = record(c, &project, &[contents], Some(Ok(())), now)?;
+                deployed(c, &recorded)
+            })
+        };
+
+        let first = hashes.contents(&file).expect("contents");
+        assert!(matches!(first, Contents::Hashed(..)), "a new file is read");
+        let before = deploy(first, 0).await.expect("record");
+
+        let again = hashes.contents(&file).expect("contents");
+        assert!(matches!(again, Contents::OnDisk(..)), "an unchanged file is not read");
+        assert_eq!(deploy(again, 1).await.expect("record"), before, "its version is reused");
+
+        // The store no longer has it (deleted through the API): the file is read for a new version.
+        store
+            .call(|c| Ok(c.execute("DELETE FROM services", [])?))
+            .await
+            .expect("delete");
+        let after = deploy(hashes.contents(&file).expect("contents"), 2)
+            .await
+            .expect("record");
+        assert_ne!(after[0].0, before[0].0);
+        assert_eq!(after[0].1, b"exports.handler = () => {};");
     }
 
     #[tokio::test]
