@@ -125,6 +125,7 @@ TARGETS = [
     ("twilio-run-default", "twilio-run (default: fork per request)",
      ["hello", "twiml", "asset-1kb", "asset-1mb"]),
     ("node", "bare Node http", ["hello", "twiml", "asset-1kb", "asset-1mb"]),
+    ("node-relay", "Node http relaying to worker processes", ["hello", "twiml"]),
 ]
 TARGET_LABEL = {k: label for k, label, _ in TARGETS}
 
@@ -593,6 +594,19 @@ class BareNode(Target):
             ["node", os.path.join(HERE, "bare-node.js"), str(port),
              os.path.join(PROJECT, "functions"), os.path.join(FIXTURE, "assets")],
             cwd=WORK, log_path=os.path.join(WORK, "logs", "node.log"))
+        self.base = "http://127.0.0.1:%d" % port
+        wait_until_serving(self.base + "/hello", self.proc, 30)
+
+
+class RelayNode(Target):
+    """The floor of any server whose functions run in processes of their own."""
+    key = "node-relay"
+
+    def start(self):
+        port = free_port()
+        self.proc = start_process(
+            ["node", os.path.join(HERE, "relay-node.js"), str(port), os.path.join(PROJECT, "functions")],
+            cwd=WORK, log_path=os.path.join(WORK, "logs", "node-relay.log"))
         self.base = "http://127.0.0.1:%d" % port
         wait_until_serving(self.base + "/hello", self.proc, 30)
 
@@ -1334,6 +1348,14 @@ def _ratios(results):
         r = _ratio(tw(w), _rps(results, "node", w))
         rows.append(("twirl / bare Node http (the limit)", WORKLOAD_BY_KEY[w].label,
                      fmt_ratio(r), "–", "n/a"))
+    for w in ("hello", "twiml"):
+        r = _ratio(tw(w), _rps(results, "node-relay", w))
+        rows.append(("twirl / Node http relaying to worker processes (the floor of that design)",
+                     WORKLOAD_BY_KEY[w].label, fmt_ratio(r), "–", "n/a"))
+    for w in ("hello", "twiml"):
+        r = _ratio(_rps(results, "node-relay", w), _rps(results, "node", w))
+        rows.append(("Node http relaying to worker processes / bare Node http",
+                     WORKLOAD_BY_KEY[w].label, fmt_ratio(r), "–", "n/a"))
     for w in ("asset-1kb", "asset-1mb"):
         best = [x for x in (_rps(results, "twilio-run-fast", w),
                             _rps(results, "twilio-run-default", w)) if x]
@@ -1685,7 +1707,7 @@ def main(argv):
         ensure_one_mb_asset()
         if "twilio-run-fast" in opts.only or "twilio-run-default" in opts.only:
             ensure_tools()
-        if any(k in opts.only for k in ("twilio-run-fast", "twilio-run-default", "node")) or want_live:
+        if any(k in opts.only for k in ("twilio-run-fast", "twilio-run-default", "node", "node-relay")) or want_live:
             ensure_project_copy()
         twirl_bin = os.path.abspath(opts.twirl_bin) if opts.twirl_bin else TWIRL_BIN
         if "twirl" in opts.only and not opts.no_build and not opts.twirl_bin:
@@ -1701,6 +1723,8 @@ def main(argv):
                 target = twirl_target = Twirl(opts, twirl_bin)
             elif tkey == "node":
                 target = BareNode(opts)
+            elif tkey == "node-relay":
+                target = RelayNode(opts)
             else:
                 target = TwilioRun(opts, fork=(tkey == "twilio-run-default"))
             measure_target(target, wkeys, results, memory, failures)
