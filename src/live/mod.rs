@@ -245,12 +245,20 @@ impl Live {
     async fn sync_now(self: &Arc<Self>, state: &AppState, change: Change) {
         let started = Instant::now();
         let project = project::scan(&self.dir);
-        let generation = self.generation.load(Ordering::SeqCst) + 1;
+        // A number is never used twice, even when its sync fails: a worker told to prepare it
+        // must not take a later change for one it has already taken up.
+        let mut generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
         let outcome = match change {
             Change::Dependencies => build_outcome(&installed_status(state, &self.dir, &project)),
             Change::Files => build_outcome(&self.deps.borrow()),
         };
         let previous = self.snapshot();
+        // Idle workers reload the project's modules while the store records the change (the
+        // reload was a third of a save's time to be served, and waited for the store).
+        let prepared = change == Change::Files && same_routes(&previous.manifest, &project);
+        if prepared {
+            self.pool().prepare_idle(generation).await;
+        }
         let written = Some(&previous.manifest);
         match capture(
             state,
@@ -263,8 +271,14 @@ impl Live {
         )
         .await
         {
-            Ok(snapshot) => {
-                self.generation.store(generation, Ordering::SeqCst);
+            Ok(mut snapshot) => {
+                // The workers that prepared the generation did not re-read routes that turned
+                // out to differ (the store's resources changed under the project, say): a
+                // newer generation has them re-read.
+                if prepared && !alike_for_workers(&previous.manifest, &snapshot.manifest) {
+                    generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
+                    snapshot.generation = generation;
+                }
                 let (functions, assets) = (snapshot.manifest.functions.len(), snapshot.manifest.assets.len());
                 *lock_mut(&self.snapshot) = Arc::new(snapshot);
                 state.gateway.invalidate();
@@ -615,6 +629,21 @@ fn alike_for_workers(a: &Manifest, b: &Manifest) -> bool {
     alike(&a.functions, &b.functions) && alike(&a.assets, &b.assets)
 }
 
+/// Whether the project's files are the routes of `manifest` (same paths, visibility and files),
+/// whatever their contents.
+fn same_routes(manifest: &Manifest, project: &Project) -> bool {
+    let routes = |kind| match kind {
+        Kind::Function => &manifest.functions,
+        Kind::Asset => &manifest.assets,
+    };
+    manifest.functions.len() + manifest.assets.len() == project.files.len()
+        && project.files.iter().all(|file| {
+            routes(file.kind)
+                .iter()
+                .any(|r| r.path == file.path && r.visibility == file.visibility && r.file == file.rel)
+        })
+}
+
 /// The routes of the recorded build (its `versions`, none when nothing is deployed), pointing at
 /// the project's own files.
 fn manifest_of(project: &Project, versions: &[BuildVersion]) -> Manifest {
@@ -714,5 +743,32 @@ mod tests {
         };
         assert!(!alike_for_workers(&before, &private));
         assert!(!alike_for_workers(&before, &Manifest::default()));
+    }
+
+    #[test]
+    fn workers_prepare_only_for_files_that_keep_their_routes() {
+        let manifest = Manifest {
+            functions: vec![route("/hello", "ZN1")],
+            assets: Vec::new(),
+        };
+        let file = |kind, path: &str, visibility, rel: &str| crate::project::ProjectFile {
+            kind,
+            path: path.into(),
+            visibility,
+            rel: rel.into(),
+        };
+        let project = |files| Project {
+            files,
+            ..Project::default()
+        };
+        let hello = file(Kind::Function, "/hello", "public", "functions/hello.js");
+        assert!(same_routes(&manifest, &project(vec![hello.clone()])));
+        let hidden = file(Kind::Function, "/hello", "protected", "functions/hello.protected.js");
+        assert!(!same_routes(&manifest, &project(vec![hidden])));
+        let as_asset = file(Kind::Asset, "/hello", "public", "functions/hello.js");
+        assert!(!same_routes(&manifest, &project(vec![as_asset])));
+        let added = file(Kind::Asset, "/a.txt", "public", "assets/a.txt");
+        assert!(!same_routes(&manifest, &project(vec![hello, added])));
+        assert!(!same_routes(&manifest, &project(Vec::new())));
     }
 }

@@ -2,7 +2,8 @@
 // functions, one at a time, over newline-delimited JSON frames.
 //
 //   stdin  (twirl → worker): {"t":"invoke","id","path","file","generation","scope"?,"context",
-//                             "event","function_sid","request_sid","dependencies"?}
+//                             "event","function_sid","request_sid","dependencies"?} |
+//                            {"t":"prepare","generation"}  (idle workers of the live project)
 //                            `scope` ({"env","context","tag"}: what every invocation of the
 //                            site shares) comes only when it changes, and holds until then.
 //   stdout (worker → twirl): {"t":"ready"} | {"t":"log","tag","level","msg"} |
@@ -217,6 +218,24 @@ function catchUp(wanted) {
   generation = wanted;
   loadManifest();
   forgetProjectModules();
+}
+
+// A generation whose routes are those of the current one, told while twirl records it: the
+// project's modules are dropped and those that were loaded are required again now, so the
+// invocation that expects it finds them loaded. One that fails to load is left to that
+// invocation, which requires it again and answers with its error.
+function prepare(wanted) {
+  if (!wanted || wanted <= generation) return;
+  generation = wanted;
+  const loaded = [...handlers.keys()];
+  forgetProjectModules();
+  for (const file of loaded) {
+    try {
+      handlers.set(file, require(path.join(buildDir, file)));
+    } catch {
+      // Left to the invocation, as said above.
+    }
+  }
 }
 
 // `process.env` is the worker's own environment (PATH, HOME, NODE_ENV…) with the environment's
@@ -485,6 +504,7 @@ process.stdin.on('data', (chunk) => {
     if (!line) continue;
     const frame = JSON.parse(line);
     if (frame.t === 'invoke') invoke(frame);
+    else if (frame.t === 'prepare') prepare(frame.generation);
   }
   pending += chunk.slice(start);
 });

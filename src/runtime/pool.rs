@@ -169,6 +169,16 @@ impl Pool {
         state.idle.push(worker);
     }
 
+    /// Tells every idle worker to take up the live project's `generation` now (see
+    /// `Worker::prepare`); busy ones take it up at their next invocation.
+    pub async fn prepare_idle(&self, generation: u64) {
+        let idle: Vec<Worker> = std::mem::take(&mut self.state().idle);
+        for mut worker in idle {
+            worker.prepare(generation).await;
+            self.checkin(worker);
+        }
+    }
+
     /// Forgets a worker that died or was killed, and kills it for good.
     pub fn discard(self: &Arc<Self>, worker: Worker) {
         self.state().total -= 1;

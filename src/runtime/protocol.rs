@@ -41,6 +41,9 @@ pub enum ToWorker<'a> {
         #[serde(skip_serializing_if = "Option::is_none")]
         dependencies: Option<&'a str>,
     },
+    /// The live project's files changed, its routes did not: the worker takes up `generation`
+    /// now, while twirl records it, rather than at the first invocation that expects it.
+    Prepare { generation: u64 },
 }
 
 /// `context.PATH` and `context.DOMAIN_NAME`, as the request gives them.

@@ -190,13 +190,17 @@ impl Worker {
         }
     }
 
-    /// Hands the frames of a worker going idle to a watcher on their thread.
+    /// Hands the frames of a worker going idle to a watcher on their thread, unless a watcher
+    /// has them already.
     pub fn watch(&mut self) {
-        if let Some(Reader::Held(frames)) = self.reader.take() {
-            let (stop, stopped) = oneshot::channel();
-            let home = frames.home;
-            let watcher = tokio::spawn(watch_idle(frames, self.logs.clone(), stopped));
-            self.reader = Some(Reader::Watched { stop, watcher, home });
+        match self.reader.take() {
+            Some(Reader::Held(frames)) => {
+                let (stop, stopped) = oneshot::channel();
+                let home = frames.home;
+                let watcher = tokio::spawn(watch_idle(frames, self.logs.clone(), stopped));
+                self.reader = Some(Reader::Watched { stop, watcher, home });
+            }
+            other => self.reader = other,
         }
     }
 
@@ -240,6 +244,16 @@ impl Worker {
         };
         self.last_used = Instant::now();
         result
+    }
+
+    /// Tells an idle worker the live project's generation it will be asked for next; `false` if
+    /// the frame could not be written (the next invocation finds out why).
+    pub async fn prepare(&mut self, generation: u64) -> bool {
+        let Ok(mut line) = serde_json::to_vec(&ToWorker::Prepare { generation }) else {
+            return false;
+        };
+        line.push(b'\n');
+        self.stdin.write_all(&line).await.is_ok() && self.stdin.flush().await.is_ok()
     }
 
     /// Kills the worker's whole process group and reaps it.
