@@ -4,7 +4,8 @@
 //! with its own `node_modules` (or its dependencies from the cache, see `deps`); an edit bumps a
 //! generation number, and each worker re-reads the routes and drops the project's modules from
 //! its require cache on its next invocation, so edits apply within milliseconds and no worker is
-//! restarted unless the dependencies change.
+//! restarted unless the dependencies change. When an edit keeps the routes, idle workers reload
+//! the modules while the store records the edit, before any invocation asks for it.
 
 pub mod deps;
 mod hashes;
