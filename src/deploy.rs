@@ -22,6 +22,9 @@ pub struct Bundle<'a> {
     pub origin: Origin,
     /// How the build ends: `None` leaves it `building`, for whoever installs its dependencies.
     pub outcome: Option<Result<(), String>>,
+    /// The SIDs the build and deployment get when they were chosen beforehand (the live project
+    /// serves an edit while it is being recorded); else new ones.
+    pub planned: Option<Deployed>,
 }
 
 /// A file's contents. The live project knows the hashes of the files a save left alone, and
@@ -61,6 +64,16 @@ impl Contents {
 pub struct Deployed {
     pub build_sid: String,
     pub deployment_sid: String,
+}
+
+impl Deployed {
+    /// SIDs for a build and its deployment, chosen before they are recorded.
+    pub fn planned() -> Deployed {
+        Deployed {
+            build_sid: crate::sid::generate(crate::sid::prefix::BUILD),
+            deployment_sid: crate::sid::generate(crate::sid::prefix::DEPLOYMENT),
+        }
+    }
 }
 
 /// Finds or creates each function and asset (named by path, as the Toolkit names them), stores
@@ -107,6 +120,7 @@ pub fn deploy(
             dependencies: Dependency::to_json(&Dependency::with_defaults(bundle.dependencies)),
             runtime: bundle.runtime,
             origin: bundle.origin,
+            sid: bundle.planned.as_ref().map(|p| p.build_sid.clone()),
         },
         now,
     )?;
@@ -114,7 +128,10 @@ pub fn deploy(
         builds::finish(conn, &build.sid, outcome, now)?;
     }
     let deployment = match bundle.origin {
-        Origin::Live => deployments::record(conn, service_sid, environment_sid, Some(&build.sid), now)?,
+        Origin::Live => {
+            let sid = bundle.planned.map(|p| p.deployment_sid);
+            deployments::record(conn, service_sid, environment_sid, Some(&build.sid), sid, now)?
+        }
         _ => deployments::create(conn, service_sid, environment_sid, Some(&build.sid), now)?,
     };
     if bundle.origin == Origin::Live {

@@ -58,6 +58,23 @@ impl Site {
         };
         at(path).or_else(|| if path == "/" { at(ROOT_FALLBACK) } else { None })
     }
+
+    /// The live project's site after an edit that changed file contents only: the same routes,
+    /// variables and workers, the workers told of `generation`, and log lines tagged with the
+    /// build and deployment that record the edit. `None` for a build's site.
+    pub fn edited(&self, generation: u64, build_sid: &str, deployment_sid: &str) -> Option<Site> {
+        let live = self.live.clone()?;
+        Some(Site {
+            scope: self.scope.for_build(build_sid, deployment_sid),
+            dir: self.dir.clone(),
+            pool: self.pool.clone(),
+            generation,
+            live: Some(live),
+            functions: self.functions.clone(),
+            assets: self.assets.clone(),
+            kept: None,
+        })
+    }
 }
 
 /// What `process.env` holds beside the worker's own environment: the variables, after the
@@ -96,14 +113,15 @@ fn scope(
     variables: &[(String, String)],
 ) -> Arc<Scope> {
     let env = process_env(state, service.include_credentials, variables);
+    let context = context(&service.sid, environment_sid, &env);
     Scope::new(
-        &env,
-        &context(&service.sid, environment_sid, &env),
+        env,
+        context,
         ScopeSids {
-            service_sid: &service.sid,
-            environment_sid,
-            build_sid,
-            deployment_sid,
+            service_sid: service.sid.clone(),
+            environment_sid: environment_sid.to_string(),
+            build_sid: build_sid.to_string(),
+            deployment_sid: deployment_sid.to_string(),
         },
     )
 }

@@ -5,7 +5,8 @@
 //! generation number, and each worker re-reads the routes and drops the project's modules from
 //! its require cache on its next invocation, so edits apply within milliseconds and no worker is
 //! restarted unless the dependencies change. When an edit keeps the routes, idle workers reload
-//! the modules while the store records the edit, before any invocation asks for it.
+//! the modules while the store records the edit, before any invocation asks for it; when it
+//! changes file contents alone, it is served while the store records it.
 
 pub mod deps;
 mod hashes;
@@ -13,6 +14,7 @@ pub mod record;
 
 use crate::build::materialize::{Manifest, Route};
 use crate::build::Dependency;
+use crate::deploy::Deployed;
 use crate::events::Event;
 use crate::project::{self, Project};
 use crate::runtime::{LiveOptions, Pool};
@@ -22,11 +24,13 @@ use crate::store::resources::Kind;
 use hashes::Hashes;
 use record::Recorded;
 use std::collections::{HashMap, HashSet};
+use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
-use tokio::sync::watch;
+use tokio::sync::{watch, OwnedMutexGuard};
 
 /// What the live project serves right now.
 #[derive(Debug, Clone)]
@@ -34,6 +38,8 @@ pub struct Snapshot {
     pub recorded: Recorded,
     pub manifest: Manifest,
     pub generation: u64,
+    /// The `.env` variables it was scanned with.
+    pub variables: Vec<(String, String)>,
 }
 
 pub struct Live {
@@ -56,8 +62,8 @@ pub struct Live {
     /// Changes seen on disk and not served yet: the next request syncs them before it is served,
     /// so an edit already saved never waits for the watcher's quiet time.
     pending: Mutex<Pending>,
-    /// One sync at a time.
-    syncing: tokio::sync::Mutex<()>,
+    /// One sync at a time; a change served before it is recorded holds it until it is.
+    syncing: Arc<tokio::sync::Mutex<()>>,
     hashes: Hashes,
 }
 
@@ -133,7 +139,9 @@ impl Live {
         let status = installed_status(state, &dir, &project);
         let outcome = build_outcome(&status);
         let hashes = Hashes::default();
-        let snapshot = capture(state, &hashes, &project, &manifest_path, None, 1, outcome).await?;
+        let first = Recording { outcome, planned: None };
+        let queued = queue_recording(state, &hashes, &project, first);
+        let snapshot = snapshot_of(queued, &manifest_path, None, 1).await?;
         let options = LiveOptions {
             dir: dir.clone(),
             manifest: manifest_path.clone(),
@@ -154,7 +162,7 @@ impl Live {
             checked: Mutex::new(HashMap::new()),
             told_edited: Mutex::new(HashSet::new()),
             pending: Mutex::new(Pending::default()),
-            syncing: tokio::sync::Mutex::new(()),
+            syncing: Arc::new(tokio::sync::Mutex::new(())),
             hashes,
         });
         live.tell_edited_variables();
@@ -224,31 +232,34 @@ impl Live {
                 return;
             }
         }
-        let _one_at_a_time = self.syncing.lock().await;
+        let one_at_a_time = self.syncing.clone().lock_owned().await;
         let change = {
             let mut pending = locked(&self.pending);
             pending.syncing = pending.change.is_some();
             pending.change.take()
         };
         if let Some(change) = change {
-            self.sync_now(state, change).await;
+            self.sync_now(state, change, Some(one_at_a_time)).await;
             locked(&self.pending).syncing = false;
         }
     }
 
-    /// Re-reads the project after a change and serves the result from the next request on.
+    /// Re-reads the project after a change and serves the result from the next request on, once
+    /// the store has recorded it.
     pub async fn sync(self: &Arc<Self>, state: &AppState, change: Change) {
         let _one_at_a_time = self.syncing.lock().await;
-        self.sync_now(state, change).await;
+        self.sync_now(state, change, None).await;
     }
 
-    /// `sync`, with the sync lock held.
-    async fn sync_now(self: &Arc<Self>, state: &AppState, change: Change) {
+    /// `sync`, with the sync lock held. Given the lock (`early`), an edit of file contents alone
+    /// is served as soon as the project is scanned, and the lock is released once the store has
+    /// recorded it.
+    async fn sync_now(self: &Arc<Self>, state: &AppState, change: Change, early: Option<OwnedMutexGuard<()>>) {
         let started = Instant::now();
         let project = project::scan(&self.dir);
         // A number is never used twice, even when its sync fails: a worker told to prepare it
         // must not take a later change for one it has already taken up.
-        let mut generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
+        let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
         let outcome = match change {
             Change::Dependencies => build_outcome(&installed_status(state, &self.dir, &project)),
             Change::Files => build_outcome(&self.deps.borrow()),
@@ -260,18 +271,70 @@ impl Live {
         if prepared {
             self.pool().prepare_idle(generation).await;
         }
-        let written = Some(&previous.manifest);
-        match capture(
-            state,
-            &self.hashes,
-            &project,
-            &self.manifest_path,
-            written,
-            generation,
+        // With the same routes and variables, nothing the gateway reads changed but the build's
+        // SIDs: chosen now, the edit is served while the store records it (most of the sync).
+        let early = early
+            .filter(|_| prepared && !project.files.is_empty() && project.variables == previous.variables)
+            .map(|one_at_a_time| (one_at_a_time, Deployed::planned()));
+        let recording = Recording {
             outcome,
-        )
-        .await
-        {
+            planned: early.as_ref().map(|(_, planned)| planned.clone()),
+        };
+        // Queued before the edit is served: what the API answers after that includes it.
+        let queued = queue_recording(state, &self.hashes, &project, recording);
+        let scanned = Scanned {
+            change,
+            project,
+            previous,
+            generation,
+            prepared,
+            started,
+        };
+        match early {
+            Some((one_at_a_time, planned)) => {
+                self.serve_early(state, &scanned.previous, generation, &planned);
+                let (live, state) = (self.clone(), state.clone());
+                tokio::spawn(async move {
+                    live.record(&state, scanned, queued, true).await;
+                    drop(one_at_a_time);
+                });
+            }
+            None => self.record(state, scanned, queued, false).await,
+        }
+    }
+
+    /// Serves `generation` from the next request on with the routes and variables of `previous`,
+    /// tagged with the SIDs `planned` for the build that records it.
+    fn serve_early(&self, state: &AppState, previous: &Snapshot, generation: u64, planned: &Deployed) {
+        let recorded = Recorded {
+            build_sid: Some(planned.build_sid.clone()),
+            deployment_sid: Some(planned.deployment_sid.clone()),
+            ..previous.recorded.clone()
+        };
+        let domain = recorded.domain_name.clone();
+        *lock_mut(&self.snapshot) = Arc::new(Snapshot {
+            recorded,
+            generation,
+            ..previous.clone()
+        });
+        state
+            .gateway
+            .edited_live(&domain, generation, &planned.build_sid, &planned.deployment_sid);
+    }
+
+    /// Serves what the store recorded of a scanned change from the next request on (`served_early`:
+    /// it is served already, with the SIDs chosen for its build).
+    async fn record(self: &Arc<Self>, state: &AppState, scanned: Scanned, queued: Queued, served_early: bool) {
+        let Scanned {
+            change,
+            project,
+            previous,
+            mut generation,
+            prepared,
+            started,
+        } = scanned;
+        let written = Some(&previous.manifest);
+        match snapshot_of(queued, &self.manifest_path, written, generation).await {
             Ok(mut snapshot) => {
                 // The workers that prepared the generation did not re-read routes that turned
                 // out to differ (the store's resources changed under the project, say): a
@@ -290,7 +353,18 @@ impl Live {
                 );
                 self.tell_edited_variables();
             }
-            Err(e) => log::error!(target: "twirl::live", "cannot reload the project: {e}"),
+            Err(e) => {
+                log::error!(target: "twirl::live", "cannot reload the project: {e}");
+                if served_early {
+                    // Served already, under a build the store does not have: the files on disk
+                    // stay served, as the build recorded before.
+                    *lock_mut(&self.snapshot) = Arc::new(Snapshot {
+                        generation,
+                        ..(*previous).clone()
+                    });
+                    state.gateway.invalidate();
+                }
+            }
         }
         self.update_problems(&state.events, |p| p.scan = project.problems.clone());
         if change == Change::Dependencies {
@@ -559,17 +633,37 @@ fn build_outcome(status: &deps::Status) -> Option<Result<(), String>> {
     (status.own || status.serving.is_some()).then_some(Ok(()))
 }
 
-/// Scans and stores `project` as generation `generation`, and writes its manifest for the workers
-/// to `manifest_path` unless they would read it as they read `written`, the one written before.
-async fn capture(
-    state: &AppState,
-    hashes: &Hashes,
-    project: &Project,
-    manifest_path: &Path,
-    written: Option<&Manifest>,
+/// A sync under way: what it scanned and what it follows.
+struct Scanned {
+    change: Change,
+    project: Project,
+    previous: Arc<Snapshot>,
     generation: u64,
+    /// Whether idle workers were told to reload for `generation`.
+    prepared: bool,
+    started: Instant,
+}
+
+/// What a sync records: how its build ends (`None`: its dependencies are being installed), and
+/// the SIDs chosen for it when it is served before it is recorded.
+struct Recording {
     outcome: Option<Result<(), String>>,
-) -> Result<Snapshot, String> {
+    planned: Option<Deployed>,
+}
+
+/// What the store answers for a recording: where it went and the versions of its build.
+type Stored = Result<(Recorded, Vec<BuildVersion>), String>;
+
+/// A recording queued in the store: the project as recorded (without the files deleted since the
+/// scan) and the store's answer.
+struct Queued {
+    project: Project,
+    stored: Pin<Box<dyn Future<Output = Stored> + Send>>,
+}
+
+/// Reads the contents of `project`'s files and queues their recording in the store: any store
+/// job queued after this returns (an API request's, say) sees it.
+fn queue_recording(state: &AppState, hashes: &Hashes, project: &Project, recording: Recording) -> Queued {
     let mut contents = Vec::with_capacity(project.files.len());
     let mut files = Vec::with_capacity(project.files.len());
     for file in &project.files {
@@ -584,23 +678,33 @@ async fn capture(
         ..project.clone()
     };
     let now = state.clock.now();
-    let (recorded, versions) = {
-        let project = project.clone();
-        state
-            .store
-            .transaction(move |tx| {
-                let recorded = record::record(tx, &project, &contents, outcome, now)?;
-                // Read back in the same job: a second round trip cost 0.1 ms of a 1.5 ms sync.
-                let versions = match &recorded.build_sid {
-                    Some(sid) => crate::store::builds::get(tx, &recorded.service_sid, sid)?.versions,
-                    None => Vec::new(),
-                };
-                Ok((recorded, versions))
-            })
-            .await
-            .map_err(|e| e.to_string())?
-    };
-    let manifest = manifest_of(&project, &versions);
+    let recorded = project.clone();
+    let stored = state.store.submit(move |tx| {
+        let Recording { outcome, planned } = recording;
+        let recorded = record::record(tx, &recorded, &contents, outcome, planned, now)?;
+        // Read back in the same job: a second round trip cost 0.1 ms of a 1.5 ms sync.
+        let versions = match &recorded.build_sid {
+            Some(sid) => crate::store::builds::get(tx, &recorded.service_sid, sid)?.versions,
+            None => Vec::new(),
+        };
+        Ok((recorded, versions))
+    });
+    Queued {
+        project,
+        stored: Box::pin(async move { stored.await.map_err(|e| e.to_string()) }),
+    }
+}
+
+/// The snapshot that serves a recording at `generation`, once its manifest is written for the
+/// workers to `manifest_path` (unless they would read it as they read `written`, the one before).
+async fn snapshot_of(
+    queued: Queued,
+    manifest_path: &Path,
+    written: Option<&Manifest>,
+    generation: u64,
+) -> Result<Snapshot, String> {
+    let (recorded, versions) = queued.stored.await?;
+    let manifest = manifest_of(&queued.project, &versions);
     if !written.is_some_and(|w| alike_for_workers(w, &manifest)) {
         let json = serde_json::to_vec_pretty(&manifest).map_err(|e| e.to_string())?;
         let staging = manifest_path.with_extension("json.tmp");
@@ -612,6 +716,7 @@ async fn capture(
         recorded,
         manifest,
         generation,
+        variables: queued.project.variables,
     })
 }
 

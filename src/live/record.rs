@@ -7,7 +7,7 @@
 //! the API keeps its value until `.env` changes that key.
 
 use crate::build::DEFAULT_RUNTIME;
-use crate::deploy::{self, Bundle, Contents};
+use crate::deploy::{self, Bundle, Contents, Deployed};
 use crate::error::StoreError;
 use crate::project::Project;
 use crate::store::builds::Origin;
@@ -93,12 +93,14 @@ fn service_and_environment(
 
 /// Records `project` (whose file contents are `contents`, in the order of `project.files`) as a
 /// new build, ended with `outcome` (`None`: still `building`, its dependencies being installed),
-/// deploys it to the live environment, and applies `.env` to its variables.
+/// deploys it to the live environment, and applies `.env` to its variables. The build and its
+/// deployment get the SIDs `planned` for them, if any.
 pub fn record(
     conn: &Connection,
     project: &Project,
     contents: &[Contents],
     outcome: Option<Result<(), String>>,
+    planned: Option<Deployed>,
     now: i64,
 ) -> Result<Recorded, StoreError> {
     let (service, environment) = service_and_environment(conn, project, now)?;
@@ -109,6 +111,7 @@ pub fn record(
         runtime: DEFAULT_RUNTIME.to_string(),
         origin: Origin::Live,
         outcome,
+        planned,
     };
     let deployed = if project.files.is_empty() {
         // A build needs at least one version: an empty project is served as nothing deployed.
@@ -145,7 +148,7 @@ mod tests {
     async fn recorded(store: &crate::store::Store, dotenv: &[(&str, &str)]) -> Recorded {
         let project = project(dotenv);
         store
-            .call(move |c| record(c, &project, &[], Some(Ok(())), 0))
+            .call(move |c| record(c, &project, &[], Some(Ok(())), None, 0))
             .await
             .expect("record")
     }
@@ -228,7 +231,7 @@ mod tests {
         let deploy = |contents: Contents, now: i64| {
             let project = project.clone();
             store.call(move |c| {
-                let recorded = record(c, &project, &[contents], Some(Ok(())), now)?;
+                let recorded = record(c, &project, &[contents], Some(Ok(())), None, now)?;
                 deployed(c, &recorded)
             })
         };

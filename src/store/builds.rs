@@ -86,6 +86,8 @@ pub struct NewBuild {
     pub dependencies: String,
     pub runtime: String,
     pub origin: Origin,
+    /// Its SID when chosen beforehand (`deploy::Bundle::planned`); else a new one.
+    pub sid: Option<String>,
 }
 
 /// Who made a build: only API builds are rate-limited.
@@ -207,7 +209,7 @@ pub fn create(conn: &Connection, new: &NewBuild, now: i64) -> Result<Build, Stor
             "Builds are limited to less than or equal to {MAX_BUILDS_PER_HOUR} per hour"
         )));
     }
-    let sid = sid::generate(sid::prefix::BUILD);
+    let sid = new.sid.clone().unwrap_or_else(|| sid::generate(sid::prefix::BUILD));
     conn.execute_cached(
         &format!("INSERT INTO builds ({COLUMNS}, origin) VALUES (?1, ?2, 'building', ?3, ?4, NULL, ?5, ?5, ?6)"),
         (

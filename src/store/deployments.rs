@@ -49,18 +49,20 @@ pub fn create(
             )));
         }
     }
-    record(conn, service_sid, environment_sid, build_sid, now)
+    record(conn, service_sid, environment_sid, build_sid, None, now)
 }
 
 /// Deploys without looking at the build's state. The live project's build is deployed so: the
 /// live environment serves the project's files in place from the first moment, with the
 /// dependencies it has (its functions wait for a first set being installed), so its build is
 /// deployed while `building`, and even `failed` when a dependency set cannot be installed.
+/// `sid`: the deployment's SID when it was chosen beforehand.
 pub fn record(
     conn: &Connection,
     service_sid: &str,
     environment_sid: &str,
     build_sid: Option<&str>,
+    sid: Option<String>,
     now: i64,
 ) -> Result<Deployment, StoreError> {
     let environment = super::environments::get(conn, service_sid, environment_sid)?;
@@ -69,7 +71,7 @@ pub fn record(
             "Environment already has requested deployment.".into(),
         ));
     }
-    let sid = sid::generate(sid::prefix::DEPLOYMENT);
+    let sid = sid.unwrap_or_else(|| sid::generate(sid::prefix::DEPLOYMENT));
     conn.execute_cached(
         &format!("INSERT INTO deployments ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?5)"),
         (&sid, service_sid, environment_sid, build_sid, now),

@@ -28,6 +28,7 @@ pub mod versions;
 
 use crate::error::StoreError;
 use rusqlite::Connection;
+use std::future::Future;
 use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;
@@ -114,6 +115,16 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     {
+        self.submit(f).await
+    }
+
+    /// `call`, with `f` queued now rather than when its answer is first awaited: the store runs
+    /// jobs in the order they are queued, so every job queued after this returns sees its writes.
+    pub fn submit<T, F>(&self, f: F) -> impl Future<Output = Result<T, StoreError>> + Send + 'static
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
         let (reply, answer) = oneshot::channel();
         let job: Job = Box::new(move |conn, nesting| {
             let outcome = match nesting {
@@ -126,8 +137,11 @@ impl Store {
             });
             (succeeded, reply)
         });
-        self.jobs.send(job).map_err(|_| StoreError::Closed)?;
-        answer.await.map_err(|_| StoreError::Closed)?
+        let queued = self.jobs.send(job).map_err(|_| StoreError::Closed);
+        async move {
+            queued?;
+            answer.await.map_err(|_| StoreError::Closed)?
+        }
     }
 
     /// Runs `f` on the store thread as one unit: all of it is written, or none.
@@ -493,6 +507,14 @@ mod tests {
         assert!(held.is_ok() && b.is_err() && c.is_ok() && d.is_err() && e.is_ok());
         let keys = meta_keys(&store).await;
         assert_eq!(keys, ["c", "e"]);
+    }
+
+    #[tokio::test]
+    async fn a_submitted_job_is_seen_by_the_jobs_queued_after_it_before_its_answer_is_awaited() {
+        let store = Store::open_in_memory().expect("store");
+        let submitted = store.submit(|c| Ok(c.execute("INSERT INTO meta (key, value) VALUES ('submitted', 'v')", [])?));
+        assert_eq!(meta_keys(&store).await, ["submitted"]);
+        submitted.await.expect("its answer");
     }
 
     #[tokio::test]

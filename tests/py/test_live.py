@@ -625,6 +625,36 @@ def test_an_edit_reloads_the_module_of_a_warm_worker(serve, project):
     assert get(server, "/counter").json()["count"] == 102
 
 
+def test_an_edit_served_while_it_is_recorded_logs_under_the_build_that_records_it(serve, project):
+    """An edit of a file's contents alone is served while the store records it: the log lines of
+    the requests it serves name the build and the deployment that record it."""
+    server = serve(project)
+    service = live_service(server.api)
+    environment = live_environment(server.api, service["sid"])
+    environment_path = f"/v1/Services/{service['sid']}/Environments/{environment['sid']}"
+    source = (project / "functions" / "log.js").read_text()
+    assert get(server, "/log").text == "logged"  # its site is loaded and a worker is warm
+    build = environment["build_sid"]
+    for edit in range(3):
+        tag = secrets.token_hex(4)
+        edited = source.replace("live log", f"edit {edit}").replace("'logged'", f"'edit {edit}'")
+        write(project / "functions" / "log.js", edited)
+        wait_for_text(server, f"/log?tag={tag}", f"edit {edit}")
+
+        def logged():
+            logs = server.api.fetch(f"{environment_path}/Logs?PageSize=50")["logs"]
+            return [entry for entry in logs if entry["message"] == f"edit {edit} {tag}"]
+
+        entries = eventually(logged, bool)
+        assert len(entries) == 1, entries
+        recorded = live_environment(server.api, service["sid"])["build_sid"]
+        assert recorded != build, "the edit is a new build"
+        build = recorded
+        assert entries[0]["build_sid"] == build
+        deployment = server.api.fetch(f"{environment_path}/Deployments/{entries[0]['deployment_sid']}")
+        assert deployment["build_sid"] == build
+
+
 def test_polling_watcher(serve, project):
     server = serve(project, "--poll")
     write(project / "functions" / "hello.js", text_function("seen by polling"))

@@ -116,6 +116,7 @@ pub async fn create(
             dependencies: Dependency::to_json(&dependencies),
             runtime,
             origin: builds::Origin::Api,
+            sid: None,
         };
         builds::create(tx, &new, now)
     })
