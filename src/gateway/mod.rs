@@ -54,13 +54,10 @@ impl Gateway {
     /// Serves the live project at `domain` as edited (`Site::edited`) from the next request on,
     /// without loading its site from the store, which is still recording the edit. A site not
     /// loaded yet, or loading now, is loaded from the store (after the recording) instead.
-    pub fn edited_live(&self, domain: &str, generation: u64, build_sid: &str, deployment_sid: &str) {
+    pub fn edited_live(&self, domain: &str, generation: u64, planned: &crate::deploy::Deployed) {
         self.generation.fetch_add(1, Ordering::SeqCst);
         let mut sites = self.sites.write().unwrap_or_else(|e| e.into_inner());
-        match sites
-            .get(domain)
-            .and_then(|s| s.edited(generation, build_sid, deployment_sid))
-        {
+        match sites.get(domain).and_then(|s| s.edited(generation, planned)) {
             Some(site) => sites.insert(domain.to_string(), Arc::new(site)),
             None => sites.remove(domain),
         };

@@ -2,6 +2,7 @@
 //! environment's variables, and the build's worker pool.
 
 use crate::build::materialize::{Manifest, Route};
+use crate::deploy::Deployed;
 use crate::error::ApiError;
 use crate::live::Live;
 use crate::runtime::{Pool, Scope, ScopeSids};
@@ -61,11 +62,11 @@ impl Site {
 
     /// The live project's site after an edit that changed file contents only: the same routes,
     /// variables and workers, the workers told of `generation`, and log lines tagged with the
-    /// build and deployment that record the edit. `None` for a build's site.
-    pub fn edited(&self, generation: u64, build_sid: &str, deployment_sid: &str) -> Option<Site> {
+    /// build and deployment `planned` to record the edit. `None` for a build's site.
+    pub fn edited(&self, generation: u64, planned: &Deployed) -> Option<Site> {
         let live = self.live.clone()?;
         Some(Site {
-            scope: self.scope.for_build(build_sid, deployment_sid),
+            scope: self.scope.for_build(&planned.build_sid, &planned.deployment_sid),
             dir: self.dir.clone(),
             pool: self.pool.clone(),
             generation,

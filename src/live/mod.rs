@@ -317,9 +317,7 @@ impl Live {
             generation,
             ..previous.clone()
         });
-        state
-            .gateway
-            .edited_live(&domain, generation, &planned.build_sid, &planned.deployment_sid);
+        state.gateway.edited_live(&domain, generation, planned);
     }
 
     /// Serves what the store recorded of a scanned change from the next request on (`served_early`:
